@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import sys
 
+# Importing a command module registers its commands on ``app``.
+from churnradar.cli import demo, ingest, schema, simulate  # noqa: F401
 from churnradar.cli._app import app, err_console, state
 from churnradar.errors import ChurnRadarError
-
-# Importing a command module registers its commands on ``app``.
-from churnradar.cli import schema as _schema  # noqa: E402,F401,I001
-from churnradar.cli import simulate as _simulate  # noqa: E402,F401
-from churnradar.cli import ingest as _ingest  # noqa: E402,F401
-from churnradar.cli import demo as _demo  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         if state.debug:
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+        )
         return 2
     return 0
 

@@ -25,7 +25,9 @@ err_console = Console(stderr=True)
 
 StoreOption = Annotated[
     Path,
-    typer.Option("--store", help="Analytical store: a DuckDB file (created when missing).", envvar="CHURNRADAR_STORE"),
+    typer.Option(
+        "--store", help="Analytical store: a DuckDB file (created when missing).", envvar="CHURNRADAR_STORE"
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
 AsOfOption = Annotated[str, typer.Option("--as-of", help="Prediction month, YYYY-MM.")]

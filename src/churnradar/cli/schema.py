@@ -15,7 +15,9 @@ from churnradar.schema.docs import schema_markdown
 @app.command()
 def schema(
     table: Annotated[str | None, typer.Argument(help="Table to show; all tables when omitted.")] = None,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown of docs/schema.md.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown of docs/schema.md.")
+    ] = False,
     lang: Annotated[str, typer.Option("--lang", help="Language of the meanings: zh or en.")] = "zh",
     json_out: JsonOption = False,
 ) -> None:
@@ -38,9 +40,19 @@ def schema(
                     "en": t.en,
                     "zh": t.zh,
                     "columns": [
-                        {"name": c.name, "type": c.dtype, "nullable": c.nullable, "enum": c.enum,
-                         "min": c.min, "max": c.max, "pii": c.pii, "raw_name": c.raw_name,
-                         "references": c.references, "en": c.en, "zh": c.zh}
+                        {
+                            "name": c.name,
+                            "type": c.dtype,
+                            "nullable": c.nullable,
+                            "enum": c.enum,
+                            "min": c.min,
+                            "max": c.max,
+                            "pii": c.pii,
+                            "raw_name": c.raw_name,
+                            "references": c.references,
+                            "en": c.en,
+                            "zh": c.zh,
+                        }
                         for c in t.columns
                     ],
                 }
@@ -49,8 +61,10 @@ def schema(
         )
         return
     for t in tables:
-        rt = RichTable(title=f"{t.name}  ({t.en if lang == 'en' else t.zh})  key: {', '.join(t.key)}",
-                       title_justify="left")
+        rt = RichTable(
+            title=f"{t.name}  ({t.en if lang == 'en' else t.zh})  key: {', '.join(t.key)}",
+            title_justify="left",
+        )
         rt.add_column("column", style="bold")
         rt.add_column("type")
         rt.add_column("constraints")

@@ -46,9 +46,13 @@ class Column:
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
-            raise ValueError(f"column {self.name}: unknown dtype {self.dtype!r}; expected one of {sorted(DTYPES)}")
+            raise ValueError(
+                f"column {self.name}: unknown dtype {self.dtype!r}; expected one of {sorted(DTYPES)}"
+            )
         if self.pii is not None and self.pii not in PII_KINDS:
-            raise ValueError(f"column {self.name}: unknown pii kind {self.pii!r}; expected one of {PII_KINDS}")
+            raise ValueError(
+                f"column {self.name}: unknown pii kind {self.pii!r}; expected one of {PII_KINDS}"
+            )
 
     @property
     def sql_type(self) -> str:
