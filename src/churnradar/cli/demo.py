@@ -1,0 +1,63 @@
+"""`churnradar demo`: the whole flow on a simulated operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from churnradar.cli._app import JsonOption, app, console, emit_json
+from churnradar.cli._progress import progress_bar
+
+
+@app.command()
+def demo(
+    subscribers: Annotated[
+        int, typer.Option("--subscribers", help="Subscribers of the simulated operator.")
+    ] = 20_000,
+    months: Annotated[int, typer.Option("--months", help="Months to simulate.")] = 12,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the simulator.")] = 7,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the data, the key file and the store.")
+    ] = Path("churnradar-demo"),
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop before serving the dashboard.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Simulate a small operator, ingest it and print a summary of subscribers and churn.
+
+    Example: `churnradar demo --subscribers 5000 --no-serve`
+    """
+    from churnradar.demo import run_demo
+
+    def stage(msg: str) -> None:
+        if not json_out:
+            console.print(f"[bold cyan]▶[/] {msg}")
+
+    with progress_bar(disable=json_out) as progress:
+        result = run_demo(
+            out=out, subscribers=subscribers, months=months, seed=seed, on_stage=stage, progress=progress
+        )
+    s = result.summary
+    if json_out:
+        emit_json({"store": str(result.store_path), "ingest": result.ingest, "summary": s})
+    else:
+        console.print(
+            f"\n[bold]{s['subscribers']:,}[/] subscriptions of {s['customers']:,} customers, "
+            f"{s['first_month']} … {s['last_month']}; ingest read {result.ingest['read']:,} rows, "
+            f"loaded {result.ingest['loaded']:,}, rejected {result.ingest['rejected']:,}."
+        )
+        kinds = sorted(s["recorded_churn_by_kind"])
+        table = RichTable(title="Recorded churn events by month / 每月记录的离网事件", title_justify="left")
+        table.add_column("month")
+        for k in kinds:
+            table.add_column(k, justify="right")
+        for month, counts in s["recorded_churn_by_month"].items():
+            table.add_row(month, *[f"{counts.get(k, 0):,}" for k in kinds])
+        console.print(table)
+        console.print(f"store: {result.store_path}")
+    if not no_serve and not json_out:
+        console.print(
+            "The dashboard is not part of this release yet; nothing to serve (use --no-serve to skip)."
+        )

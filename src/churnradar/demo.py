@@ -1,0 +1,139 @@
+"""The end-to-end tour behind `churnradar demo`: one function per stage, run in order.
+
+Later stages (labels, features, models, retention, reports, serving) add themselves here as they
+land; every stage runs on a fresh install with nothing but the package.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from churnradar.errors import ConfigError
+
+KEY_ENV = "CHURNRADAR_HMAC_KEY"
+
+
+@dataclass
+class DemoResult:
+    """What the demo produced: where things are and the figures it printed."""
+
+    out: Path
+    data_dir: Path
+    store_path: Path
+    key_file: Path | None
+    ingest: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def ensure_demo_key(out: Path) -> Path | None:
+    """Use ``CHURNRADAR_HMAC_KEY`` when set; otherwise create (once) a random key file in ``out``.
+
+    The key file sits beside the store, never inside it.
+    """
+    if os.environ.get(KEY_ENV):
+        return None
+    key_file = out / "hmac.key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+        key_file.chmod(0o600)
+    return key_file
+
+
+def store_summary(store_path: Path) -> dict[str, Any]:
+    """Subscribers and recorded churn events by month, read back from the analytical store."""
+    import duckdb
+
+    con = duckdb.connect(str(store_path), read_only=True)
+    try:
+        subscribers = con.sql("SELECT count(*) FROM subscription").fetchone()[0]
+        customers = con.sql("SELECT count(*) FROM customer").fetchone()[0]
+        months = con.sql(
+            "SELECT strftime(min(month), '%Y-%m'), strftime(max(month), '%Y-%m') FROM usage_monthly"
+        ).fetchone()
+        rows = con.sql(
+            """
+            WITH ev AS (
+              SELECT date_trunc('month', e.event_time) AS month,
+                     CASE WHEN e.event_type = 'deregister' THEN 'deregistered'
+                          WHEN e.event_type = 'port_out' THEN 'ported_out'
+                          WHEN e.event_type = 'package_change' AND e.reason = 'downgrade'
+                               AND p.brand = 'budget' THEN 'brand_downgrade' END AS kind
+              FROM status_event e LEFT JOIN package p ON p.package_id = e.package_id
+            )
+            SELECT strftime(month, '%Y-%m') AS month, kind, count(*) AS n
+            FROM ev WHERE kind IS NOT NULL GROUP BY ALL ORDER BY month, kind
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    by_month: dict[str, dict[str, int]] = {}
+    for month, kind, n in rows:
+        by_month.setdefault(month, {})[kind] = n
+    totals: dict[str, int] = {}
+    for kinds in by_month.values():
+        for kind, n in kinds.items():
+            totals[kind] = totals.get(kind, 0) + n
+    return {
+        "subscribers": subscribers,
+        "customers": customers,
+        "first_month": months[0],
+        "last_month": months[1],
+        "recorded_churn_by_kind": totals,
+        "recorded_churn_by_month": by_month,
+    }
+
+
+def run_demo(
+    out: Path,
+    subscribers: int = 20_000,
+    months: int = 12,
+    seed: int = 7,
+    start: str = "2024-01",
+    on_stage: Callable[[str], None] | None = None,
+    progress: Callable[..., None] | None = None,
+) -> DemoResult:
+    """Simulate an operator into ``out/data``, ingest it into ``out/churnradar.duckdb``, summarise."""
+    from churnradar.ingest import ingest
+    from churnradar.simulate import simulate
+
+    if subscribers < 100:
+        raise ConfigError(f"--subscribers {subscribers} is too small for a demo; expected at least 100")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data_dir = out / "data"
+    store_path = out / "churnradar.duckdb"
+    say = on_stage or (lambda _msg: None)
+
+    say(f"simulate: {subscribers:,} subscribers × {months} months from {start} (seed {seed})")
+    simulate(
+        subscribers=subscribers,
+        months=months,
+        seed=seed,
+        out=data_dir,
+        fmt="parquet",
+        start=start,
+        progress=progress,
+    )
+
+    key_file = ensure_demo_key(out)
+    if store_path.exists():
+        store_path.unlink()
+        Path(str(store_path) + ".wal").unlink(missing_ok=True)
+    say(f"ingest: validate, pseudonymise and load into {store_path.name}")
+    result = ingest([data_dir], store=store_path, key_file=key_file, progress=progress)
+
+    say("summary")
+    summary = store_summary(store_path)
+    return DemoResult(
+        out=out,
+        data_dir=data_dir,
+        store_path=store_path,
+        key_file=key_file,
+        ingest=result.counts(),
+        summary=summary,
+    )
