@@ -1,0 +1,131 @@
+"""Analytical backends behind one Ibis interface: DuckDB (default) and Apache Spark.
+
+Labels, features and reports are Ibis expressions over the canonical tables; they run unchanged on
+either backend. DuckDB reads the store file (or a folder of Parquet files); Spark reads Parquet — a
+DuckDB store is exported to Parquet once (``export_parquet``) and Spark reads that folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from churnradar.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+BACKENDS = ("duckdb", "spark")
+
+_SPARK_SESSION: Any = None
+
+
+@dataclass
+class Backend:
+    """An Ibis connection with the canonical tables registered under their own names."""
+
+    name: str
+    con: Any
+    source: Path
+
+    def table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def to_pyarrow(self, expr: ir.Expr) -> Any:
+        return self.con.to_pyarrow(expr)
+
+    def close(self) -> None:
+        if self.name == "duckdb":
+            self.con.disconnect()
+
+
+def spark_session(master: str = "local[2]") -> Any:
+    """The process-wide Spark session (started once; starting takes ~10 s)."""
+    global _SPARK_SESSION
+    if _SPARK_SESSION is not None:
+        return _SPARK_SESSION
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            "the spark backend needs PySpark: pip install 'churnradar[spark]' (and Java 17)"
+        ) from exc
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    session = (
+        SparkSession.builder.master(master)
+        .appName("churnradar")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.driver.memory", os.environ.get("CHURNRADAR_SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    _SPARK_SESSION = session
+    return session
+
+
+def export_parquet(store_path: Path, out_dir: Path, tables: list[str] | None = None) -> Path:
+    """Write every table of a DuckDB store to ``out_dir/<table>.parquet`` (what Spark reads)."""
+    import duckdb
+
+    store_path, out_dir = Path(store_path), Path(out_dir)
+    if not store_path.exists():
+        raise StoreError(f"{store_path}: no such store")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(store_path), read_only=True)
+    try:
+        names = tables or [
+            r[0] for r in con.sql("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()
+        ]
+        for name in names:
+            if name.startswith("_"):
+                continue
+            target = out_dir / f"{name}.parquet"
+            tmp = out_dir / f".{name}.parquet.tmp"
+            con.sql(f"COPY \"{name}\" TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+            tmp.replace(target)
+    finally:
+        con.close()
+    return out_dir
+
+
+def _parquet_tables(folder: Path) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")}
+
+
+def open_backend(source: Path | str, backend: str = "duckdb") -> Backend:
+    """Open ``source`` (a DuckDB store file or a folder of ``<table>.parquet``) on ``backend``."""
+    import ibis
+
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    source = Path(source)
+    if not source.exists():
+        raise StoreError(f"{source}: no such store or Parquet folder")
+    if backend == "duckdb":
+        if source.is_dir():
+            con = ibis.duckdb.connect()
+            for name, path in _parquet_tables(source).items():
+                con.read_parquet(str(path), table_name=name)
+        else:
+            con = ibis.duckdb.connect(str(source), read_only=True)
+        con.raw_sql("SET TimeZone = 'UTC'")
+        return Backend("duckdb", con, source)
+    # spark
+    folder = source
+    if not source.is_dir():
+        folder = source.with_name(source.name + ".parquet")
+        if not folder.exists() or folder.stat().st_mtime < source.stat().st_mtime:
+            export_parquet(source, folder)
+    session = spark_session()
+    for name, path in _parquet_tables(folder).items():
+        session.read.parquet(str(path)).createOrReplaceTempView(name)
+    return Backend("spark", ibis.pyspark.connect(session), folder)
