@@ -1,0 +1,574 @@
+"""One ingest batch: inspect, read, validate, pseudonymise and publish a set of files.
+
+Steps (all set-wise in DuckDB SQL; Python only touches file headers and, for non-UTF-8 CSV, the
+transcoding pass):
+
+1. inspect every file's header and map its columns to the canonical table (file-level problems
+   such as unknown or missing columns stop the batch with a :class:`SchemaError`); when any file
+   carries raw identifiers, an HMAC key must be configured or the whole batch is refused;
+2. read each file into a TEMP table (CSV: all text, structural errors captured by DuckDB's
+   ``store_rejects``; Parquet: native types), then stage typed rows with a ``_bad`` flag computed
+   from the schema's checks, identifiers replaced by their HMAC digests;
+3. per table, in load order: duplicate keys within the batch, then foreign keys against the store
+   plus the good rows of the same batch;
+4. compute the file line of every problem and the counts (``loaded + rejected == read``);
+5. publish all tables in one transaction (``fail``: only when no row is bad).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from churnradar.errors import ConfigError, IngestError, PseudonymisationKeyError, SchemaError
+from churnradar.ingest import readers
+from churnradar.ingest.pseudonymise import HOW_TO_SET_KEY, key_fingerprint, resolve_key
+from churnradar.ingest.publish import publish
+from churnradar.ingest.validate import ColumnSource, lit, map_columns, q, reasons_select, stage_select
+from churnradar.schema import TABLES, Table
+from churnradar.store import Store
+
+ON_ERROR = ("fail", "quarantine")
+MAX_ERRORS = 100
+ProgressFn = Callable[..., None]
+
+_STRUCTURAL_REASON = {
+    "MISSING COLUMNS": "line has fewer fields than the header",
+    "TOO MANY COLUMNS": "line has more fields than the header",
+    "UNQUOTED VALUE": "line has an unterminated or stray quote (a quoted field never closed; the rest of "
+    "the file may be part of it)",
+    "LINE SIZE OVER MAXIMUM": "line is longer than the 2 MB limit",
+    "INVALID ENCODING": "line is not valid UTF-8",
+    "INVALID STATE": "line cannot be parsed as CSV",
+    "CAST": "line cannot be parsed as CSV",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of one input row: where, which column, what value and what was expected."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        loc = f"{self.file}:{self.line}" if self.line is not None else self.file
+        if self.column is None:
+            return f"{loc}: {self.reason}"
+        return f"{loc}:{self.column}: value '{self.value or ''}' {self.reason}"
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.read += other.read
+        self.loaded += other.loaded
+        self.rejected += other.rejected
+
+
+@dataclass
+class FileReport:
+    file: str
+    table: str
+    format: str
+    sha256: str
+    encoding: str | None
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class IngestResult:
+    """What a batch did. ``loaded + rejected == read`` in total, per table and per file.
+
+    In ``fail`` mode a batch with any bad row is not published: then ``published`` is False,
+    ``loaded`` is 0 and every row read counts as rejected; ``bad_rows`` says how many were bad.
+    """
+
+    batch_id: str
+    published: bool
+    on_error: str
+    read: int
+    loaded: int
+    rejected: int
+    bad_rows: int
+    tables: dict[str, Counts]
+    files: list[FileReport]
+    errors: list[RowError]
+    error_count: int
+
+    def counts(self) -> dict[str, Any]:
+        """Totals and per-table counts: ``read``, ``loaded``, ``rejected``, ``tables``."""
+        return {
+            "read": self.read,
+            "loaded": self.loaded,
+            "rejected": self.rejected,
+            "tables": {k: asdict(v) for k, v in self.tables.items()},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` output."""
+        return {
+            "batch_id": self.batch_id,
+            "published": self.published,
+            "on_error": self.on_error,
+            **self.counts(),
+            "bad_rows": self.bad_rows,
+            "error_count": self.error_count,
+            "errors": [{**asdict(e), "message": str(e)} for e in self.errors],
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass
+class _File:
+    file_id: int
+    path: Path
+    display: str
+    table: Table
+    kind: str
+    sources: list[ColumnSource] = field(default_factory=list)
+    csv: readers.CsvSource | None = None
+    sha256: str = ""
+    encoding: str | None = None
+    header_line: int = 1
+    good_raw: int = 0  # rows parsed into the raw table (CSV) or read (Parquet)
+    structural: int = 0  # lines DuckDB could not parse
+    undecodable: int = 0  # lines left out by transcoding
+
+    @property
+    def src_rel(self) -> str:
+        if self.kind == "csv":
+            return f"(SELECT rowid AS _row, * FROM {q(self.raw)})"
+        path = lit(str(self.path))
+        return f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM read_parquet({path}, file_row_number=true))"
+
+    @property
+    def raw(self) -> str:
+        return f"_ing_raw_{self.file_id}"
+
+
+def _new_batch_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def ingest(
+    paths: Iterable[str | Path] | str | Path,
+    store: Store | str | Path,
+    on_error: str = "fail",
+    encoding: str | None = None,
+    table: str | None = None,
+    key: bytes | str | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    key_file: str | Path | None = None,
+    max_errors: int = MAX_ERRORS,
+) -> IngestResult:
+    """Validate, pseudonymise and publish the files named by ``paths`` into ``store`` as one batch.
+
+    ``paths`` are files or folders (``.csv``, ``.csv.gz``, ``.parquet``; folders are searched,
+    skipping names starting with ``_`` or ``.``). The table comes from the file name or ``table``.
+    ``on_error="fail"`` publishes nothing when any row is bad and raises :class:`IngestError`
+    (its ``result`` attribute holds the :class:`IngestResult`); ``"quarantine"`` publishes the good
+    rows and writes the bad ones to ``_rejects``. ``key`` (bytes or text) or ``key_file`` give the
+    HMAC key; otherwise ``CHURNRADAR_HMAC_KEY`` or ``CHURNRADAR_HMAC_KEY_FILE``. ``progress`` is
+    called as ``progress(task, done, total)``.
+    """
+    if on_error not in ON_ERROR:
+        raise ConfigError(f"on_error {on_error!r} is not allowed; expected one of {', '.join(ON_ERROR)}")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(
+                f"encoding {encoding!r} is not known; expected e.g. utf-8, gbk or gb18030"
+            ) from None
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = readers.discover(list(paths))
+    plan = [(f, TABLES[readers.table_for(f, table)]) for f in files]
+    own = not isinstance(store, Store)
+    st = Store.open(store) if own else store
+    try:
+        return _Batch(st, on_error, encoding, progress, max_errors).run(plan, key, key_file)
+    finally:
+        if own:
+            st.close()
+
+
+class _Batch:
+    def __init__(
+        self, store: Store, on_error: str, encoding: str | None, progress: ProgressFn | None, max_errors: int
+    ):
+        self.store = store
+        self.con: duckdb.DuckDBPyConnection = store.connection
+        self.on_error = on_error
+        self.encoding = encoding
+        self.progress = progress
+        self.max_errors = max_errors
+        self.files: list[_File] = []
+        self.temp: list[str] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _tick(self, f: _File, done: float) -> None:
+        if self.progress is not None:
+            self.progress(f.display, done, 4)
+
+    def _x(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params or [])
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> Any:
+        return self._x(sql, params).fetchone()[0]
+
+    def _temp(self, name: str, ddl: str) -> None:
+        self._x(f"CREATE OR REPLACE TEMP TABLE {q(name)} {ddl}")
+        if name not in self.temp:
+            self.temp.append(name)
+
+    # -- the batch -------------------------------------------------------------------------
+    def run(
+        self, plan: list[tuple[Path, Table]], key: bytes | str | None, key_file: str | Path | None
+    ) -> IngestResult:
+        now = datetime.now()
+        batch_id = _new_batch_id(now)
+        workdir = Path(tempfile.mkdtemp(prefix="churnradar-ingest-"))
+        old_tmp = self._one("SELECT current_setting('temp_directory')")
+        try:
+            # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
+            self._x(f"SET temp_directory = {lit(str(workdir / 'duckdb'))}")
+            raw_key = self._inspect(plan, key, key_file)
+            self.setup()
+            for f in self.files:
+                self._read(f, workdir, raw_key)
+            self._check_tables()
+            self._lines()
+            return self._finish(batch_id, now, raw_key)
+        finally:
+            for name in reversed(self.temp):
+                self._x(f"DROP TABLE IF EXISTS {q(name)}")
+            with contextlib.suppress(duckdb.Error):
+                self._x(f"SET temp_directory = {lit(old_tmp)}")
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _inspect(
+        self, plan: list[tuple[Path, Table]], key: bytes | str | None, key_file: str | Path | None
+    ) -> bytes | None:
+        raw_pii: list[tuple[_File, ColumnSource]] = []
+        for i, (path, table) in enumerate(plan):
+            kind = readers.file_kind(path) or "csv"
+            f = _File(i, path, str(path), table, kind)
+            if kind == "csv":
+                names, _ = readers.peek_csv_header(path, self.encoding)
+                f.sources = map_columns(table, names, f.display)
+            else:
+                try:
+                    desc = self._x(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
+                except duckdb.Error as exc:
+                    raise SchemaError(f"{path}: not a readable Parquet file ({exc})") from None
+                f.sources = map_columns(table, [d[0] for d in desc], f.display, [d[1] for d in desc])
+            raw_pii += [(f, cs) for cs in f.sources if cs.raw_pii]
+            self.files.append(f)
+        need_key = bool(raw_pii)
+        resolved = (
+            resolve_key(key, key_file, self.store.path) if (need_key or key is not None or key_file) else None
+        )
+        if need_key and resolved is None:
+            f, cs = raw_pii[0]
+            raise PseudonymisationKeyError(
+                f"{f.display} holds raw identifiers (column {cs.input_name}); the batch is refused because "
+                f"no HMAC key is configured: {HOW_TO_SET_KEY}"
+            )
+        if need_key and resolved is not None:
+            stored = self.store.meta().get("key_fingerprint")
+            if stored is not None and stored != key_fingerprint(resolved):
+                raise PseudonymisationKeyError(
+                    f"the HMAC key differs from the key this store was loaded with (fingerprint {stored}); "
+                    "digests would not match earlier batches. Use the same key, or a new store"
+                )
+        return resolved if need_key else None
+
+    def _read(self, f: _File, workdir: Path, key: bytes | None) -> None:
+        self._tick(f, 0)
+        stage = f"_ing_stg_{f.table.name}"
+        if f.kind == "csv":
+            size = max(f.path.stat().st_size, 1)
+            src = readers.prepare_csv(
+                f.path, workdir, self.encoding, progress=lambda n: self._tick(f, min(n / size, 1.0))
+            )
+            f.csv, f.sha256, f.encoding = src, src.sha256, src.encoding
+            f.sources = map_columns(f.table, src.header, f.display)
+            self._tick(f, 1)
+            cols = "{" + ", ".join(f"{lit(f'c{j}')}: 'VARCHAR'" for j in range(len(src.header))) + "}"
+            rej, scan = f"_ing_rej_{f.file_id}", f"_ing_rejscan_{f.file_id}"
+            self.temp += [rej, scan, f.raw]
+            try:
+                self._x(
+                    f"CREATE OR REPLACE TEMP TABLE {q(f.raw)} AS SELECT * FROM read_csv({lit(str(src.read_path))}, "
+                    f"columns={cols}, header=true, auto_detect=false, delim={lit(src.delimiter)}, quote='\"', "
+                    f"escape='\"', store_rejects=true, rejects_table={lit(rej)}, rejects_scan={lit(scan)})"
+                )
+            except duckdb.Error as exc:
+                raise SchemaError(f"{f.display}: cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+            f.good_raw = self._one(f"SELECT count(*) FROM {q(f.raw)}")
+            # structural problems: one per line, in DuckDB's line numbering of the file it read
+            cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _STRUCTURAL_REASON.items())
+            self._x(
+                f"INSERT INTO _ing_errs (file_id, rec, col_idx, reason) SELECT {f.file_id}, line, -1, "
+                f"CASE upper(CAST(min(error_type) AS VARCHAR)) {cases} ELSE 'line cannot be parsed as CSV' END "
+                f"FROM {q(rej)} GROUP BY line"
+            )
+            f.structural = self._one(f"SELECT count(DISTINCT line) FROM {q(rej)}")
+            skips = [(f.file_id, n) for n in src.blank_lines]
+            if skips:
+                self._x("INSERT INTO _ing_skips VALUES " + ", ".join(f"({a}, {b})" for a, b in skips))
+            self._x(f"INSERT INTO _ing_skips SELECT DISTINCT {f.file_id}, line FROM {q(rej)}")
+            drops = src.dropped
+            if drops:
+                self.con.executemany(
+                    "INSERT INTO _ing_drops VALUES (?, ?)", [(f.file_id, n) for n, _ in drops]
+                )
+                bad = [(f.file_id, n, r) for n, r in drops if r is not None]
+                if bad:
+                    self.con.executemany(
+                        "INSERT INTO _ing_errs (file_id, line, col_idx, reason) VALUES (?, ?, -1, ?)", bad
+                    )
+                f.undecodable = len(bad)
+        else:
+            f.sha256 = readers.sha256_file(f.path)
+            f.encoding = None
+            self._tick(f, 1)
+        self._tick(f, 2)
+        select = stage_select(f.table, f.sources, f.src_rel, f.file_id, key)
+        if stage in self.temp:
+            self._x(f"INSERT INTO {q(stage)} {select}")
+        else:
+            self._temp(stage, f"AS {select}")
+        if f.kind == "parquet":
+            f.good_raw = self._one(f"SELECT count(*) FROM {q(stage)} WHERE _file = {f.file_id}")
+        n_bad = self._one(f"SELECT count(*) FROM {q(stage)} WHERE _file = {f.file_id} AND _bad")
+        if n_bad:
+            bad_rel = f"(SELECT * FROM {f.src_rel} WHERE _row IN (SELECT _row FROM {q(stage)} WHERE _file = {f.file_id} AND _bad))"
+            sql = reasons_select(f.sources, bad_rel, f.file_id, key)
+            if sql:
+                self._x(f"INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason) {sql}")
+        if f.kind == "csv":
+            self._x(f"DROP TABLE IF EXISTS {q(f.raw)}")
+        self._tick(f, 3)
+
+    def _check_tables(self) -> None:
+        tables = [t for t in TABLES.values() if any(f.table is t for f in self.files)]
+        in_batch = {t.name for t in tables}
+        for t in tables:
+            stage = q(f"_ing_stg_{t.name}")
+            file_ids = ", ".join(str(f.file_id) for f in self.files if f.table is t)
+            # duplicate keys within the batch: the first occurrence (file order) wins
+            keys = ", ".join(q(k) for k in t.key)
+            n_dup = self._one(
+                f"SELECT count(*) FROM (SELECT {keys} FROM {stage} WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
+            )
+            if n_dup:
+                shown = ", ".join(t.key)
+                value = "concat_ws(', ', " + ", ".join(f"CAST({q(k)} AS VARCHAR)" for k in t.key) + ")"
+                self._x(
+                    f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason, ref_file, ref_row)
+                    SELECT _file, _row, -1, {lit(shown)}, left({value}, 200),
+                           {lit(f"duplicates the key ({shown}) given earlier in this batch at ")}, ff, fr
+                    FROM (SELECT *, first_value(_file) OVER w AS ff, first_value(_row) OVER w AS fr,
+                                 row_number() OVER w AS rn
+                          FROM {stage} WHERE NOT _bad
+                          WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row))
+                    WHERE rn > 1"""
+                )
+                self._mark_bad(stage, file_ids)
+            # foreign keys against the store and the good rows of this batch
+            for idx, c in enumerate(t.columns):
+                if not c.references:
+                    continue
+                ptable, pcol = c.references.split(".")
+                parent = f"SELECT {q(pcol)} AS k FROM main.{q(ptable)}"
+                if ptable in in_batch:
+                    parent += f" UNION ALL SELECT {q(pcol)} FROM {q(f'_ing_stg_{ptable}')} WHERE NOT _bad"
+                n = self._x(
+                    f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason)
+                    SELECT s._file, s._row, {idx}, {lit(c.name)}, left(CAST(s.{q(c.name)} AS VARCHAR), 100),
+                           {lit(f"is not a known {c.references} (neither in the store nor in this batch)")}
+                    FROM {stage} s ANTI JOIN ({parent}) p ON s.{q(c.name)} = p.k
+                    WHERE NOT s._bad AND s.{q(c.name)} IS NOT NULL"""
+                ).fetchone()[0]
+                if n:
+                    self._mark_bad(stage, file_ids)
+
+    def _mark_bad(self, stage: str, file_ids: str) -> None:
+        self._x(
+            f"""UPDATE {stage} SET _bad = TRUE FROM (SELECT DISTINCT file_id, row FROM _ing_errs
+                WHERE file_id IN ({file_ids}) AND row IS NOT NULL) e
+                WHERE {stage}._file = e.file_id AND {stage}._row = e.row AND NOT {stage}._bad"""
+        )
+
+    def _lines(self) -> None:
+        """Turn row ordinals and DuckDB line numbers into line numbers of the input files.
+
+        A CSV row's line is 1 (header) + its ordinal + the number of skipped lines (unparsable or
+        blank) before it; lines left out by transcoding shift later lines once more. A quoted field
+        spanning several lines counts as one line, so later line numbers are low by the extra lines.
+        For Parquet the "line" is the 1-based row number.
+        """
+        self._temp(
+            "_ing_linemap",
+            """AS SELECT file_id, k, max(j) AS n FROM (
+                 SELECT file_id, line - j - 1 AS k, j FROM (
+                   SELECT file_id, line, row_number() OVER (PARTITION BY file_id ORDER BY line) AS j
+                   FROM (SELECT DISTINCT file_id, line FROM _ing_skips)))
+               GROUP BY ALL""",
+        )
+        self._temp(
+            "_ing_dropmap",
+            """AS SELECT file_id, k, max(j) AS n FROM (
+                 SELECT file_id, line - (j - 1) AS k, j FROM (
+                   SELECT file_id, line, row_number() OVER (PARTITION BY file_id ORDER BY line) AS j
+                   FROM (SELECT DISTINCT file_id, line FROM _ing_drops)))
+               GROUP BY ALL""",
+        )
+        parquet = ", ".join(str(f.file_id) for f in self.files if f.kind == "parquet") or "-1"
+        self._temp(
+            "_ing_rowline",
+            f"""AS WITH r AS (
+                  SELECT DISTINCT file_id, row FROM _ing_errs WHERE row IS NOT NULL
+                  UNION SELECT DISTINCT ref_file, ref_row FROM _ing_errs WHERE ref_row IS NOT NULL),
+                a AS (SELECT r.file_id, r.row, 2 + r.row + coalesce(m.n, 0) AS rec
+                      FROM r ASOF LEFT JOIN _ing_linemap m ON r.file_id = m.file_id AND r.row >= m.k)
+                SELECT a.file_id, a.row,
+                       CASE WHEN a.file_id IN ({parquet}) THEN a.row + 1 ELSE a.rec + coalesce(d.n, 0) END AS line
+                FROM a ASOF LEFT JOIN _ing_dropmap d ON a.file_id = d.file_id AND a.rec >= d.k""",
+        )
+        self._x(
+            """UPDATE _ing_errs SET line = rl.line FROM _ing_rowline rl
+               WHERE _ing_errs.row = rl.row AND _ing_errs.file_id = rl.file_id"""
+        )
+        self._x(
+            """UPDATE _ing_errs SET line = rec + coalesce(
+                 (SELECT max(d.n) FROM _ing_dropmap d WHERE d.file_id = _ing_errs.file_id AND d.k <= _ing_errs.rec), 0)
+               WHERE row IS NULL AND rec IS NOT NULL"""
+        )
+        self._x(
+            """UPDATE _ing_errs SET reason = reason || f.display || ':' || CAST(rl.line AS VARCHAR)
+               FROM _ing_rowline rl, _ing_files f
+               WHERE _ing_errs.ref_row = rl.row AND _ing_errs.ref_file = rl.file_id AND f.file_id = rl.file_id"""
+        )
+
+    def _finish(self, batch_id: str, now: datetime, key: bytes | None) -> IngestResult:
+        reports: list[FileReport] = []
+        tables: dict[str, Counts] = {}
+        bad_per_file = dict(
+            self._x(
+                "SELECT file_id, count(*) FROM (SELECT DISTINCT file_id, row FROM _ing_errs WHERE row IS NOT NULL) "
+                "GROUP BY file_id"
+            ).fetchall()
+        )
+        for f in self.files:
+            bad = bad_per_file.get(f.file_id, 0)
+            read = f.good_raw + f.structural + f.undecodable
+            rejected = bad + f.structural + f.undecodable
+            rep = FileReport(
+                f.display, f.table.name, f.kind, f.sha256, f.encoding, read, read - rejected, rejected
+            )
+            reports.append(rep)
+            tables.setdefault(f.table.name, Counts()).add(Counts(rep.read, rep.loaded, rep.rejected))
+        total = Counts()
+        for c in tables.values():
+            total.add(c)
+        error_count = self._one("SELECT count(*) FROM _ing_errs")
+        rows = self._x(
+            """SELECT f.display, e.line, e.column_name, e.value, e.reason FROM _ing_errs e
+               JOIN _ing_files f USING (file_id) ORDER BY e.file_id, e.line NULLS FIRST, e.col_idx LIMIT ?""",
+            [self.max_errors],
+        ).fetchall()
+        errors = [RowError(*r) for r in rows]
+        bad_rows = total.rejected
+        publishable = self.on_error == "quarantine" or total.rejected == 0
+        if not publishable:
+            for rep in reports:
+                rep.loaded, rep.rejected = 0, rep.read
+            tables = {k: Counts(v.read, 0, v.read) for k, v in tables.items()}
+            total = Counts(total.read, 0, total.read)
+        result = IngestResult(
+            batch_id=batch_id,
+            published=False,
+            on_error=self.on_error,
+            read=total.read,
+            loaded=total.loaded,
+            rejected=total.rejected,
+            bad_rows=bad_rows,
+            tables=tables,
+            files=reports,
+            errors=errors,
+            error_count=error_count,
+        )
+        if not publishable:
+            shown = "; ".join(str(e) for e in errors[:3])
+            err = IngestError(
+                f"batch refused, nothing was published: {bad_rows:,} of {total.read:,} rows are bad "
+                f"({error_count:,} problems; first: {shown}). Fix them, or load the good rows with "
+                "--on-error quarantine"
+            )
+            err.result = result  # type: ignore[attr-defined]
+            raise err
+        staged = [(t, f"_ing_stg_{t.name}") for t in TABLES.values() if t.name in tables]
+        rejects_sql = None
+        if error_count:
+            rejects_sql = (
+                "SELECT f.table_name, f.display AS file, e.line, e.column_name, e.value, e.reason "
+                "FROM _ing_errs e JOIN _ing_files f USING (file_id)"
+            )
+        if self.progress is not None:
+            self.progress("publish", 0, 1)
+        publish(
+            self.con,
+            staged,
+            batch_id=batch_id,
+            created_at=now,
+            on_error=self.on_error,
+            totals=asdict(total),
+            tables={k: asdict(v) for k, v in tables.items()},
+            files=[asdict(r) for r in reports],
+            rejects_sql=rejects_sql,
+            meta={"key_fingerprint": key_fingerprint(key)} if key is not None else None,
+        )
+        if self.progress is not None:
+            self.progress("publish", 1, 1)
+            for f in self.files:
+                self._tick(f, 4)
+        result.published = True
+        return result
+
+    def setup(self) -> None:
+        self._temp(
+            "_ing_errs",
+            """(file_id INTEGER, row BIGINT, rec BIGINT, line BIGINT, col_idx INTEGER, column_name VARCHAR,
+                value VARCHAR, reason VARCHAR, ref_file INTEGER, ref_row BIGINT)""",
+        )
+        self._temp("_ing_skips", "(file_id INTEGER, line BIGINT)")
+        self._temp("_ing_drops", "(file_id INTEGER, line BIGINT)")
+        self._temp("_ing_files", "(file_id INTEGER, display VARCHAR, table_name VARCHAR, kind VARCHAR)")
+        self.con.executemany(
+            "INSERT INTO _ing_files VALUES (?, ?, ?, ?)",
+            [(f.file_id, f.display, f.table.name, f.kind) for f in self.files],
+        )

@@ -1,0 +1,80 @@
+"""Atomic publication of a staged batch into the store.
+
+All tables of a batch, its rejects and its ``_batch`` row are written in ONE DuckDB transaction:
+for each table, rows whose key is in the batch are deleted and the batch's good rows inserted
+(an upsert by key). DuckDB's write-ahead log makes the commit atomic, so a process killed at any
+moment leaves the store either as before the batch or with the complete batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from churnradar.errors import IngestError
+from churnradar.ingest.validate import q
+from churnradar.schema import Table
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    staged: Sequence[tuple[Table, str]],
+    *,
+    batch_id: str,
+    created_at: datetime,
+    on_error: str,
+    totals: dict[str, int],
+    tables: dict[str, Any],
+    files: list[dict[str, Any]],
+    rejects_sql: str | None,
+    meta: dict[str, str] | None = None,
+) -> None:
+    """Upsert every ``(table, staging table)`` pair, write rejects and the batch row, in one commit.
+
+    ``staging table`` holds ``_bad`` and the canonical columns; only rows with ``NOT _bad`` are
+    published. ``rejects_sql`` selects the ``_rejects`` rows of the batch (quarantine mode).
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, stage in staged:
+            cols = ", ".join(q(c) for c in table.column_names)
+            target = f"main.{q(table.name)}"
+            on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
+            existing = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            if existing:
+                con.execute(f"DELETE FROM {target} t USING {q(stage)} s WHERE NOT s._bad AND {on}")
+            con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(stage)} WHERE NOT _bad")
+        if rejects_sql:
+            con.execute(
+                "INSERT INTO main._rejects (batch_id, table_name, file, line, column_name, value, reason) "
+                f"SELECT ?, table_name, file, line, column_name, value, reason FROM ({rejects_sql})",
+                [batch_id],
+            )
+        con.execute(
+            'INSERT INTO main._batch (batch_id, created_at, on_error, "read", loaded, rejected, tables, files) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                created_at,
+                on_error,
+                totals["read"],
+                totals["loaded"],
+                totals["rejected"],
+                json.dumps(tables, ensure_ascii=False),
+                json.dumps(files, ensure_ascii=False),
+            ],
+        )
+        for k, v in (meta or {}).items():
+            con.execute("DELETE FROM main._meta WHERE key = ?", [k])
+            con.execute("INSERT INTO main._meta VALUES (?, ?)", [k, v])
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise IngestError(f"batch {batch_id} could not be published; the store is unchanged: {exc}") from exc
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

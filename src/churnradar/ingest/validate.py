@@ -1,0 +1,276 @@
+"""Validation SQL generated from the canonical schema (never hand-written per table).
+
+Every check of a column is a pair (SQL condition, reason). The same pairs build the row-level
+``_bad`` flag computed for all rows in one pass and the per-column reasons computed again only for
+the bad rows, so the flag and the reported reasons cannot disagree. Inside the generated SQL, ``s``
+names the cleaned source value (text or a native Parquet value) and ``t`` the typed value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from churnradar.errors import SchemaError
+from churnradar.ingest.pseudonymise import hmac_sql, mask_sql
+from churnradar.schema.model import Column, Table
+
+VALUE_WIDTH = 100  # longest value shown in a report
+_TEXT_TYPES = ("VARCHAR",)
+_FLOATING = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+_BOOL_TRUE = ("true", "1", "yes")
+_BOOL_FALSE = ("false", "0", "no")
+_HASH_PATTERN = "[0-9a-f]{64}"
+
+
+def q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """Where a canonical column comes from in one input file."""
+
+    column: Column
+    source: str | None  # column name in the source relation; None when absent (nullable columns)
+    source_type: str = "VARCHAR"  # DuckDB type of the source column
+    raw_pii: bool = False  # the source holds the raw identifier (hashed at ingest)
+
+    @property
+    def text(self) -> bool:
+        return self.source_type.upper() in _TEXT_TYPES
+
+    @property
+    def input_name(self) -> str:
+        """The column name as the input file spells it (for reports)."""
+        return self.column.raw_name if self.raw_pii and self.column.raw_name else self.column.name
+
+
+def map_columns(
+    table: Table, names: list[str], path: Path | str, types: list[str] | None = None
+) -> list[ColumnSource]:
+    """Match input column ``names`` (header order) to ``table``'s columns.
+
+    Raises :class:`SchemaError` naming the file and column for duplicate, unknown or missing columns.
+    The returned sources name the input columns by position (``c0``, ``c1``…) for CSV (``types`` is
+    None) and by their own name for Parquet.
+    """
+    lowered = [n.strip().lower() for n in names]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(lowered):
+        if n in seen:
+            raise SchemaError(f"{path}: column {names[i]!r} appears twice in the header")
+        seen[n] = i
+
+    def src(i: int) -> tuple[str, str]:
+        if types is None:
+            return f"c{i}", "VARCHAR"
+        return names[i], types[i]
+
+    used: set[int] = set()
+    out: list[ColumnSource] = []
+    missing: list[str] = []
+    for c in table.columns:
+        i_hash = seen.get(c.name)
+        i_raw = seen.get(c.raw_name) if c.raw_name else None
+        if i_hash is not None and i_raw is not None:
+            raise SchemaError(
+                f"{path}: columns {c.raw_name!r} and {c.name!r} are both present; give the raw "
+                f"identifier ({c.raw_name}) or its digest ({c.name}), not both"
+            )
+        if i_raw is not None:
+            used.add(i_raw)
+            name, typ = src(i_raw)
+            out.append(ColumnSource(c, name, typ, raw_pii=True))
+        elif i_hash is not None:
+            used.add(i_hash)
+            name, typ = src(i_hash)
+            out.append(ColumnSource(c, name, typ))
+        else:
+            if not c.nullable:
+                missing.append(c.name + (f" (or raw {c.raw_name})" if c.raw_name else ""))
+            out.append(ColumnSource(c, None))
+    unknown = [names[i] for i in range(len(names)) if i not in used]
+    if unknown:
+        expected = ", ".join(c.raw_name or c.name for c in table.columns)
+        hint = " (is the header line missing?)" if len(unknown) == len(names) else ""
+        raise SchemaError(
+            f"{path}: unknown column {unknown[0]!r} for table {table.name}{hint}"
+            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            + f"; expected columns: {expected}"
+        )
+    if missing:
+        raise SchemaError(
+            f"{path}: required column {missing[0]!r} of table {table.name} is missing"
+            + (f" (and {', '.join(missing[1:])})" if len(missing) > 1 else "")
+        )
+    return out
+
+
+# -- expressions -----------------------------------------------------------------------------
+def _clean(cs: ColumnSource) -> str:
+    """The cleaned source value ``s``: empty text becomes NULL; text of non-strings is trimmed."""
+    assert cs.source is not None
+    src = q(cs.source)
+    if not cs.text:
+        return src
+    if cs.column.dtype == "string" and not cs.column.pii:
+        return f"nullif({src}, '')"
+    return f"nullif(trim({src}), '')"
+
+
+def _typed(cs: ColumnSource, s: str, key: bytes | None) -> str:
+    """The typed value ``t`` of the cleaned source ``s``."""
+    c = cs.column
+    if c.pii:
+        text = s if cs.text else f"CAST({s} AS VARCHAR)"
+        if cs.raw_pii:
+            if key is None:  # pragma: no cover - refused earlier
+                raise AssertionError("raw identifiers need a key")
+            return hmac_sql(text, key)
+        return f"lower({text})"
+    if not cs.text:
+        return f"TRY_CAST({s} AS {c.sql_type})"
+    if c.dtype == "string":
+        return s
+    if c.dtype == "bool":
+        whens = (
+            " ".join(f"WHEN {lit(v)} THEN TRUE" for v in _BOOL_TRUE)
+            + " "
+            + " ".join(f"WHEN {lit(v)} THEN FALSE" for v in _BOOL_FALSE)
+        )
+        return f"(CASE lower({s}) {whens} END)"
+    if c.dtype == "month":
+        return (
+            f"(CASE length({s}) WHEN 7 THEN CAST(try_strptime({s}, '%Y-%m') AS DATE) "
+            f"WHEN 6 THEN CAST(try_strptime({s}, '%Y%m') AS DATE) ELSE TRY_CAST({s} AS DATE) END)"
+        )
+    return f"TRY_CAST({s} AS {c.sql_type})"
+
+
+_TYPE_REASON = {
+    "int": "is not an integer",
+    "float": "is not a number",
+    "bool": "is not a boolean; expected true/false, 1/0 or yes/no",
+    "date": "is not a date; expected YYYY-MM-DD",
+    "month": "is not a month; expected YYYY-MM, YYYYMM or YYYY-MM-01",
+    "timestamp": "is not a timestamp; expected YYYY-MM-DD HH:MM:SS",
+    "string": "is not text",
+}
+
+
+def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]]:
+    """(condition, reason) pairs of one column, in the order they are reported."""
+    c = cs.column
+    out: list[tuple[str, str]] = []
+    if not c.nullable:
+        out.append((f"{s} IS NULL", "is missing; the column is required (not null)"))
+    if c.pii:
+        if not cs.raw_pii:
+            out.append(
+                (
+                    f"NOT regexp_full_match({t}, '{_HASH_PATTERN}')",
+                    f"is not an HMAC-SHA256 digest (64 hex characters); give the raw identifier in "
+                    f"column {c.raw_name} instead",
+                )
+            )
+        return out
+    if c.dtype != "string":
+        cond = f"{s} IS NOT NULL AND {t} IS NULL"
+        if c.dtype == "int":
+            if cs.text:
+                cond = f"{s} IS NOT NULL AND ({t} IS NULL OR (contains({s}, '.') AND TRY_CAST({s} AS DOUBLE) <> {t}))"
+            elif cs.source_type.upper().startswith(_FLOATING):
+                cond = f"{s} IS NOT NULL AND ({t} IS NULL OR CAST({s} AS DOUBLE) <> {t})"
+        out.append((cond, _TYPE_REASON[c.dtype]))
+    if c.dtype == "float":
+        out.append((f"NOT isfinite({t})", "is not a finite number"))
+    if c.dtype == "month":
+        out.append(
+            (f"day({t}) <> 1", "is not the first day of a month; expected YYYY-MM, YYYYMM or YYYY-MM-01")
+        )
+    if c.enum:
+        values = ", ".join(lit(v) for v in c.enum)
+        out.append(
+            (f"{t} NOT IN ({values})", f"is not a valid {c.name}; expected one of {', '.join(c.enum)}")
+        )
+    if c.min is not None:
+        out.append((f"{t} < {c.min!r}", f"is below the minimum {c.min:g}"))
+    if c.max is not None:
+        out.append((f"{t} > {c.max!r}", f"is above the maximum {c.max:g}"))
+    return out
+
+
+def _levels(sources: list[ColumnSource], src_rel: str, key: bytes | None) -> tuple[str, str]:
+    """The two inner SELECT levels: cleaned values ``s{i}``, then typed values ``t{i}``."""
+    lvl1 = ["_row"]
+    lvl2 = ["_row"]
+    for i, cs in enumerate(sources):
+        if cs.source is None:
+            continue
+        lvl1.append(f"{_clean(cs)} AS s{i}")
+        lvl1.append(f"{q(cs.source)} AS o{i}")
+        lvl2.append(f"s{i}, o{i}, {_typed(cs, f's{i}', key)} AS t{i}")
+    inner = f"(SELECT {', '.join(lvl1)} FROM {src_rel})"
+    return inner, f"(SELECT {', '.join(lvl2)} FROM {inner})"
+
+
+def stage_select(
+    table: Table, sources: list[ColumnSource], src_rel: str, file_id: int, key: bytes | None
+) -> str:
+    """SELECT of the staged rows of one file: ``_file, _row, _bad`` and the typed canonical columns.
+
+    ``src_rel`` must expose ``_row`` (the 0-based ordinal of the row in its file) and the source
+    columns.
+    """
+    _, lvl2 = _levels(sources, src_rel, key)
+    cols = [f"{file_id} AS _file", "_row"]
+    conds = []
+    for i, cs in enumerate(sources):
+        if cs.source is None:
+            continue
+        for cond, _ in checks(cs, f"s{i}", f"t{i}"):
+            conds.append(f"({cond})")
+    bad = f"coalesce({' OR '.join(conds)}, FALSE)" if conds else "FALSE"
+    cols.append(f"{bad} AS _bad")
+    by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
+    for c in table.columns:
+        i, cs = by_name[c.name]
+        cols.append(
+            f"t{i} AS {q(c.name)}" if cs.source is not None else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
+        )
+    return f"SELECT {', '.join(cols)} FROM {lvl2}"
+
+
+def display_value(cs: ColumnSource, o: str) -> str:
+    """SQL of the value shown in reports: the input text, masked for identifiers, shortened."""
+    text = f"coalesce(CAST({o} AS VARCHAR), '')"
+    if cs.column.pii:
+        return mask_sql(text)
+    return f"left({text}, {VALUE_WIDTH})"
+
+
+def reasons_select(sources: list[ColumnSource], bad_rel: str, file_id: int, key: bytes | None) -> str | None:
+    """SELECT of (file_id, row, col_idx, column_name, value, reason) for every failing check of the
+    rows in ``bad_rel`` (same shape as ``src_rel``); one reason per row and column."""
+    _, lvl2 = _levels(sources, bad_rel, key)
+    parts = []
+    for i, cs in enumerate(sources):
+        pairs = checks(cs, f"s{i}", f"t{i}")
+        if not pairs or cs.source is None:
+            continue
+        case = "CASE " + " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, reason in pairs) + " END"
+        parts.append(
+            f"SELECT {file_id} AS file_id, _row AS row, {i} AS col_idx, {lit(cs.input_name)} AS column_name, "
+            f"{display_value(cs, f'o{i}')} AS value, {case} AS reason FROM lvl2"
+        )
+    if not parts:
+        return None
+    union = " UNION ALL ".join(parts)
+    return f"WITH lvl2 AS {lvl2} SELECT * FROM ({union}) WHERE reason IS NOT NULL"

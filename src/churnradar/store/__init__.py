@@ -1,0 +1,5 @@
+"""Analytical store: the canonical tables in one DuckDB file, plus ingest metadata."""
+
+from churnradar.store.duckdb_store import FORMAT, FORMAT_VERSION, META_TABLES, Store
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "META_TABLES", "Store"]
