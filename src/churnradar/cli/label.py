@@ -1,0 +1,52 @@
+"""`churnradar label`: churn labels for one as-of month."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from churnradar.cli._app import AsOfOption, JsonOption, StoreOption, app, console, emit_json
+from churnradar.labels.definitions import DEFINITIONS
+
+BackendOption = Annotated[str, typer.Option("--backend", help="Engine: duckdb (default) or spark.")]
+
+
+@app.command()
+def label(
+    store: StoreOption,
+    as_of: AsOfOption,
+    definition: Annotated[
+        str, typer.Option("--definition", help=f"Churn definition: {', '.join(DEFINITIONS)}.")
+    ] = "offnet",
+    backend: BackendOption = "duckdb",
+    json_out: JsonOption = False,
+) -> None:
+    """Label churn for one as-of month, write `churn_label` and print counts by kind, reason and month.
+
+    Example: `churnradar label --store operator.duckdb --as-of 2024-09 --json`
+    """
+    from churnradar.labels import label_store
+
+    result = label_store(store, as_of, definition=definition, backend=backend)
+    s = result.summary
+    if json_out:
+        emit_json(s)
+        return
+    console.print(
+        f"[bold]churn_label[/] {s['as_of']} · definition {s['definition']} ({s['definition_version']}, "
+        f"dated by {s['dating']}) · population {s['population']:,} · already churned {s['already_churned']:,}"
+    )
+    console.print("positives: " + ", ".join(f"{k} {v:,}" for k, v in s["positives"].items()))
+    for title, counts in (
+        ("by kind", s["by_kind"]),
+        ("by reason", s["by_reason"]),
+        ("by month", s["by_month"]),
+    ):
+        t = RichTable(title=title, title_justify="left")
+        t.add_column(title.split()[-1])
+        t.add_column("n", justify="right")
+        for k, v in counts.items():
+            t.add_row(str(k), f"{v:,}")
+        console.print(t)

@@ -1,0 +1,237 @@
+"""Churn events of every kind, as Ibis expressions over the canonical tables.
+
+Each function returns one row per event with ``subscriber_id``, ``kind`` and ``event_month`` (the
+first day of the month the change happened, under the definition's dating). They read only the
+canonical tables, so they run unchanged on DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from churnradar.labels.definitions import ChurnDefinition
+from churnradar.store.backends import Backend
+
+BRAND_RANK = {"premium": 3, "youth": 2, "budget": 1}
+END_EVENTS = ("deregister", "port_out")
+SUSPEND_EVENTS = ("suspend_oneway", "suspend_twoway", "pre_deregister")
+
+
+def _month_of(ts: ir.Value) -> ir.Value:
+    return ts.cast("date").truncate("M")
+
+
+def subscription_ends(bk: Backend) -> ir.Table:
+    """First deregistration or port-out of each subscriber: when, which, and to whom."""
+    ev = bk.table("status_event")
+    ends = ev.filter(ev.event_type.isin(END_EVENTS))
+    return ends.group_by("subscriber_id").agg(
+        end_time=ends.event_time.min(),
+        end_type=ends.event_type.argmin(ends.event_time),
+        end_reason=ends.reason.argmin(ends.event_time),
+        destination_operator=ends.destination_operator.argmin(ends.event_time),
+    )
+
+
+def last_active_months(bk: Backend) -> ir.Table:
+    """Last month with billable activity (``active_days > 0``) of each subscriber."""
+    u = bk.table("usage_monthly")
+    active = u.filter(u.active_days > 0)
+    return active.group_by("subscriber_id").agg(last_active_month=active.month.max())
+
+
+def offnet_exits(bk: Backend, d: ChurnDefinition) -> ir.Table:
+    """Deregistrations and port-outs, dated by last activity or by the recorded event.
+
+    ``effective_month`` is the month after the last month with billable activity (never later than
+    the recorded event; the activation month when there was no activity at all); ``recorded_month``
+    is the month of the recorded event. ``event_month`` is one of the two, per ``d.dating``.
+    """
+    ends = subscription_ends(bk)
+    last = last_active_months(bk)
+    subs = bk.table("subscription").select("subscriber_id", "activation_date")
+    j = ends.join(subs, "subscriber_id").left_join(last, "subscriber_id")
+    recorded = _month_of(j.end_time)
+    after_last = (j.last_active_month + ibis.interval(months=1)).cast("date")
+    quiet_from = ibis.coalesce(after_last, j.activation_date.truncate("M"))
+    effective = ibis.least(quiet_from, recorded)
+    t = j.select(
+        "subscriber_id",
+        kind=ibis.cases((j.end_type == "port_out", "port_out"), else_="offnet"),
+        recorded_month=recorded,
+        effective_month=effective,
+        end_time=j.end_time,
+        end_reason=j.end_reason,
+        destination_operator=j.destination_operator,
+    )
+    return t.mutate(event_month=t.effective_month if d.dating == "last_activity" else t.recorded_month)
+
+
+def reselections(bk: Backend, d: ChurnDefinition, exits: ir.Table | None = None) -> ir.Table:
+    """Ended subscriptions whose person (certificate) or handset (IMEI) reappears on a new number of ours.
+
+    The new subscription must be activated after the old one and between ``d.reselection_days``
+    before the old number went quiet and ``d.reselection_days`` after it was closed. It is
+    **tariff re-selection** when the new package is cheaper or a promotion package, otherwise
+    **number re-selection**. One row per old subscriber (the earliest such new subscription).
+    """
+    exits = exits if exits is not None else offnet_exits(bk, d)
+    subs = bk.table("subscription")
+    cust = bk.table("customer").select("customer_id", "certificate_hash")
+    pk = bk.table("package").select("package_id", "monthly_fee", "is_promotion")
+    days = ibis.interval(days=d.reselection_days)
+
+    old = (
+        exits.filter(exits.kind == "offnet")
+        .join(
+            subs.select("subscriber_id", "customer_id", "activation_date", old_package="package_id"),
+            "subscriber_id",
+        )
+        .join(cust, "customer_id")
+        .select(
+            old_id=_.subscriber_id,
+            old_activation=_.activation_date,
+            old_package=_.old_package,
+            certificate_hash=_.certificate_hash,
+            window_start=(_.effective_month - days).cast("date"),
+            window_end=(_.end_time.cast("date") + days).cast("date"),
+        )
+    )
+    new = subs.join(cust, "customer_id").select(
+        new_id=_.subscriber_id,
+        new_activation=_.activation_date,
+        new_package=_.package_id,
+        certificate_hash=_.certificate_hash,
+    )
+    by_certificate = old.join(new, "certificate_hash").select(
+        "old_id",
+        "old_activation",
+        "old_package",
+        "window_start",
+        "window_end",
+        "new_id",
+        "new_activation",
+        "new_package",
+    )
+
+    u = bk.table("usage_monthly").filter(_.imei_hash.notnull())
+    handsets = u.select("subscriber_id", "imei_hash").distinct()
+    old_h = old.join(handsets, old.old_id == handsets.subscriber_id).select(
+        "old_id", "old_activation", "old_package", "window_start", "window_end", "imei_hash"
+    )
+    new_h = new.join(handsets, new.new_id == handsets.subscriber_id).select(
+        "new_id", "new_activation", "new_package", "imei_hash"
+    )
+    by_handset = old_h.join(new_h, "imei_hash").select(
+        "old_id",
+        "old_activation",
+        "old_package",
+        "window_start",
+        "window_end",
+        "new_id",
+        "new_activation",
+        "new_package",
+    )
+
+    pairs = by_certificate.union(by_handset, distinct=True)
+    pairs = pairs.filter(
+        (pairs.new_id != pairs.old_id)
+        & (pairs.new_activation >= pairs.old_activation)
+        & pairs.new_activation.between(pairs.window_start, pairs.window_end)
+    )
+    first = pairs.group_by("old_id").agg(
+        new_subscriber_id=pairs.new_id.argmin(pairs.new_activation.cast("string").concat(pairs.new_id)),
+    )
+    first = first.join(
+        pairs, (first.old_id == pairs.old_id) & (first.new_subscriber_id == pairs.new_id)
+    ).select(
+        subscriber_id=first.old_id,
+        new_subscriber_id=first.new_subscriber_id,
+        old_package=pairs.old_package,
+        new_package=pairs.new_package,
+    )
+    op = pk.select(old_package=pk.package_id, old_fee=pk.monthly_fee)
+    np_ = pk.select(new_package=pk.package_id, new_fee=pk.monthly_fee, new_promo=pk.is_promotion)
+    f = first.join(op, "old_package").join(np_, "new_package")
+    return f.select(
+        "subscriber_id",
+        "new_subscriber_id",
+        kind=ibis.cases(
+            ((f.new_fee < f.old_fee) | f.new_promo, "tariff_reselection"), else_="number_reselection"
+        ),
+    )
+
+
+def _billing_with_rank(bk: Backend) -> ir.Table:
+    b = bk.table("billing_monthly")
+    pk = bk.table("package").select("package_id", "brand")
+    rank = ibis.cases(*[(pk.brand == name, r) for name, r in BRAND_RANK.items()], else_=0)
+    pk = pk.mutate(brand_rank=rank)
+    return b.join(pk, "package_id")
+
+
+def brand_downgrades(bk: Backend) -> ir.Table:
+    """Months in which the billed package's brand is lower than the previous month's."""
+    b = _billing_with_rank(bk)
+    w = ibis.window(group_by="subscriber_id", order_by="month")
+    b = b.mutate(prev_rank=b.brand_rank.lag().over(w))
+    hit = b.filter(b.brand_rank < b.prev_rank)
+    return hit.select("subscriber_id", kind=ibis.literal("brand_downgrade"), event_month=hit.month)
+
+
+def value_declines(bk: Backend, d: ChurnDefinition) -> ir.Table:
+    """Starts of runs of ``d.value_decline_months`` months with revenue below the share of the own baseline.
+
+    The baseline of month m is the mean revenue of months m-3..m-1 (all three must exist and the
+    baseline must be positive); the run starts at m when months m..m+K-1 all fall below it and the
+    month before did not already start such a run.
+    """
+    b = bk.table("billing_monthly").select("subscriber_id", "month", "revenue")
+    w = ibis.window(group_by="subscriber_id", order_by="month")
+    k = d.value_decline_months
+    lags = [b.revenue.lag(i).over(w) for i in (1, 2, 3)]
+    leads = [b.revenue.lead(i).over(w) for i in range(1, k)]
+    b = b.mutate(
+        baseline=(lags[0] + lags[1] + lags[2]) / 3.0,
+        run_max=ibis.greatest(b.revenue, *leads) if leads else b.revenue,
+        run_complete=(leads[-1].notnull() if leads else ibis.literal(True)),
+    )
+    b = b.mutate(hit=(b.baseline > 0) & b.run_complete & (b.run_max < b.baseline * d.value_decline_share))
+    b = b.mutate(prev_hit=b.hit.lag().over(w))
+    start = b.filter(b.hit & ~b.prev_hit.fill_null(False))
+    return start.select("subscriber_id", kind=ibis.literal("value_decline"), event_month=start.month)
+
+
+def silent_spells(bk: Backend, d: ChurnDefinition) -> ir.Table:
+    """Starts of runs of ``d.silent_months`` months without billable activity while not suspended or closed."""
+    u = bk.table("usage_monthly").select("subscriber_id", "month", "active_days")
+    w = ibis.window(group_by="subscriber_id", order_by="month")
+    k = d.silent_months
+    idle = u.active_days == 0
+    leads = [u.active_days.lead(i).over(w) for i in range(1, k)]
+    run_idle = idle
+    for lead in leads:
+        run_idle = run_idle & (lead == 0)
+    u = u.mutate(run_idle=run_idle.fill_null(False), prev_active=u.active_days.lag().over(w))
+    start = u.filter(u.run_idle & (u.prev_active > 0))
+    start = start.mutate(run_end=(start.month + ibis.interval(months=k)).cast("date"))
+    ev = bk.table("status_event")
+    blocking = ev.filter(ev.event_type.isin((*SUSPEND_EVENTS, *END_EVENTS))).select(
+        "subscriber_id", blk_month=_month_of(ev.event_time)
+    )
+    blocked = (
+        start.join(
+            blocking,
+            (start.subscriber_id == blocking.subscriber_id)
+            & (blocking.blk_month >= start.month)
+            & (blocking.blk_month < start.run_end),
+        )
+        .select(start.subscriber_id, start.month)
+        .distinct()
+    )
+    ok = start.anti_join(
+        blocked, (start.subscriber_id == blocked.subscriber_id) & (start.month == blocked.month)
+    )
+    return ok.select("subscriber_id", kind=ibis.literal("silent"), event_month=ok.month)
