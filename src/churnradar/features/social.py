@@ -1,0 +1,141 @@
+"""Call-graph ties (交往圈): contacts, on-net / off-net / competitor shares, churned neighbours."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from churnradar.features._expr import months, rel_change, safe_div, total
+from churnradar.features.registry import feature, node
+from churnradar.features.timeframe import AsOf, months_back
+from churnradar.schema.enums import OPERATOR_OWN
+
+WINDOW = 6  # months T-5..T
+
+
+@node
+def call_window(call_edge: ir.Table, as_of: AsOf) -> ir.Table:
+    """Call edges of T-5..T with their month back (0 = T)."""
+    e = call_edge.filter(
+        call_edge.month >= ibis.date(as_of.month_start(WINDOW - 1)), call_edge.month < ibis.date(as_of.end)
+    )
+    return e.mutate(back=months_back(e.month, as_of))
+
+
+@node
+def call_stats(call_window: ir.Table) -> ir.Table:
+    """Per subscriber, distinct call peers in T, T-1 and T-2..T; distinct competitor peers in T."""
+    e = call_window
+    return e.group_by("subscriber_id").agg(
+        peers_0=e.peer_hash.nunique(where=e.back == 0),
+        peers_1=e.peer_hash.nunique(where=e.back == 1),
+        peers_3m=e.peer_hash.nunique(where=e.back <= 2),
+        comp_peers_0=e.peer_hash.nunique(where=(e.back == 0) & (e.peer_operator != OPERATOR_OWN)),
+    )
+
+
+@node
+def number_status(subscriptions_known: ir.Table, churned: ir.Table) -> ir.Table:
+    """Per pseudonymised number of ours: whether every subscription on it ended by T, and how."""
+    s = subscriptions_known.left_join(churned, "subscriber_id")
+    g = s.group_by(msisdn=s.msisdn_hash).agg(
+        lines=s.subscriber_id.count(),
+        ended=s.churn_time.count(),
+        ported=s.ported.fill_null(False).any(),
+    )
+    return g.select("msisdn", gone=g.ended == g.lines, ported_out=(g.ended == g.lines) & g.ported)
+
+
+@node
+def neighbour_stats(call_window: ir.Table, number_status: ir.Table) -> ir.Table:
+    """Per subscriber, our numbers called in T-5..T, and how many of them ended or ported out by T."""
+    e = call_window
+    pairs = e.select("subscriber_id", "peer_hash").distinct()
+    j = pairs.join(number_status, pairs.peer_hash == number_status.msisdn)
+    return j.group_by("subscriber_id").agg(
+        own_peers=j.peer_hash.count(),
+        churned_peers=ibis.ifelse(j.gone, 1, 0).sum(),
+        ported_peers=ibis.ifelse(j.ported_out, 1, 0).sum(),
+    )
+
+
+@feature(theme="social", driver="social", reason="competitor", dtype="int64", fill=0)
+def call_peers_1m(call_stats: ir.Table) -> ir.Table:
+    """Distinct numbers called or calling in month T."""
+    c = call_stats
+    return c.select("subscriber_id", call_peers_1m=c.peers_0.cast("int64"))
+
+
+@feature(theme="social", driver="social", reason="competitor", dtype="int64", fill=0)
+def call_peers_3m(call_stats: ir.Table) -> ir.Table:
+    """Distinct numbers called or calling in T-2..T."""
+    c = call_stats
+    return c.select("subscriber_id", call_peers_3m=c.peers_3m.cast("int64"))
+
+
+@feature(theme="social", driver="social", reason="relocation")
+def call_peers_mom_change(call_stats: ir.Table) -> ir.Table:
+    """Relative change of distinct call peers from T-1 to T."""
+    c = call_stats
+    return c.select("subscriber_id", call_peers_mom_change=rel_change(c.peers_0, c.peers_1))
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def competitor_peer_share_1m(call_stats: ir.Table) -> ir.Table:
+    """Share of the distinct call peers in T that are on a competitor's network (异网)."""
+    c = call_stats
+    return c.select("subscriber_id", competitor_peer_share_1m=safe_div(c.comp_peers_0, c.peers_0))
+
+
+def _share(u: ir.Table, part: str, n: int, skip: int = 0) -> ir.FloatingValue:
+    all_min = total(months(u, "onnet", n, skip)) + total(months(u, "offnet", n, skip))
+    all_min = all_min + total(months(u, "comp", n, skip))
+    return safe_div(total(months(u, part, n, skip)), all_min)
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def onnet_share_3m(usage_months: ir.Table) -> ir.Table:
+    """Share of voice minutes over T-2..T with our own subscribers (网内)."""
+    return usage_months.select("subscriber_id", onnet_share_3m=_share(usage_months, "onnet", 3))
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def offnet_share_3m(usage_months: ir.Table) -> ir.Table:
+    """Share of voice minutes over T-2..T with fixed lines and other non-competitor networks."""
+    return usage_months.select("subscriber_id", offnet_share_3m=_share(usage_months, "offnet", 3))
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def competitor_share_3m(usage_months: ir.Table) -> ir.Table:
+    """Share of voice minutes over T-2..T with competitors' mobile numbers (异网)."""
+    return usage_months.select("subscriber_id", competitor_share_3m=_share(usage_months, "comp", 3))
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def competitor_share_change(usage_months: ir.Table) -> ir.Table:
+    """Competitor share of voice minutes in T minus the share over T-3..T-1 (rising = positive)."""
+    u = usage_months
+    return u.select(
+        "subscriber_id", competitor_share_change=_share(u, "comp", 1) - _share(u, "comp", 3, skip=1)
+    )
+
+
+@feature(theme="social", driver="social", reason="competitor", dtype="int64", fill=0)
+def churned_neighbours_6m(neighbour_stats: ir.Table) -> ir.Table:
+    """Our numbers called in T-5..T whose subscriptions were deregistered or ported out by the end of T."""
+    n = neighbour_stats
+    return n.select("subscriber_id", churned_neighbours_6m=n.churned_peers.cast("int64"))
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def churned_neighbour_share_6m(neighbour_stats: ir.Table) -> ir.Table:
+    """Of our numbers called in T-5..T, the share deregistered or ported out by the end of T."""
+    n = neighbour_stats
+    return n.select("subscriber_id", churned_neighbour_share_6m=safe_div(n.churned_peers, n.own_peers))
+
+
+@feature(theme="social", driver="social", reason="competitor", dtype="int64", fill=0)
+def ported_neighbours_6m(neighbour_stats: ir.Table) -> ir.Table:
+    """Our numbers called in T-5..T that were ported out to a competitor (携号转网) by the end of T."""
+    n = neighbour_stats
+    return n.select("subscriber_id", ported_neighbours_6m=n.ported_peers.cast("int64"))
