@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import logging
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +40,8 @@ from churnradar.ingest.publish import publish
 from churnradar.ingest.validate import ColumnSource, lit, map_columns, q, reasons_select, stage_select
 from churnradar.schema import TABLES, Table
 from churnradar.store import Store
+
+log = logging.getLogger("churnradar.ingest")
 
 ON_ERROR = ("fail", "quarantine")
 MAX_ERRORS = 100
@@ -155,15 +160,8 @@ class _File:
     undecodable: int = 0  # lines left out by transcoding
 
     @property
-    def src_rel(self) -> str:
-        if self.kind == "csv":
-            return f"(SELECT rowid AS _row, * FROM {q(self.raw)})"
-        path = lit(str(self.path))
-        return f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM read_parquet({path}, file_row_number=true))"
-
-    @property
-    def raw(self) -> str:
-        return f"_ing_raw_{self.file_id}"
+    def stage(self) -> str:
+        return f"_ing_stg_{self.file_id}"
 
 
 def _new_batch_id(now: datetime) -> str:
@@ -226,6 +224,7 @@ class _Batch:
         self.max_errors = max_errors
         self.files: list[_File] = []
         self.temp: list[str] = []
+        self.views: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def _tick(self, f: _File, done: float) -> None:
@@ -233,7 +232,13 @@ class _Batch:
             self.progress(f.display, done, 4)
 
     def _x(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        return self.con.execute(sql, params or [])
+        if not log.isEnabledFor(logging.DEBUG):
+            return self.con.execute(sql, params or [])
+        t0 = time.perf_counter()
+        try:
+            return self.con.execute(sql, params or [])
+        finally:
+            log.debug("%.3fs %s", time.perf_counter() - t0, " ".join(sql.split())[:120])
 
     def _one(self, sql: str, params: list[Any] | None = None) -> Any:
         return self._x(sql, params).fetchone()[0]
@@ -250,6 +255,7 @@ class _Batch:
         now = datetime.now()
         batch_id = _new_batch_id(now)
         workdir = Path(tempfile.mkdtemp(prefix="churnradar-ingest-"))
+        self.pool = ThreadPoolExecutor(max_workers=1)
         old_tmp = self._one("SELECT current_setting('temp_directory')")
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
@@ -262,10 +268,13 @@ class _Batch:
             self._lines()
             return self._finish(batch_id, now, raw_key)
         finally:
+            for name in reversed(self.views):
+                self._x(f"DROP VIEW IF EXISTS {q(name)}")
             for name in reversed(self.temp):
                 self._x(f"DROP TABLE IF EXISTS {q(name)}")
             with contextlib.suppress(duckdb.Error):
                 self._x(f"SET temp_directory = {lit(old_tmp)}")
+            self.pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _inspect(
@@ -307,27 +316,20 @@ class _Batch:
 
     def _read(self, f: _File, workdir: Path, key: bytes | None) -> None:
         self._tick(f, 0)
-        stage = f"_ing_stg_{f.table.name}"
+        stage = q(f.stage)
+        sha = self.pool.submit(readers.sha256_file, f.path)  # beside DuckDB's work
         if f.kind == "csv":
-            size = max(f.path.stat().st_size, 1)
-            src = readers.prepare_csv(
-                f.path, workdir, self.encoding, progress=lambda n: self._tick(f, min(n / size, 1.0))
-            )
-            f.csv, f.sha256, f.encoding = src, src.sha256, src.encoding
-            f.sources = map_columns(f.table, src.header, f.display)
+            src = readers.prepare_csv(f.path, workdir, self.encoding)
             self._tick(f, 1)
-            cols = "{" + ", ".join(f"{lit(f'c{j}')}: 'VARCHAR'" for j in range(len(src.header))) + "}"
-            rej, scan = f"_ing_rej_{f.file_id}", f"_ing_rejscan_{f.file_id}"
-            self.temp += [rej, scan, f.raw]
-            try:
-                self._x(
-                    f"CREATE OR REPLACE TEMP TABLE {q(f.raw)} AS SELECT * FROM read_csv({lit(str(src.read_path))}, "
-                    f"columns={cols}, header=true, auto_detect=false, delim={lit(src.delimiter)}, quote='\"', "
-                    f"escape='\"', store_rejects=true, rejects_table={lit(rej)}, rejects_scan={lit(scan)})"
-                )
-            except duckdb.Error as exc:
-                raise SchemaError(f"{f.display}: cannot be read as CSV: {str(exc).splitlines()[0]}") from None
-            f.good_raw = self._one(f"SELECT count(*) FROM {q(f.raw)}")
+            rej = self._stage_csv(f, src, key, 0)
+            if self.encoding is None and self._one(
+                f"SELECT count(*) FROM {q(rej)} WHERE upper(CAST(error_type AS VARCHAR)) = 'INVALID ENCODING'"
+            ):
+                enc = readers.detect_encoding(f.path)
+                if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
+                    src = readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True)
+                    rej = self._stage_csv(f, src, key, 1)
+            f.csv, f.encoding = src, src.encoding
             # structural problems: one per line, in DuckDB's line numbering of the file it read
             cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _STRUCTURAL_REASON.items())
             self._x(
@@ -336,49 +338,81 @@ class _Batch:
                 f"FROM {q(rej)} GROUP BY line"
             )
             f.structural = self._one(f"SELECT count(DISTINCT line) FROM {q(rej)}")
-            skips = [(f.file_id, n) for n in src.blank_lines]
-            if skips:
-                self._x("INSERT INTO _ing_skips VALUES " + ", ".join(f"({a}, {b})" for a, b in skips))
             self._x(f"INSERT INTO _ing_skips SELECT DISTINCT {f.file_id}, line FROM {q(rej)}")
-            drops = src.dropped
-            if drops:
+            if src.dropped:
                 self.con.executemany(
-                    "INSERT INTO _ing_drops VALUES (?, ?)", [(f.file_id, n) for n, _ in drops]
+                    "INSERT INTO _ing_drops VALUES (?, ?)", [(f.file_id, n) for n, _ in src.dropped]
                 )
-                bad = [(f.file_id, n, r) for n, r in drops if r is not None]
+                bad = [(f.file_id, n, r) for n, r in src.dropped if r is not None]
                 if bad:
                     self.con.executemany(
                         "INSERT INTO _ing_errs (file_id, line, col_idx, reason) VALUES (?, ?, -1, ?)", bad
                     )
                 f.undecodable = len(bad)
+            names = [f"c{j}" for j in range(len(src.header))]
+            bad_rel = (
+                "(SELECT rowid AS _row, "
+                + ", ".join(f"_orig[{j + 1}] AS {n}" for j, n in enumerate(names))
+                + f" FROM {stage} WHERE _bad)"
+            )
         else:
-            f.sha256 = readers.sha256_file(f.path)
-            f.encoding = None
             self._tick(f, 1)
+            path = lit(str(f.path))
+            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, f"read_parquet({path})", key))
+            bad_rel = (
+                f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM read_parquet({path}, "
+                f"file_row_number=true) WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
+            )
         self._tick(f, 2)
-        select = stage_select(f.table, f.sources, f.src_rel, f.file_id, key)
-        if stage in self.temp:
-            self._x(f"INSERT INTO {q(stage)} {select}")
-        else:
-            self._temp(stage, f"AS {select}")
-        if f.kind == "parquet":
-            f.good_raw = self._one(f"SELECT count(*) FROM {q(stage)} WHERE _file = {f.file_id}")
-        n_bad = self._one(f"SELECT count(*) FROM {q(stage)} WHERE _file = {f.file_id} AND _bad")
+        f.good_raw = self._one(f"SELECT count(*) FROM {stage}")
+        n_bad = self._one(f"SELECT count(*) FROM {stage} WHERE _bad")
         if n_bad:
-            bad_rel = f"(SELECT * FROM {f.src_rel} WHERE _row IN (SELECT _row FROM {q(stage)} WHERE _file = {f.file_id} AND _bad))"
             sql = reasons_select(f.sources, bad_rel, f.file_id, key)
             if sql:
                 self._x(f"INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason) {sql}")
-        if f.kind == "csv":
-            self._x(f"DROP TABLE IF EXISTS {q(f.raw)}")
+        f.sha256 = sha.result()
         self._tick(f, 3)
+
+    def _stage_csv(self, f: _File, src: readers.CsvSource, key: bytes | None, attempt: int) -> str:
+        """Parse, type, check and pseudonymise one CSV file in one pass into its staging table.
+
+        The staging table keeps file order, so its rowid is the row's ordinal among the parsed rows.
+        Returns the name of the table holding DuckDB's structural rejects.
+        """
+        f.sources = map_columns(f.table, src.header, f.display)
+        names = [f"c{j}" for j in range(len(src.header))]
+        cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+        rej, scan = f"_ing_rej_{f.file_id}_{attempt}", f"_ing_rejscan_{f.file_id}_{attempt}"
+        self.temp += [rej, scan]
+        reader = (
+            f"read_csv({lit(str(src.read_path))}, columns={cols}, header=true, auto_detect=false, "
+            f"delim={lit(src.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
+            f"rejects_table={lit(rej)}, rejects_scan={lit(scan)})"
+        )
+        try:
+            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, reader, key, keep_text=names))
+        except duckdb.Error as exc:
+            raise SchemaError(f"{f.display}: cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+        return rej
+
+    def _table_view(self, t: Table) -> str:
+        """A TEMP view over the staged files of table ``t``: ``_file, _row, _bad`` and the columns."""
+        name = f"_ing_tbl_{t.name}"
+        parts = []
+        for f in self.files:
+            if f.table is t:
+                drop = " EXCLUDE (_orig)" if f.kind == "csv" else ""
+                parts.append(f"SELECT {f.file_id} AS _file, rowid AS _row, *{drop} FROM {q(f.stage)}")
+        self._x(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS {' UNION ALL '.join(parts)}")
+        if name not in self.views:
+            self.views.append(name)
+        return name
 
     def _check_tables(self) -> None:
         tables = [t for t in TABLES.values() if any(f.table is t for f in self.files)]
         in_batch = {t.name for t in tables}
         for t in tables:
-            stage = q(f"_ing_stg_{t.name}")
-            file_ids = ", ".join(str(f.file_id) for f in self.files if f.table is t)
+            stage = q(self._table_view(t))
             # duplicate keys within the batch: the first occurrence (file order) wins
             keys = ", ".join(q(k) for k in t.key)
             n_dup = self._one(
@@ -397,7 +431,7 @@ class _Batch:
                           WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row))
                     WHERE rn > 1"""
                 )
-                self._mark_bad(stage, file_ids)
+                self._mark_bad(t)
             # foreign keys against the store and the good rows of this batch
             for idx, c in enumerate(t.columns):
                 if not c.references:
@@ -405,7 +439,7 @@ class _Batch:
                 ptable, pcol = c.references.split(".")
                 parent = f"SELECT {q(pcol)} AS k FROM main.{q(ptable)}"
                 if ptable in in_batch:
-                    parent += f" UNION ALL SELECT {q(pcol)} FROM {q(f'_ing_stg_{ptable}')} WHERE NOT _bad"
+                    parent += f" UNION ALL SELECT {q(pcol)} FROM {q(f'_ing_tbl_{ptable}')} WHERE NOT _bad"
                 n = self._x(
                     f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason)
                     SELECT s._file, s._row, {idx}, {lit(c.name)}, left(CAST(s.{q(c.name)} AS VARCHAR), 100),
@@ -414,14 +448,15 @@ class _Batch:
                     WHERE NOT s._bad AND s.{q(c.name)} IS NOT NULL"""
                 ).fetchone()[0]
                 if n:
-                    self._mark_bad(stage, file_ids)
+                    self._mark_bad(t)
 
-    def _mark_bad(self, stage: str, file_ids: str) -> None:
-        self._x(
-            f"""UPDATE {stage} SET _bad = TRUE FROM (SELECT DISTINCT file_id, row FROM _ing_errs
-                WHERE file_id IN ({file_ids}) AND row IS NOT NULL) e
-                WHERE {stage}._file = e.file_id AND {stage}._row = e.row AND NOT {stage}._bad"""
-        )
+    def _mark_bad(self, t: Table) -> None:
+        for f in self.files:
+            if f.table is t:
+                self._x(
+                    f"""UPDATE {q(f.stage)} SET _bad = TRUE WHERE NOT _bad AND rowid IN
+                        (SELECT row FROM _ing_errs WHERE file_id = {f.file_id} AND row IS NOT NULL)"""
+                )
 
     def _lines(self) -> None:
         """Turn row ordinals and DuckDB line numbers into line numbers of the input files.
@@ -431,6 +466,20 @@ class _Batch:
         spanning several lines counts as one line, so later line numbers are low by the extra lines.
         For Parquet the "line" is the 1-based row number.
         """
+        with_rows = {
+            r[0]
+            for r in self._x(
+                "SELECT file_id FROM _ing_errs WHERE row IS NOT NULL "
+                "UNION SELECT ref_file FROM _ing_errs WHERE ref_row IS NOT NULL"
+            ).fetchall()
+        }
+        for f in self.files:
+            if f.file_id in with_rows and f.csv is not None and f.csv.read_path == f.path:
+                blanks = readers.blank_lines(f.path)  # transcoded copies have none
+                if blanks:
+                    self.con.executemany(
+                        "INSERT INTO _ing_skips VALUES (?, ?)", [(f.file_id, n) for n in blanks]
+                    )
         self._temp(
             "_ing_linemap",
             """AS SELECT file_id, k, max(j) AS n FROM (
@@ -492,6 +541,7 @@ class _Batch:
             )
             reports.append(rep)
             tables.setdefault(f.table.name, Counts()).add(Counts(rep.read, rep.loaded, rep.rejected))
+        tables = {name: tables[name] for name in TABLES if name in tables}  # load order
         total = Counts()
         for c in tables.values():
             total.add(c)
@@ -531,7 +581,7 @@ class _Batch:
             )
             err.result = result  # type: ignore[attr-defined]
             raise err
-        staged = [(t, f"_ing_stg_{t.name}") for t in TABLES.values() if t.name in tables]
+        staged = [(t, f"_ing_tbl_{t.name}") for t in TABLES.values() if t.name in tables]
         rejects_sql = None
         if error_count:
             rejects_sql = (

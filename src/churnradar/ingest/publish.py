@@ -9,6 +9,8 @@ moment leaves the store either as before the batch or with the complete batch.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,8 @@ import duckdb
 from churnradar.errors import IngestError
 from churnradar.ingest.validate import q
 from churnradar.schema import Table
+
+log = logging.getLogger("churnradar.ingest")
 
 
 def publish(
@@ -38,6 +42,7 @@ def publish(
     ``staging table`` holds ``_bad`` and the canonical columns; only rows with ``NOT _bad`` are
     published. ``rejects_sql`` selects the ``_rejects`` rows of the batch (quarantine mode).
     """
+    t0 = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
         for table, stage in staged:
@@ -48,6 +53,7 @@ def publish(
             if existing:
                 con.execute(f"DELETE FROM {target} t USING {q(stage)} s WHERE NOT s._bad AND {on}")
             con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(stage)} WHERE NOT _bad")
+            log.debug("%.3fs upsert %s", time.perf_counter() - t0, table.name)
         if rejects_sql:
             con.execute(
                 "INSERT INTO main._rejects (batch_id, table_name, file, line, column_name, value, reason) "
@@ -71,7 +77,9 @@ def publish(
         for k, v in (meta or {}).items():
             con.execute("DELETE FROM main._meta WHERE key = ?", [k])
             con.execute("INSERT INTO main._meta VALUES (?, ?)", [k, v])
+        t1 = time.perf_counter()
         con.execute("COMMIT")
+        log.debug("%.3fs commit; publish %.3fs", time.perf_counter() - t1, time.perf_counter() - t0)
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
         raise IngestError(f"batch {batch_id} could not be published; the store is unchanged: {exc}") from exc

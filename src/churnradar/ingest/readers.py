@@ -1,10 +1,11 @@
 """Finding input files, naming their table, and preparing CSV files for DuckDB.
 
-CSV files are read by DuckDB's ``read_csv``, which only reads UTF-8. Before that, one streaming pass
-over the bytes computes the content SHA-256, checks that the text is valid UTF-8 and notes blank
-lines (DuckDB skips them but counts them in its line numbers). A file that is not UTF-8 (GBK/GB18030
-exports, or an explicit ``--encoding``) is transcoded line by line into a temporary UTF-8 file; a
-line that does not decode is left out of the copy and reported as a bad row with its line number.
+CSV files are read by DuckDB's ``read_csv``, which only reads UTF-8 (reading GBK would need an
+extension downloaded at run time). DuckDB reports lines that are not valid UTF-8; when there are
+such lines and no encoding was given, the file is classified line by line, and a GBK/GB18030 export
+(or any file with an explicit non-UTF-8 ``--encoding``) is transcoded in one streaming pass into a
+temporary UTF-8 copy; a line that does not decode is left out of the copy and reported as a bad row
+with its line number.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import gzip
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,8 +118,6 @@ class CsvSource:
     encoding: str
     header: list[str]
     delimiter: str
-    #: blank lines in ``read_path``, in DuckDB's line numbering (skipped, not data rows)
-    blank_lines: list[int] = field(default_factory=list)
     #: physical lines of ``path`` left out of ``read_path``: (line, reason or None for blank lines)
     dropped: list[tuple[int, str | None]] = field(default_factory=list)
     size: int = 0
@@ -139,6 +138,7 @@ def _iter_chunks(f: io.BufferedIOBase) -> Iterator[bytes]:
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 of the file's bytes as stored (hashlib releases the GIL: runs beside DuckDB)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in _iter_chunks(f):
@@ -146,86 +146,30 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-@dataclass
-class _Scan:
-    utf8: bool
-    bom: bool
-    blank_lines: list[int]
-    first_line: bytes
+def blank_lines(path: Path) -> list[int]:
+    """Line numbers of the empty lines of a (possibly gzipped) text file.
 
-
-def _scan(path: Path, progress: Callable[[int], None] | None) -> tuple[str, _Scan]:
-    """One pass: content SHA-256 (of the bytes on disk), UTF-8 validity, blank lines, first line."""
-    h = hashlib.sha256()
-    compressed = path.name.lower().endswith(".gz")
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    utf8 = True
-    blank: list[int] = []
+    DuckDB skips them but counts them in its line numbers; only needed to place errors.
+    """
+    out: list[int] = []
     lines_before = 0
     prev_tail = b""
-    first_line = b""
-    done = 0
-    with open(path, "rb") as raw:
-        stream = gzip.GzipFile(fileobj=_HashingReader(raw, h)) if compressed else _HashingReader(raw, h)
-        start = True
-        for chunk in _iter_chunks(stream):
-            done += len(chunk)
-            if start:
-                nl = chunk.find(b"\n")
-                first_line = chunk if nl < 0 else chunk[:nl]
-                start = False
-            if utf8 and not (chunk.isascii() and decoder.getstate()[0] == b""):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-            # blank lines: "\n\n" or "\n\r\n" (the line after the first newline is empty)
+    with _open_bytes(path) as f:
+        for chunk in _iter_chunks(f):
             buf = prev_tail + chunk
             offset = len(prev_tail)
+            found: set[int] = set()
             for pattern in (b"\n\n", b"\n\r\n"):
                 pos = buf.find(pattern)
                 while pos >= 0:
                     if pos + len(pattern) - 1 >= offset:  # the match ends in the new chunk
-                        # newline count up to and including buf[pos] gives the blank line's number - 1
-                        n_before = lines_before - prev_tail.count(b"\n") + buf.count(b"\n", 0, pos + 1)
-                        blank.append(n_before + 1)
+                        # newlines up to and including buf[pos] = the blank line's number - 1
+                        found.add(lines_before - prev_tail.count(b"\n") + buf.count(b"\n", 0, pos + 1) + 1)
                     pos = buf.find(pattern, pos + 1)
+            out.extend(sorted(found))
             lines_before += chunk.count(b"\n")
             prev_tail = chunk[-2:]
-            if progress:
-                progress(done)
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
-    bom = first_line.startswith(codecs.BOM_UTF8)
-    if bom:
-        first_line = first_line[len(codecs.BOM_UTF8) :]
-    return h.hexdigest(), _Scan(utf8, bom, sorted(set(blank)), first_line.rstrip(b"\r"))
-
-
-class _HashingReader(io.RawIOBase):
-    """Reads through to ``f`` while feeding every byte into ``h``."""
-
-    def __init__(self, f: io.BufferedIOBase, h: hashlib._Hash):
-        self._f = f
-        self._h = h
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
-        data = self._f.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self._h.update(data)
-        return n
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self._h.update(data)
-        return data
+    return sorted(set(out))
 
 
 def parse_header(line: str, path: Path) -> tuple[list[str], str]:
@@ -319,43 +263,39 @@ def _transcode(
     return dropped
 
 
-def prepare_csv(
-    path: Path,
-    workdir: Path,
-    encoding: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> CsvSource:
-    """Hash, check and (when needed) transcode one CSV file; parse its header."""
+def prepare_csv(path: Path, workdir: Path, encoding: str | None = None) -> CsvSource:
+    """Parse the header of one CSV file; transcode it to UTF-8 when ``encoding`` is not UTF-8.
+
+    Without ``encoding`` the file is first read as UTF-8 (DuckDB reports lines that are not valid
+    UTF-8); :func:`transcode_csv` is the second chance when it turns out not to be.
+    """
     size = path.stat().st_size
-    if size == 0:
-        raise SchemaError(f"{path}: the file is empty; expected a header line naming the columns")
-    sha, scan = _scan(path, progress)
-    if encoding is not None:
-        try:
-            enc = codecs.lookup(encoding).name
-        except LookupError:
-            raise IngestError(
-                f"--encoding {encoding!r} is not a known encoding (e.g. utf-8, gbk, gb18030)"
-            ) from None
-    elif scan.utf8:
-        enc = "utf-8"
-    else:
-        n_utf8, n_gb = _classify_lines(path)
-        enc = _GB if n_gb > n_utf8 else "utf-8"
-    direct = enc in ("utf-8", "utf-8-sig") and scan.utf8
-    if direct:
-        try:
-            header_text = scan.first_line.decode("utf-8")
-        except UnicodeDecodeError:  # pragma: no cover - scan said the file is UTF-8
-            raise SchemaError(f"{path}:1: the header line is not valid UTF-8") from None
-        header, delim = parse_header(header_text, path)
-        return CsvSource(path, path, sha, enc, header, delim, blank_lines=scan.blank_lines, size=size)
+    enc = codecs.lookup(encoding).name if encoding else "utf-8"
+    if enc in ("utf-8", "utf-8-sig"):
+        header, delim = peek_csv_header(path, "utf-8")
+        return CsvSource(path, path, "", "utf-8", header, delim, size=size)
+    return transcode_csv(path, workdir, enc, suspect_utf8=False)
+
+
+def detect_encoding(path: Path) -> str:
+    """For a file that is not valid UTF-8: GB18030 when more non-ASCII lines decode only as GB18030
+    than as UTF-8, else UTF-8 (the file is then UTF-8 with some bad lines)."""
+    n_utf8, n_gb = _classify_lines(path)
+    return _GB if n_gb > n_utf8 else "utf-8"
+
+
+def transcode_csv(path: Path, workdir: Path, encoding: str, suspect_utf8: bool) -> CsvSource:
+    """A UTF-8 copy of ``path`` decoded from ``encoding``; lines that do not decode are left out and
+    listed in ``dropped``; with ``suspect_utf8`` (auto-detected GB18030), non-ASCII lines that are
+    valid UTF-8 are left out too (mixed encodings)."""
     out = workdir / f"{len(os.listdir(workdir))}_{file_stem(path)}.utf8.csv"
-    dropped = _transcode(path, enc, out, utf8_lines_suspect=(enc == _GB and encoding is None))
+    dropped = _transcode(path, encoding, out, utf8_lines_suspect=suspect_utf8)
     with open(out, "rb") as f:
         first = f.readline().rstrip(b"\r\n").decode("utf-8")
     header, delim = parse_header(first, path)
-    return CsvSource(path, out, sha, enc, header, delim, dropped=dropped, size=size)
+    return CsvSource(
+        path, out, "", codecs.lookup(encoding).name, header, delim, dropped=dropped, size=path.stat().st_size
+    )
 
 
 def peek_csv_header(path: Path, encoding: str | None = None) -> tuple[list[str], str]:

@@ -207,45 +207,53 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
     return out
 
 
-def _levels(sources: list[ColumnSource], src_rel: str, key: bytes | None) -> tuple[str, str]:
-    """The two inner SELECT levels: cleaned values ``s{i}``, then typed values ``t{i}``."""
-    lvl1 = ["_row"]
-    lvl2 = ["_row"]
+def _levels(sources: list[ColumnSource], src_rel: str, key: bytes | None) -> str:
+    """``src_rel`` with the cleaned values ``__s{i}`` and typed values ``__t{i}`` added."""
+    lvl1 = ["*"]
+    lvl2 = ["*"]
     for i, cs in enumerate(sources):
         if cs.source is None:
             continue
-        lvl1.append(f"{_clean(cs)} AS s{i}")
-        lvl1.append(f"{q(cs.source)} AS o{i}")
-        lvl2.append(f"s{i}, o{i}, {_typed(cs, f's{i}', key)} AS t{i}")
-    inner = f"(SELECT {', '.join(lvl1)} FROM {src_rel})"
-    return inner, f"(SELECT {', '.join(lvl2)} FROM {inner})"
+        lvl1.append(f"{_clean(cs)} AS __s{i}")
+        lvl2.append(f"{_typed(cs, f'__s{i}', key)} AS __t{i}")
+    return f"(SELECT {', '.join(lvl2)} FROM (SELECT {', '.join(lvl1)} FROM {src_rel}))"
 
 
-def stage_select(
-    table: Table, sources: list[ColumnSource], src_rel: str, file_id: int, key: bytes | None
-) -> str:
-    """SELECT of the staged rows of one file: ``_file, _row, _bad`` and the typed canonical columns.
-
-    ``src_rel`` must expose ``_row`` (the 0-based ordinal of the row in its file) and the source
-    columns.
-    """
-    _, lvl2 = _levels(sources, src_rel, key)
-    cols = [f"{file_id} AS _file", "_row"]
+def bad_expr(sources: list[ColumnSource]) -> str:
+    """SQL of the row-level flag: any check of any column fails."""
     conds = []
     for i, cs in enumerate(sources):
         if cs.source is None:
             continue
-        for cond, _ in checks(cs, f"s{i}", f"t{i}"):
+        for cond, _ in checks(cs, f"__s{i}", f"__t{i}"):
             conds.append(f"({cond})")
-    bad = f"coalesce({' OR '.join(conds)}, FALSE)" if conds else "FALSE"
-    cols.append(f"{bad} AS _bad")
+    return f"coalesce({' OR '.join(conds)}, FALSE)" if conds else "FALSE"
+
+
+def stage_select(
+    table: Table,
+    sources: list[ColumnSource],
+    src_rel: str,
+    key: bytes | None,
+    keep_text: list[str] | None = None,
+) -> str:
+    """SELECT of the staged rows of one file, in file order: the typed canonical columns, ``_bad``
+    and, when ``keep_text`` names the source columns, ``_orig``: the input text of bad rows (a list
+    in ``keep_text`` order; NULL for good rows) from which the reasons are computed later."""
+    lvl2 = _levels(sources, src_rel, key)
     by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
+    cols = []
     for c in table.columns:
         i, cs = by_name[c.name]
         cols.append(
-            f"t{i} AS {q(c.name)}" if cs.source is not None else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
+            f"__t{i} AS {q(c.name)}"
+            if cs.source is not None
+            else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
         )
-    return f"SELECT {', '.join(cols)} FROM {lvl2}"
+    cols.append("_bad")
+    if keep_text is not None:
+        cols.append(f"CASE WHEN _bad THEN [{', '.join(q(n) for n in keep_text)}] END AS _orig")
+    return f"SELECT {', '.join(cols)} FROM (SELECT *, {bad_expr(sources)} AS _bad FROM {lvl2})"
 
 
 def display_value(cs: ColumnSource, o: str) -> str:
@@ -258,17 +266,19 @@ def display_value(cs: ColumnSource, o: str) -> str:
 
 def reasons_select(sources: list[ColumnSource], bad_rel: str, file_id: int, key: bytes | None) -> str | None:
     """SELECT of (file_id, row, col_idx, column_name, value, reason) for every failing check of the
-    rows in ``bad_rel`` (same shape as ``src_rel``); one reason per row and column."""
-    _, lvl2 = _levels(sources, bad_rel, key)
+    rows in ``bad_rel`` (``_row`` plus the source columns); one reason per row and column."""
+    lvl2 = _levels(sources, bad_rel, key)
     parts = []
     for i, cs in enumerate(sources):
-        pairs = checks(cs, f"s{i}", f"t{i}")
-        if not pairs or cs.source is None:
+        if cs.source is None:
+            continue
+        pairs = checks(cs, f"__s{i}", f"__t{i}")
+        if not pairs:
             continue
         case = "CASE " + " ".join(f"WHEN {cond} THEN {lit(reason)}" for cond, reason in pairs) + " END"
         parts.append(
             f"SELECT {file_id} AS file_id, _row AS row, {i} AS col_idx, {lit(cs.input_name)} AS column_name, "
-            f"{display_value(cs, f'o{i}')} AS value, {case} AS reason FROM lvl2"
+            f"{display_value(cs, q(cs.source))} AS value, {case} AS reason FROM lvl2"
         )
     if not parts:
         return None
