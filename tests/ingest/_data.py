@@ -36,6 +36,8 @@ def _value(table: Table, c: Column, i: int, n_parent: int, parents: dict[str, li
     if c.references and c.references in parents and parents[c.references]:
         vals = parents[c.references]
         return vals[i % len(vals)]
+    if c.references and c.nullable:
+        return ""  # the parent table is not part of this dataset
     if c.enum:
         return c.enum[i % len(c.enum)]
     if c.dtype == "string":

@@ -62,6 +62,13 @@ def map_columns(
     None) and by their own name for Parquet.
     """
     lowered = [n.strip().lower() for n in names]
+    known = {c.name for c in table.columns} | {c.raw_name for c in table.columns if c.raw_name}
+    if names and not known.intersection(lowered):
+        raise SchemaError(
+            f"{path}: the first line names none of the columns of table {table.name} (is the header line "
+            f"missing?): found {names[0]!r}…; expected columns: "
+            + ", ".join(c.raw_name or c.name for c in table.columns)
+        )
     seen: dict[str, int] = {}
     for i, n in enumerate(lowered):
         if n in seen:

@@ -1,0 +1,110 @@
+"""The analytical store: creation, reopening, and clear errors for files that are not stores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from churnradar.errors import StoreError
+from churnradar.schema import TABLES
+from churnradar.store import META_TABLES, Store
+
+
+def test_open_creates_every_canonical_and_metadata_table(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store.open(path) as store:
+        assert store.table_counts() == dict.fromkeys(TABLES, 0)
+        names = {
+            r[0]
+            for r in store.connection.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary"
+            ).fetchall()
+        }
+        assert set(TABLES) | set(META_TABLES) <= names
+        assert store.meta()["format"] == "churnradar-store"
+        cols = store.connection.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = 'usage_monthly' ORDER BY ordinal_position"
+        ).fetchall()
+        t = TABLES["usage_monthly"]
+        assert [c[0] for c in cols] == t.column_names
+        assert [c[1] for c in cols] == [c.sql_type for c in t.columns]
+        assert [c[2] == "YES" for c in cols] == [c.nullable for c in t.columns]
+    assert path.exists()
+
+
+def test_reopening_keeps_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store.open(path) as store:
+        store.connection.execute("INSERT INTO competitor VALUES ('c1', '联通', 'Unicom')")
+    with Store.open(path) as store:
+        assert store.table_counts()["competitor"] == 1
+        assert store.batches() == []
+
+
+def test_ibis_accessor_reads_the_canonical_tables(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.connection.execute("INSERT INTO competitor VALUES ('c1', '联通', 'Unicom')")
+        con = store.ibis()
+        assert "usage_monthly" in con.list_tables()
+        assert con.table("competitor").count().execute() == 1
+
+
+def test_a_file_that_is_not_duckdb_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_text("hello, this is not a database\n" * 100)
+    with pytest.raises(StoreError, match="not a churnradar store"):
+        Store.open(path)
+
+
+def test_a_duckdb_file_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE invoices (id INTEGER)")
+    con.close()
+    with pytest.raises(StoreError, match=r"not a churnradar store.*invoices"):
+        Store.open(path)
+    # and it was left alone
+    con = duckdb.connect(str(path))
+    assert [r[0] for r in con.execute("SHOW TABLES").fetchall()] == ["invoices"]
+    con.close()
+
+
+def test_a_store_locked_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    Store.open(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('ready'); "
+            "sys.stdout.flush(); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="locked by another process"):
+            Store.open(path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_missing_folder_and_folder_as_store_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        Store.open(tmp_path / "nowhere" / "s.duckdb")
+    with pytest.raises(StoreError, match="is a folder"):
+        Store.open(tmp_path)
+
+
+def test_closed_store_refuses_use(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.duckdb")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.table_counts()
