@@ -186,7 +186,10 @@ def parse_header(line: str, path: Path) -> tuple[list[str], str]:
         raise SchemaError(f"{path}:1: the first line is empty; expected a header line naming the columns")
     best: tuple[int, int, list[str], str] | None = None
     for delim in _DELIMITERS:
-        names = next(csv.reader([line], delimiter=delim, quotechar='"'))
+        try:
+            names = next(csv.reader([line], delimiter=delim, quotechar='"'), [])
+        except csv.Error as exc:
+            raise SchemaError(f"{path}:1: the header line cannot be parsed ({exc})") from None
         names = [n.strip() for n in names]
         score = (sum(n.lower() in known for n in names), len(names))
         if best is None or score > best[:2]:
