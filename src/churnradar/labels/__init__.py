@@ -74,7 +74,10 @@ def churn_events(bk: Backend, d: ChurnDefinition) -> ir.Table:
         voluntary=ibis.literal(True),
     )
 
-    changes = brand_downgrades(bk).union(value_declines(bk, d)).union(silent_spells(bk, d))
+    cols = {"subscriber_id": "string", "kind": "string", "event_month": "date"}
+    parts = [brand_downgrades(bk), value_declines(bk, d), silent_spells(bk, d)]
+    parts = [p.select(**{c: p[c].cast(t) for c, t in cols.items()}) for p in parts]
+    changes = parts[0].union(parts[1]).union(parts[2])
     changes = change_reasons(bk, changes).mutate(
         recorded_month=ibis.null("date"), new_subscriber_id=ibis.null("string")
     )

@@ -23,9 +23,9 @@ class ChurnDefinition:
     - ``target``: the kind that makes ``churn_within_<h>m`` true (``offnet`` counts deregistrations
       and port-outs; ``port_out``, ``brand_downgrade``, ``value_decline``, ``silent`` count only that
       kind).
-    - ``dating``: ``last_activity`` dates an off-net churn in the month after the subscriber's last
-      month with billable activity (the month the customer actually left; arrears → deregistration
-      takes about three more months); ``event`` dates it by the recorded deregistration or port-out.
+    - ``dating``: ``last_activity`` dates an off-net churn in the subscriber's last month with
+      billable activity (the month the customer actually left; arrears → deregistration takes about
+      three more months); ``event`` dates it by the recorded deregistration or port-out.
     - ``reselection_days``: a new subscription of the same certificate or handset opened within this
       many days of the old one going quiet (or before it was closed) is in-network re-selection.
     - ``value_decline_share`` / ``value_decline_months``: revenue below this share of the previous

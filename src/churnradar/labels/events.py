@@ -45,18 +45,19 @@ def last_active_months(bk: Backend) -> ir.Table:
 def offnet_exits(bk: Backend, d: ChurnDefinition) -> ir.Table:
     """Deregistrations and port-outs, dated by last activity or by the recorded event.
 
-    ``effective_month`` is the month after the last month with billable activity (never later than
-    the recorded event; the activation month when there was no activity at all); ``recorded_month``
-    is the month of the recorded event. ``event_month`` is one of the two, per ``d.dating``.
+    ``effective_month`` is the last month with billable activity, when the customer actually left
+    (never later than the recorded event; the activation month, or the first month of data, when no
+    activity was seen); ``recorded_month`` is the month of the recorded event. ``event_month`` is one of the two, per ``d.dating``.
     """
     ends = subscription_ends(bk)
     last = last_active_months(bk)
+    coverage_start = bk.table("usage_monthly").month.min().as_scalar()
     subs = bk.table("subscription").select("subscriber_id", "activation_date")
     j = ends.join(subs, "subscriber_id").left_join(last, "subscriber_id")
     recorded = _month_of(j.end_time)
-    after_last = (j.last_active_month + ibis.interval(months=1)).cast("date")
-    quiet_from = ibis.coalesce(after_last, j.activation_date.truncate("M"))
-    effective = ibis.least(quiet_from, recorded)
+    # no activity seen: the line went quiet when it opened, or before our data starts
+    never_active = ibis.greatest(j.activation_date.truncate("M"), coverage_start)
+    effective = ibis.least(ibis.coalesce(j.last_active_month, never_active), recorded)
     t = j.select(
         "subscriber_id",
         kind=ibis.cases((j.end_type == "port_out", "port_out"), else_="offnet"),
@@ -186,19 +187,31 @@ def value_declines(bk: Backend, d: ChurnDefinition) -> ir.Table:
 
     The baseline of month m is the mean revenue of months m-3..m-1 (all three must exist and the
     baseline must be positive); the run starts at m when months m..m+K-1 all fall below it and the
-    month before did not already start such a run.
+    month before did not already start such a run. The line must stay active (billable activity) in
+    every month of the run, so lines on their way out through arrears are not counted.
     """
     b = bk.table("billing_monthly").select("subscriber_id", "month", "revenue")
+    u = bk.table("usage_monthly").select("subscriber_id", "month", "active_days")
+    b = b.join(u, ["subscriber_id", "month"])
     w = ibis.window(group_by="subscriber_id", order_by="month")
     k = d.value_decline_months
     lags = [b.revenue.lag(i).over(w) for i in (1, 2, 3)]
     leads = [b.revenue.lead(i).over(w) for i in range(1, k)]
+    active_leads = [b.active_days.lead(i).over(w) for i in range(1, k)]
+    still_active = b.active_days > 0
+    for a in active_leads:
+        still_active = still_active & (a > 0)
     b = b.mutate(
         baseline=(lags[0] + lags[1] + lags[2]) / 3.0,
         run_max=ibis.greatest(b.revenue, *leads) if leads else b.revenue,
         run_complete=(leads[-1].notnull() if leads else ibis.literal(True)),
     )
-    b = b.mutate(hit=(b.baseline > 0) & b.run_complete & (b.run_max < b.baseline * d.value_decline_share))
+    b = b.mutate(
+        hit=(b.baseline > 0)
+        & b.run_complete
+        & still_active.fill_null(False)
+        & (b.run_max < b.baseline * d.value_decline_share)
+    )
     b = b.mutate(prev_hit=b.hit.lag().over(w))
     start = b.filter(b.hit & ~b.prev_hit.fill_null(False))
     return start.select("subscriber_id", kind=ibis.literal("value_decline"), event_month=start.month)
