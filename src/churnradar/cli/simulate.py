@@ -33,7 +33,13 @@ def simulate(
 
     with progress_bar(disable=json_out) as progress:
         result = run(
-            subscribers=subscribers, months=months, seed=seed, out=out, fmt=fmt, start=start, progress=progress
+            subscribers=subscribers,
+            months=months,
+            seed=seed,
+            out=out,
+            fmt=fmt,
+            start=start,
+            progress=progress,
         )
     if json_out:
         emit_json(result.summary())

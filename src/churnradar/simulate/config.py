@@ -184,7 +184,7 @@ class SimConfig:
         0.08, "Share of promo-card lines that are commission-fraud cards (养卡) barely used.", "[assumption]"
     )
     competitor_pushes: tuple[tuple[int, int, int, int], ...] = _p(
-        ((5, 1, 4, 6), (0, 2, 8, 10)),
+        ((3, 1, 4, 6), (0, 2, 8, 10)),
         "Competitor pushes: (county index, competitor index, first month offset, last month offset).",
         "[assumption] DOMAIN: a competitor's push in some regions",
     )

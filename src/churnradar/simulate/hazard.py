@@ -52,11 +52,6 @@ def hazard_matrix(pop: Population, cfg: SimConfig, world: World, subs: np.ndarra
     base = baseline_hazard(pop, cfg, subs, mi)
     out[:, H["baseline"]] = base
     tenure = mi - pop.act_mi[subs]
-    if mi in world.sf_months:
-        seasonal = (pop.group_of(subs) == MIGRANT) | (pop.dual_comp[subs] >= 0)
-        out[:, H["spring_festival_migrant"]] = np.where(
-            seasonal, base * (cfg.spring_festival_multiplier - 1), 0
-        )
     promo = pop.promo_cohort[subs]
     fraud = pop.fraud_card[subs]
     out[:, H["promotion_burn"]] = np.where(
@@ -81,6 +76,13 @@ def hazard_matrix(pop: Population, cfg: SimConfig, world: World, subs: np.ndarra
     pay = np.where(pop.postpaid[subs], 1 / np.sqrt(cfg.prepaid_postpaid_ratio), 1.0)
     for name in ("competitor_push", "network_blackspot", "unresolved_complaint", "social_contagion"):
         out[:, H[name]] *= pay
+    if mi in world.sf_months:
+        # the whole hazard of migrant customers and second SIMs is multiplied in the festival months
+        seasonal = (pop.group_of(subs) == MIGRANT) | (pop.dual_comp[subs] >= 0)
+        others = out.sum(axis=1)
+        out[:, H["spring_festival_migrant"]] = np.where(
+            seasonal, others * (cfg.spring_festival_multiplier - 1), 0
+        )
     treated = pop.treat_until[subs] >= mi
     if treated.any():
         out[treated] *= pop.treat_mult[subs[treated]][:, None]

@@ -39,7 +39,8 @@ MECHANISMS: tuple[Mechanism, ...] = (
         "involuntary",
         "life_event",
         False,
-        "Migrant customers and second SIMs leave in the Spring-Festival month and the month after.",
+        "The whole hazard of migrant customers and second SIMs is multiplied by "
+        "spring_festival_multiplier in the Spring-Festival month and the month after.",
     ),
     Mechanism(
         "promotion_burn",

@@ -118,7 +118,9 @@ class TableWriter:
         elif fmt == "csv":
             self._csv_schema = pa.schema([pa.field(f.name, pa.string()) for f in self.schema])
             self._writer = pacsv.CSVWriter(
-                str(path), self._csv_schema, write_options=pacsv.WriteOptions(quoting_style="none")
+                str(path),
+                self._csv_schema,
+                write_options=pacsv.WriteOptions(quoting_style="none", quoting_header="none"),
             )
         else:  # pragma: no cover - validated before
             raise ConfigError(f"format {fmt!r}; expected parquet or csv")
