@@ -127,8 +127,27 @@ def run_demo(
     say(f"ingest: validate, pseudonymise and load into {store_path.name}")
     result = ingest([data_dir], store=store_path, key_file=key_file, progress=progress)
 
-    say("summary")
     summary = store_summary(store_path)
+
+    # label and featurise the last month whose 3-month horizon plus the ~3-month deregistration lag
+    # the data still covers
+    from churnradar.features import write_snapshot
+    from churnradar.labels import label_store
+    from churnradar.periods import add_months, format_month, parse_month
+
+    as_of = format_month(add_months(parse_month(summary["last_month"]), -6))
+    say(f"label: churn of every kind for as-of {as_of}")
+    labels = label_store(store_path, as_of)
+    say(f"features: point-in-time feature snapshot for as-of {as_of}")
+    snap = write_snapshot(store_path, as_of, progress=progress)
+    summary["as_of"] = as_of
+    summary["labels"] = labels.summary
+    summary["features"] = {
+        "rows": snap.rows,
+        "features": len(snap.features),
+        "feature_set": snap.feature_set,
+        "version": snap.version,
+    }
     return DemoResult(
         out=out,
         data_dir=data_dir,

@@ -160,3 +160,12 @@ def test_unknown_definition_is_a_clear_error(small_operator, capsys):
     assert "unknown churn definition 'x'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="horizons"):
         get_definition("offnet").with_params(horizons=(3, 1))
+
+
+def test_label_warns_when_the_data_cannot_show_the_horizon(small_operator, tmp_path):
+    store = tmp_path / "s.duckdb"
+    shutil.copy(small_operator.store, store)
+    early = label_store(store, "2024-06", write=False).summary
+    late = label_store(store, "2024-10", write=False).summary
+    assert early["complete"] and early["warning"] is None
+    assert not late["complete"] and "deregistration lag" in late["warning"]

@@ -56,6 +56,25 @@ def demo(
         for month, counts in s["recorded_churn_by_month"].items():
             table.add_row(month, *[f"{counts.get(k, 0):,}" for k in kinds])
         console.print(table)
+        lab, feat = s["labels"], s["features"]
+        console.print(
+            f"\n[bold]Labels[/] as of {s['as_of']} ({lab['definition']}, dated by {lab['dating']}): "
+            f"population {lab['population']:,}; "
+            + ", ".join(f"{k} {v:,}" for k, v in lab["positives"].items())
+        )
+        kinds = RichTable(
+            title=f"Churn by kind in the 3 months after {s['as_of']} / 各类流失", title_justify="left"
+        )
+        kinds.add_column("kind")
+        kinds.add_column("n", justify="right")
+        for k, v in lab["by_kind"].items():
+            kinds.add_row(k, f"{v:,}")
+        console.print(kinds)
+        console.print("reasons: " + ", ".join(f"{k} {v:,}" for k, v in lab["by_reason"].items()))
+        console.print(
+            f"[bold]Features[/]: {feat['features']} features ({feat['feature_set']} {feat['version']}) "
+            f"for {feat['rows']:,} subscribers"
+        )
         console.print(f"store: {result.store_path}")
     if not no_serve and not json_out:
         console.print(

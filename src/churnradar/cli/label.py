@@ -38,6 +38,8 @@ def label(
         f"[bold]churn_label[/] {s['as_of']} · definition {s['definition']} ({s['definition_version']}, "
         f"dated by {s['dating']}) · population {s['population']:,} · already churned {s['already_churned']:,}"
     )
+    if s["warning"]:
+        console.print(f"[yellow]warning:[/] {s['warning']}")
     console.print("positives: " + ", ".join(f"{k} {v:,}" for k, v in s["positives"].items()))
     for title, counts in (
         ("by kind", s["by_kind"]),

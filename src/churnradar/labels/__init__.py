@@ -40,6 +40,9 @@ __all__ = [
     "population",
 ]
 
+#: Months from the last activity to the recorded deregistration on the arrears path (DOMAIN.md).
+DEREGISTRATION_LAG_MONTHS = 3
+
 EVENT_COLUMNS = {
     "subscriber_id": "string",
     "kind": "string",
@@ -179,7 +182,21 @@ def _summary(bk: Backend, as_of: date, d: ChurnDefinition, events: ir.Table, lab
         for r in bk.to_pyarrow(target.group_by("voluntary").agg(n=target.count())).to_pylist()
     }
     cols = labels.column_names
+    u = bk.table("usage_monthly")
+    last = bk.to_pyarrow(u.select(last=u.month.max())).column("last")[0].as_py()
+    lag = DEREGISTRATION_LAG_MONTHS if d.dating == "last_activity" else 0
+    needed = add_months(as_of, max(d.horizons) + lag)
+    complete = last is not None and needed <= last
     return {
+        "complete": complete,
+        "warning": None
+        if complete
+        else (
+            f"the data end in {format_month(last) if last else '?'}; labels for {format_month(as_of)} need data "
+            f"up to {format_month(needed)} (horizon {max(d.horizons)} months"
+            + (f" + {lag} months of arrears → deregistration lag" if lag else "")
+            + "), so later churn is not yet visible and positives are undercounted"
+        ),
         "as_of": format_month(as_of),
         "definition": d.name,
         "definition_version": d.version,
