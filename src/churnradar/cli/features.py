@@ -1,0 +1,72 @@
+"""`churnradar features`: compute a feature set for one as-of month into `feature_snapshot`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from churnradar.cli._app import JsonOption, app, console, emit_json
+from churnradar.cli._progress import progress_bar
+from churnradar.errors import ConfigError
+
+
+@app.command()
+def features(
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Analytical store (a DuckDB file).", envvar="CHURNRADAR_STORE"),
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Prediction month, YYYY-MM.")] = None,
+    feature_set: Annotated[str, typer.Option("--feature-set", help="Feature set: core or numeric.")] = "core",
+    backend: Annotated[str, typer.Option("--backend", help="Engine: duckdb (default) or spark.")] = "duckdb",
+    list_features: Annotated[
+        bool, typer.Option("--list", help="List the features of the set (theme, definition, driver).")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Compute a feature set for one as-of month and write it to the store's `feature_snapshot`.
+
+    Only data up to the end of the as-of month is read. The rows of the same as-of month and
+    feature set are replaced atomically. `--list` prints every feature with its definition.
+
+    Example: `churnradar features --store operator.duckdb --as-of 2024-09`
+    """
+    from churnradar.features import get_feature_set, write_snapshot
+
+    fs = get_feature_set(feature_set)
+    if list_features:
+        feats = fs.resolve()
+        if json_out:
+            emit_json(
+                {
+                    "feature_set": fs.name,
+                    "version": fs.full_version,
+                    "features": [f.describe() for f in feats],
+                }
+            )
+            return
+        t = RichTable(
+            title=f"feature set {fs.name} {fs.full_version}: {len(feats)} features", title_justify="left"
+        )
+        for col in ("feature", "theme", "type", "driver", "reason", "definition"):
+            t.add_column(col, style="bold" if col == "feature" else None, overflow="fold")
+        for f in feats:
+            t.add_row(f.name, f.theme, f.dtype, f.driver, f.reason or "", f.definition)
+        console.print(t)
+        return
+    if store is None or as_of is None:
+        raise ConfigError("features needs --store and --as-of (or --list to list the features)")
+    with progress_bar(disable=json_out) as progress:
+        result = write_snapshot(store, as_of, fs, backend=backend, progress=progress)
+    s = result.summary()
+    if json_out:
+        emit_json(s)
+        return
+    console.print(
+        f"[bold]feature_snapshot[/] {s['as_of']} · set {s['feature_set']} {s['version']} · "
+        f"{s['rows']:,} rows × {s['columns']} columns ({s['features']} features) · "
+        f"{s['backend']} · {s['seconds']} s"
+    )
