@@ -114,3 +114,22 @@ def test_cli_bad_argument_is_one_clear_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("error:") and message in err
+
+
+def test_docs_describe_every_mechanism_and_current_parameters():
+    from churnradar.simulate import MECHANISMS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    assert parameter_table() in doc, "docs/simulator.md is stale: paste parameter_table() at its end"
+    for m in MECHANISMS:
+        assert f"`{m.name}`" in doc, m.name
+
+
+def test_docs_example_command_runs(tmp_path):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    line = next(x for x in doc.splitlines() if x.startswith("churnradar simulate --subscribers 5000"))
+    argv = line.split()[1:]
+    argv[argv.index("--out") + 1] = str(tmp_path / "doc")
+    argv[argv.index("--subscribers") + 1] = "300"  # same command, smaller
+    assert main(argv) == 0
+    assert (tmp_path / "doc" / "_truth" / "churn_truth.csv").exists()
