@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table as RichTable
 
 from churnradar.cli._app import JsonOption, app, console, emit_json
 from churnradar.cli._progress import progress_bar
@@ -34,7 +33,7 @@ def features(
 
     Example: `churnradar features --store operator.duckdb --as-of 2024-09`
     """
-    from churnradar.features import get_feature_set, write_snapshot
+    from churnradar.features import THEMES, get_feature_set, write_snapshot
 
     fs = get_feature_set(feature_set)
     if list_features:
@@ -48,14 +47,16 @@ def features(
                 }
             )
             return
-        t = RichTable(
-            title=f"feature set {fs.name} {fs.full_version}: {len(feats)} features", title_justify="left"
-        )
-        for col in ("feature", "theme", "type", "driver", "reason", "definition"):
-            t.add_column(col, style="bold" if col == "feature" else None, overflow="fold")
-        for f in feats:
-            t.add_row(f.name, f.theme, f.dtype, f.driver, f.reason or "", f.definition)
-        console.print(t)
+        console.print(f"[bold]feature set {fs.name}[/] {fs.full_version}: {len(feats)} features")
+        for theme, about in THEMES.items():
+            in_theme = [f for f in feats if f.theme == theme]
+            if not in_theme:
+                continue
+            console.print(f"\n[bold underline]{theme}[/] — {about} ({len(in_theme)})")
+            for f in in_theme:
+                tags = " · ".join(x for x in (f.dtype, f.driver, f.reason) if x)
+                console.print(f"  [bold]{f.name}[/] [dim]({tags})[/]", highlight=False)
+                console.print(f"      {f.definition}", highlight=False)
         return
     if store is None or as_of is None:
         raise ConfigError("features needs --store and --as-of (or --list to list the features)")
