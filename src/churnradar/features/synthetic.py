@@ -115,6 +115,7 @@ class SyntheticOperator:
         n = self.subscribers
         s = self._static(rng)
         idx = np.arange(n)
+        s["sid"] = sid = _ids("S", idx)
 
         # dimensions
         grids = np.arange(s["n_grids"])
@@ -263,7 +264,7 @@ class SyntheticOperator:
                 "usage_monthly",
                 pa.table(
                     {
-                        "subscriber_id": _ids("S", ids),
+                        "subscriber_id": sid.take(pa.array(ids)),
                         "month": month_col,
                         "voice_out_min": out,
                         "voice_in_min": (mou - out).round(1),
@@ -288,7 +289,7 @@ class SyntheticOperator:
                 "billing_monthly",
                 pa.table(
                     {
-                        "subscriber_id": _ids("S", ids),
+                        "subscriber_id": sid.take(pa.array(ids)),
                         "month": month_col,
                         "package_id": pa.array(pkg_ids[cur_pkg]),
                         "revenue": revenue,
@@ -301,7 +302,7 @@ class SyntheticOperator:
                     schema=arrow_schema(TABLES["billing_monthly"]),
                 ),
             )
-            yield "interaction", self._interactions(rng, ids, m, k)
+            yield "interaction", self._interactions(rng, ids, m, k, sid)
             yield "call_edge", self._call_edges(rng, ids, m, s, own_offsets, comp_hashes)
             q = len(grids)
             yield (
@@ -362,7 +363,9 @@ class SyntheticOperator:
             schema=arrow_schema(TABLES["status_event"]),
         )
 
-    def _interactions(self, rng: np.random.Generator, ids: np.ndarray, m: date, k: int) -> pa.Table:
+    def _interactions(
+        self, rng: np.random.Generator, ids: np.ndarray, m: date, k: int, sid: pa.Array
+    ) -> pa.Table:
         who = ids[rng.random(len(ids)) < 0.08]
         c = len(who)
         t = np.datetime64(m, "us") + rng.integers(0, 28 * 24 * 3600, c) * np.timedelta64(1, "s")
@@ -372,7 +375,7 @@ class SyntheticOperator:
         return pa.table(
             {
                 "interaction_id": pa.array(np.char.add(f"I{k:03d}-", who.astype(str))),
-                "subscriber_id": _ids("S", who),
+                "subscriber_id": sid.take(pa.array(who)),
                 "interaction_time": pa.array(t),
                 "kind": pa.array(kinds[rng.choice(3, c, p=[0.4, 0.5, 0.1])]),
                 "channel": pa.array(chans[rng.choice(4, c, p=[0.6, 0.2, 0.17, 0.03])]),
@@ -392,6 +395,7 @@ class SyntheticOperator:
         comp_hashes: pa.Array,
     ) -> pa.Table:
         n = self.subscribers
+        sid = s["sid"]
         p_each = min(1.0, self.peers_per_month / (len(own_offsets) + 2))
         subs, peers, ops_ = [], [], []
         for off in own_offsets:  # a stable circle of our own subscribers
@@ -409,7 +413,7 @@ class SyntheticOperator:
         table = pa.table(
             {
                 "month": pa.array(np.full(c, np.datetime64(m, "D"))),
-                "subscriber_id": _ids("S", sub),
+                "subscriber_id": sid.take(pa.array(sub)),
                 "peer_hash": pa.concat_arrays(peers) if c else pa.array([], pa.string()),
                 "peer_operator": pa.array(np.concatenate(ops_)),
                 "calls": rng.integers(1, 30, c),
