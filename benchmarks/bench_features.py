@@ -82,7 +82,14 @@ def stage_generate(subscribers: int, months: int, store: bool) -> dict:
     con = duckdb.connect()
     out["rows"] = {
         t: con.sql(f"SELECT count(*) FROM read_parquet('{pq_dir / (t + '.parquet')}')").fetchone()[0]
-        for t in ("subscription", "usage_monthly", "billing_monthly", "call_edge", "interaction", "status_event")
+        for t in (
+            "subscription",
+            "usage_monthly",
+            "billing_monthly",
+            "call_edge",
+            "interaction",
+            "status_event",
+        )
     }
     out["parquet_gib"] = sum(p.stat().st_size for p in pq_dir.glob("*.parquet")) / 1024**3
     return out
@@ -101,7 +108,12 @@ def stage_duckdb(source: Path, as_of: str, features: list[str] | None) -> dict:
     t = time.perf_counter()
     table = be.to_pyarrow(compute_features(be, as_of, features or "core"))
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "rows": table.num_rows, "columns": table.num_columns, "peak_rss_gib": peak_rss_gib()}
+    return {
+        "seconds": seconds,
+        "rows": table.num_rows,
+        "columns": table.num_columns,
+        "peak_rss_gib": peak_rss_gib(),
+    }
 
 
 def stage_spark(pq_dir: Path, as_of: str) -> dict:
@@ -180,8 +192,16 @@ def pandas_subset(pq_dir: Path, as_of: date):
     bill = rd("billing_monthly", ["subscriber_id", "month", "revenue", "recharge_count"], win)
     use = rd(
         "usage_monthly",
-        ["subscriber_id", "month", "voice_out_min", "voice_in_min", "data_mb", "onnet_min", "offnet_min",
-         "competitor_min"],
+        [
+            "subscriber_id",
+            "month",
+            "voice_out_min",
+            "voice_in_min",
+            "data_mb",
+            "onnet_min",
+            "offnet_min",
+            "competitor_min",
+        ],
         win,
     )
     inter = rd("interaction", ["subscriber_id", "interaction_time", "kind"])
@@ -197,8 +217,9 @@ def pandas_subset(pq_dir: Path, as_of: date):
     def slope_frame(df, y):
         x = -((as_of.year * 12 + as_of.month) - (df.month.dt.year * 12 + df.month.dt.month)).astype(float)
         g = pd.DataFrame({"s": df.subscriber_id, "x": x, "y": df[y], "xy": x * df[y], "xx": x * x})
-        a = g.groupby("s").agg(n=("x", "size"), sx=("x", "sum"), sy=("y", "sum"), sxy=("xy", "sum"),
-                               sxx=("xx", "sum"))
+        a = g.groupby("s").agg(
+            n=("x", "size"), sx=("x", "sum"), sy=("y", "sum"), sxy=("xy", "sum"), sxx=("xx", "sum")
+        )
         den = a.n * a.sxx - a.sx**2
         return ((a.n * a.sxy - a.sx * a.sy) / den.where(den != 0)).rename(f"{y}_slope")
 
@@ -214,8 +235,15 @@ def pandas_subset(pq_dir: Path, as_of: date):
     ug = use.groupby("subscriber_id")
     tot = ug[["onnet_min", "offnet_min", "competitor_min"]].sum()
     den = tot.sum(axis=1)
-    comp = inter[(inter.kind == "complaint") & (inter.interaction_time >= pd.Timestamp(t2))
-                 & (inter.interaction_time < end_ts)].groupby("subscriber_id").size()
+    comp = (
+        inter[
+            (inter.kind == "complaint")
+            & (inter.interaction_time >= pd.Timestamp(t2))
+            & (inter.interaction_time < end_ts)
+        ]
+        .groupby("subscriber_id")
+        .size()
+    )
     out = pd.DataFrame(index=pop.subscriber_id.values)
     out["arpu_3m_mean"] = bg.revenue.mean()
     out["arpu_trend_3m"] = slope_frame(bill, "revenue")
@@ -279,9 +307,7 @@ def stage_subset(db: Path, pq_dir: Path, as_of: str) -> dict:
 
 def run_stage(args: list[str]) -> dict:
     """Run one stage in a fresh process; its last stdout line is its JSON result."""
-    proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"stage {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -316,8 +342,16 @@ def main() -> None:
     results: dict = {"subscribers": a.subscribers, "months": a.months, "as_of": as_of}
     print(f"generating {a.subscribers:,} × {a.months} …", flush=True)
     results["data"] = run_stage(
-        ["--stage", "generate", "--subscribers", str(a.subscribers), "--months", str(a.months),
-         "--source", "parquet" if big else "store"]
+        [
+            "--stage",
+            "generate",
+            "--subscribers",
+            str(a.subscribers),
+            "--months",
+            str(a.months),
+            "--source",
+            "parquet" if big else "store",
+        ]
     )
     print(json.dumps(results["data"]), flush=True)
     source = pq_dir if big else db
