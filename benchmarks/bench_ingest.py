@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import shutil
@@ -91,30 +92,32 @@ def generate(folder: Path, rows: int, months: int) -> dict[str, Path]:
     }
 
 
-def baseline(path: Path, kind: str, db: Path) -> float:
+def baseline(path: Path, kind: str, db: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of DuckDB's own load of ``path`` into a fresh file."""
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     reader = "read_csv" if kind == "csv" else "read_parquet"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con.execute(f"CREATE TABLE usage_monthly AS SELECT * FROM {reader}('{path}')")
     con.execute("CHECKPOINT")
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     con.close()
-    return dt
+    return dt, dc
 
 
-def churnradar_run(path: Path, base_store: Path, db: Path) -> tuple[float, dict]:
+def churnradar_run(path: Path, base_store: Path, db: Path) -> tuple[float, float, dict]:
+    """Wall and CPU seconds of churnradar's ingest of ``path`` into a store holding the parents."""
     from churnradar.ingest import ingest
     from churnradar.store import Store
 
     shutil.copy(base_store, db)
     store = Store.open(db)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = ingest([path], store, key=KEY)
     store.connection.execute("CHECKPOINT")
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     store.close()
-    return dt, result.counts()
+    return dt, dc, result.counts()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, help="folder with usage_monthly.csv/.parquet and parents/")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="log the duration of every ingest step")
     args = ap.parse_args(argv)
+    if args.profile:
+        logging.basicConfig(level=logging.WARNING, format="    %(message)s", stream=sys.stderr)
+        logging.getLogger("churnradar.ingest").setLevel(logging.DEBUG)
 
     WORK.mkdir(parents=True, exist_ok=True)
     data = args.data or WORK / f"data_{args.rows}"
@@ -151,25 +158,32 @@ def main(argv: list[str] | None = None) -> int:
     }
     for kind, path in files.items():
         size_mb = path.stat().st_size / 1e6
-        base_t, ours_t = [], []
+        base_t, ours_t, base_c, ours_c = [], [], [], []
         counts = {}
         for _ in range(args.repeat):
-            base_t.append(baseline(path, kind, WORK / "baseline.duckdb"))
-            t, counts = churnradar_run(path, base_store, WORK / "ours.duckdb")
+            t, c = baseline(path, kind, WORK / "baseline.duckdb")
+            base_t.append(t)
+            base_c.append(c)
+            t, c, counts = churnradar_run(path, base_store, WORK / "ours.duckdb")
             ours_t.append(t)
-        b, o = min(base_t), min(ours_t)
+            ours_c.append(c)
+        b, o, bc, oc = min(base_t), min(ours_t), min(base_c), min(ours_c)
         report["rows"] = counts["read"]
         report["results"][kind] = {
             "file_mb": round(size_mb, 1),
             "duckdb_s": round(b, 2),
             "churnradar_s": round(o, 2),
             "ratio": round(o / b, 2),
+            "duckdb_cpu_s": round(bc, 2),
+            "churnradar_cpu_s": round(oc, 2),
+            "cpu_ratio": round(oc / bc, 2),
             "loaded": counts["loaded"],
             "rejected": counts["rejected"],
         }
         print(
             f"{kind:8s} {size_mb:8.1f} MB  duckdb {b:6.2f} s  churnradar {o:6.2f} s  ratio {o / b:4.2f}x  "
-            f"(loaded {counts['loaded']:,}, rejected {counts['rejected']:,})",
+            f"(cpu {bc:.1f} s vs {oc:.1f} s: {oc / bc:4.2f}x; loaded {counts['loaded']:,}, "
+            f"rejected {counts['rejected']:,})",
             file=sys.stderr,
         )
     if args.json:

@@ -143,7 +143,7 @@ def contents(store: Store) -> tuple:
 
 
 @settings(
-    max_examples=220,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,

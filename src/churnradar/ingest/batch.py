@@ -6,13 +6,14 @@ transcoding pass):
 1. inspect every file's header and map its columns to the canonical table (file-level problems
    such as unknown or missing columns stop the batch with a :class:`SchemaError`); when any file
    carries raw identifiers, an HMAC key must be configured or the whole batch is refused;
-2. read each file into a TEMP table (CSV: all text, structural errors captured by DuckDB's
-   ``store_rejects``; Parquet: native types), then stage typed rows with a ``_bad`` flag computed
-   from the schema's checks, identifiers replaced by their HMAC digests;
-3. per table, in load order: duplicate keys within the batch, then foreign keys against the store
+2. read, type and check each file in one pass into a TEMP staging table in file order (CSV: as
+   text, structural errors captured by DuckDB's ``store_rejects``; Parquet: native types), with a
+   ``_bad`` flag computed from the schema's checks and, for bad CSV rows, the input text;
+3. replace raw identifiers by their HMAC digests (each distinct value hashed once);
+4. per table, in load order: duplicate keys within the batch, then foreign keys against the store
    plus the good rows of the same batch;
-4. compute the file line of every problem and the counts (``loaded + rejected == read``);
-5. publish all tables in one transaction (``fail``: only when no row is bad).
+5. compute the file line of every problem and the counts (``loaded + rejected == read``);
+6. publish all tables in one transaction (``fail``: only when no row is bad).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import logging
+import re
 import secrets
 import shutil
 import tempfile
@@ -37,7 +39,15 @@ from churnradar.errors import ConfigError, IngestError, PseudonymisationKeyError
 from churnradar.ingest import readers
 from churnradar.ingest.pseudonymise import HOW_TO_SET_KEY, key_fingerprint, resolve_key
 from churnradar.ingest.publish import publish
-from churnradar.ingest.validate import ColumnSource, lit, map_columns, q, reasons_select, stage_select
+from churnradar.ingest.validate import (
+    ColumnSource,
+    lit,
+    map_columns,
+    pii_map_select,
+    q,
+    reasons_select,
+    stage_select,
+)
 from churnradar.schema import TABLES, Table
 from churnradar.store import Store
 
@@ -164,6 +174,14 @@ class _File:
         return f"_ing_stg_{self.file_id}"
 
 
+_KEY_PAD = re.compile(r"'[0-9a-f]{128}'")
+
+
+def _redact(sql: str) -> str:
+    """SQL with the HMAC pads (derived from the key) replaced, for logs and messages."""
+    return _KEY_PAD.sub("'…'", sql)
+
+
 def _new_batch_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
@@ -238,7 +256,7 @@ class _Batch:
         try:
             return self.con.execute(sql, params or [])
         finally:
-            log.debug("%.3fs %s", time.perf_counter() - t0, " ".join(sql.split())[:120])
+            log.debug("%.3fs %s", time.perf_counter() - t0, _redact(" ".join(sql.split()))[:160])
 
     def _one(self, sql: str, params: list[Any] | None = None) -> Any:
         return self._x(sql, params).fetchone()[0]
@@ -259,11 +277,16 @@ class _Batch:
         old_tmp = self._one("SELECT current_setting('temp_directory')")
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
-            self._x(f"SET temp_directory = {lit(str(workdir / 'duckdb'))}")
+            try:
+                self._x(f"SET temp_directory = {lit(str(workdir / 'duckdb'))}")
+            except duckdb.Error as exc:  # the connection has spilled before: keep its folder
+                log.warning("temporary folder of the store kept (%s)", str(exc).splitlines()[0])
             raw_key = self._inspect(plan, key, key_file)
             self.setup()
             for f in self.files:
-                self._read(f, workdir, raw_key)
+                self._read(f, workdir)
+            if raw_key is not None:
+                self._pseudonymise(raw_key)
             self._check_tables()
             self._lines()
             return self._finish(batch_id, now, raw_key)
@@ -314,21 +337,21 @@ class _Batch:
                 )
         return resolved if need_key else None
 
-    def _read(self, f: _File, workdir: Path, key: bytes | None) -> None:
+    def _read(self, f: _File, workdir: Path) -> None:
         self._tick(f, 0)
         stage = q(f.stage)
         sha = self.pool.submit(readers.sha256_file, f.path)  # beside DuckDB's work
         if f.kind == "csv":
             src = readers.prepare_csv(f.path, workdir, self.encoding)
             self._tick(f, 1)
-            rej = self._stage_csv(f, src, key, 0)
+            rej = self._stage_csv(f, src, 0)
             if self.encoding is None and self._one(
                 f"SELECT count(*) FROM {q(rej)} WHERE upper(CAST(error_type AS VARCHAR)) = 'INVALID ENCODING'"
             ):
                 enc = readers.detect_encoding(f.path)
                 if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
                     src = readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True)
-                    rej = self._stage_csv(f, src, key, 1)
+                    rej = self._stage_csv(f, src, 1)
             f.csv, f.encoding = src, src.encoding
             # structural problems: one per line, in DuckDB's line numbering of the file it read
             cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _STRUCTURAL_REASON.items())
@@ -358,7 +381,7 @@ class _Batch:
         else:
             self._tick(f, 1)
             path = lit(str(f.path))
-            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, f"read_parquet({path})", key))
+            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, f"read_parquet({path})"))
             bad_rel = (
                 f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM read_parquet({path}, "
                 f"file_row_number=true) WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
@@ -367,14 +390,14 @@ class _Batch:
         f.good_raw = self._one(f"SELECT count(*) FROM {stage}")
         n_bad = self._one(f"SELECT count(*) FROM {stage} WHERE _bad")
         if n_bad:
-            sql = reasons_select(f.sources, bad_rel, f.file_id, key)
+            sql = reasons_select(f.sources, bad_rel, f.file_id)
             if sql:
                 self._x(f"INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason) {sql}")
         f.sha256 = sha.result()
         self._tick(f, 3)
 
-    def _stage_csv(self, f: _File, src: readers.CsvSource, key: bytes | None, attempt: int) -> str:
-        """Parse, type, check and pseudonymise one CSV file in one pass into its staging table.
+    def _stage_csv(self, f: _File, src: readers.CsvSource, attempt: int) -> str:
+        """Parse, type and check one CSV file in one pass into its staging table.
 
         The staging table keeps file order, so its rowid is the row's ordinal among the parsed rows.
         Returns the name of the table holding DuckDB's structural rejects.
@@ -390,10 +413,26 @@ class _Batch:
             f"rejects_table={lit(rej)}, rejects_scan={lit(scan)})"
         )
         try:
-            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, reader, key, keep_text=names))
+            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, reader, keep_text=names))
         except duckdb.Error as exc:
-            raise SchemaError(f"{f.display}: cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+            raise SchemaError(
+                f"{f.display}: cannot be read as CSV: {_redact(str(exc).splitlines()[0])}"
+            ) from None
         return rej
+
+    def _pseudonymise(self, key: bytes) -> None:
+        """Replace the raw identifiers in the staging tables by their HMAC digests (each distinct
+        identifier hashed once), before any check or publication reads them."""
+        cols = [(f, cs.column.name) for f in self.files for cs in f.sources if cs.raw_pii]
+        if not cols:
+            return
+        values = [f"SELECT {q(name)} AS v FROM {q(f.stage)}" for f, name in cols]
+        self._temp("_ing_pii", "AS " + pii_map_select(values, key))
+        for f, name in cols:
+            self._x(
+                f"UPDATE {q(f.stage)} SET {q(name)} = m.h FROM _ing_pii m WHERE {q(f.stage)}.{q(name)} = m.v"
+            )
+        self._x("DROP TABLE _ing_pii")
 
     def _table_view(self, t: Table) -> str:
         """A TEMP view over the staged files of table ``t``: ``_file, _row, _bad`` and the columns."""

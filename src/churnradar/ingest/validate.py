@@ -132,16 +132,16 @@ def _clean(cs: ColumnSource) -> str:
     return f"nullif(trim({src}), '')"
 
 
-def _typed(cs: ColumnSource, s: str, key: bytes | None) -> str:
-    """The typed value ``t`` of the cleaned source ``s``."""
+def _typed(cs: ColumnSource, s: str) -> str:
+    """The typed value ``t`` of the cleaned source ``s``.
+
+    A raw identifier stays text here; the batch replaces it by its digest before anything leaves
+    the temporary tables (each distinct identifier is hashed once, see ``pii_map_select``).
+    """
     c = cs.column
     if c.pii:
         text = s if cs.text else f"CAST({s} AS VARCHAR)"
-        if cs.raw_pii:
-            if key is None:  # pragma: no cover - refused earlier
-                raise AssertionError("raw identifiers need a key")
-            return hmac_sql(text, key)
-        return f"lower({text})"
+        return text if cs.raw_pii else f"lower({text})"
     if not cs.text:
         return f"TRY_CAST({s} AS {c.sql_type})"
     if c.dtype == "string":
@@ -214,7 +214,7 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
     return out
 
 
-def _levels(sources: list[ColumnSource], src_rel: str, key: bytes | None) -> str:
+def _levels(sources: list[ColumnSource], src_rel: str) -> str:
     """``src_rel`` with the cleaned values ``__s{i}`` and typed values ``__t{i}`` added."""
     lvl1 = ["*"]
     lvl2 = ["*"]
@@ -222,7 +222,7 @@ def _levels(sources: list[ColumnSource], src_rel: str, key: bytes | None) -> str
         if cs.source is None:
             continue
         lvl1.append(f"{_clean(cs)} AS __s{i}")
-        lvl2.append(f"{_typed(cs, f'__s{i}', key)} AS __t{i}")
+        lvl2.append(f"{_typed(cs, f'__s{i}')} AS __t{i}")
     return f"(SELECT {', '.join(lvl2)} FROM (SELECT {', '.join(lvl1)} FROM {src_rel}))"
 
 
@@ -241,13 +241,12 @@ def stage_select(
     table: Table,
     sources: list[ColumnSource],
     src_rel: str,
-    key: bytes | None,
     keep_text: list[str] | None = None,
 ) -> str:
     """SELECT of the staged rows of one file, in file order: the typed canonical columns, ``_bad``
     and, when ``keep_text`` names the source columns, ``_orig``: the input text of bad rows (a list
     in ``keep_text`` order; NULL for good rows) from which the reasons are computed later."""
-    lvl2 = _levels(sources, src_rel, key)
+    lvl2 = _levels(sources, src_rel)
     by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
     cols = []
     for c in table.columns:
@@ -271,10 +270,10 @@ def display_value(cs: ColumnSource, o: str) -> str:
     return f"left({text}, {VALUE_WIDTH})"
 
 
-def reasons_select(sources: list[ColumnSource], bad_rel: str, file_id: int, key: bytes | None) -> str | None:
+def reasons_select(sources: list[ColumnSource], bad_rel: str, file_id: int) -> str | None:
     """SELECT of (file_id, row, col_idx, column_name, value, reason) for every failing check of the
     rows in ``bad_rel`` (``_row`` plus the source columns); one reason per row and column."""
-    lvl2 = _levels(sources, bad_rel, key)
+    lvl2 = _levels(sources, bad_rel)
     parts = []
     for i, cs in enumerate(sources):
         if cs.source is None:
@@ -291,3 +290,13 @@ def reasons_select(sources: list[ColumnSource], bad_rel: str, file_id: int, key:
         return None
     union = " UNION ALL ".join(parts)
     return f"WITH lvl2 AS {lvl2} SELECT * FROM ({union}) WHERE reason IS NOT NULL"
+
+
+def pii_map_select(values_sql: list[str], key: bytes) -> str:
+    """SELECT of (v, h): every distinct raw identifier ``v`` of the batch and its HMAC digest ``h``.
+
+    Identifiers repeat (an IMEI every month, a called number in many call records), so hashing each
+    distinct value once is several times cheaper than hashing every cell.
+    """
+    union = " UNION ALL ".join(values_sql)
+    return f"SELECT v, {hmac_sql('v', key)} AS h FROM (SELECT DISTINCT v FROM ({union}) WHERE v IS NOT NULL)"
