@@ -288,8 +288,9 @@ class SimConfig:
 
     # ---- acquisition ------------------------------------------------------------------------------
     acquisition_rate: float = _p(
-        0.020,
-        "New lines per month as a share of the initial base.",
+        0.018,
+        "New lines per month as a share of the initial base (×(1 + promo_acquisition_boost) while the "
+        "¥5 card runs).",
         "[derived] churn ≈2%/month plus base growth ≈1.3%/yr (China Mobile 2024)",
     )
 
