@@ -26,6 +26,7 @@ from churnradar.labels.events import (
 )
 from churnradar.labels.reasons import change_reasons, exit_reasons
 from churnradar.periods import add_months, format_month, month_end, month_end_exclusive, parse_month
+from churnradar.schema.enums import CHURN_KIND, codes
 from churnradar.store.backends import Backend, open_backend
 
 __all__ = [
@@ -206,18 +207,7 @@ def _summary(bk: Backend, as_of: date, d: ChurnDefinition, events: ir.Table, lab
         "positives": {
             c: int(sum(labels.column(c).to_pylist())) for c in cols if c.startswith("churn_within_")
         },
-        "by_kind": {
-            k: by_kind.get(k, 0)
-            for k in (
-                "offnet",
-                "port_out",
-                "number_reselection",
-                "tariff_reselection",
-                "brand_downgrade",
-                "value_decline",
-                "silent",
-            )
-        },
+        "by_kind": {k: by_kind.get(k, 0) for k in codes(CHURN_KIND)},
         "by_reason": dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
         "by_month": by_month,
         "by_voluntary": voluntary,

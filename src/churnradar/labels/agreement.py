@@ -12,16 +12,9 @@ from typing import Any
 import duckdb
 
 from churnradar.periods import add_months
+from churnradar.schema.enums import CHURN_KIND, codes
 
-KINDS = (
-    "offnet",
-    "port_out",
-    "number_reselection",
-    "tariff_reselection",
-    "brand_downgrade",
-    "value_decline",
-    "silent",
-)
+KINDS = codes(CHURN_KIND)
 
 
 def agreement(
