@@ -85,7 +85,10 @@ def test_feature_set_version_changes_when_a_definition_changes():
     assert edited.full_version != CORE.full_version
     assert definition_hash(changed) != definition_hash(old)
     # a feature's hash covers the shared node it selects from
-    assert [n.name for n in dependencies("arpu_trend_3m")][-2:] == ["billing_months", "arpu_trend_3m"]
+    assert [n.name for n in dependencies("arpu_trend_3m")][-2:] == ["billing_recent", "arpu_trend_3m"]
+    # ... and the library helpers it calls (a change to `slope` re-versions every trend feature)
+    assert "def slope(" in get_feature("arpu_trend_3m").source
+    assert "def _billing_pivot(" in dependencies("arpu_trend_3m")[0].source
     # order and membership are part of the version too
     fewer = FeatureSet("core", CORE.version, CORE.features[:-1])
     assert fewer.full_version != CORE.full_version

@@ -38,9 +38,9 @@ def status_stats(status_event: ir.Table, as_of: AsOf) -> ir.Table:
 
 
 @feature(theme="arrears", driver="price", reason="arrears", fill=0.0)
-def arrears_1m(billing_months: ir.Table) -> ir.Table:
+def arrears_1m(billing_recent: ir.Table) -> ir.Table:
     """Unpaid amount at the end of month T (yuan)."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", arrears_1m=b.arrears_0.fill_null(0.0))
 
 
@@ -60,9 +60,9 @@ def arrears_months_6m(billing_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="arrears", driver="price", reason="arrears")
-def arrears_to_arpu(billing_months: ir.Table) -> ir.Table:
+def arrears_to_arpu(billing_recent: ir.Table) -> ir.Table:
     """Unpaid amount at the end of T divided by the mean monthly revenue over T-2..T."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", arrears_to_arpu=safe_div(b.arrears_0, mean(months(b, "rev", 3))))
 
 

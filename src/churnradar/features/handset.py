@@ -29,23 +29,23 @@ def imei_shared_subscriptions_1m(imei_sharing: ir.Table) -> ir.Table:
 
 
 @feature(theme="handset", driver="technology", reason="competitor", dtype="boolean", fill=False)
-def competitor_second_sim_1m(usage_months: ir.Table) -> ir.Table:
+def competitor_second_sim_1m(usage_recent: ir.Table) -> ir.Table:
     """In T the handset also carried a SIM of a competitor (second SIM not ours)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", competitor_second_sim_1m=(u.csim_0 == 1).fill_null(False))
 
 
 @feature(theme="handset", driver="technology", reason="competitor", dtype="int64", fill=0)
-def competitor_second_sim_months_3m(usage_months: ir.Table) -> ir.Table:
+def competitor_second_sim_months_3m(usage_recent: ir.Table) -> ir.Table:
     """Of the months T-2..T, how many the handset carried a competitor's second SIM."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", competitor_second_sim_months_3m=total_int(months(u, "csim", 3)))
 
 
 @feature(theme="handset", driver="technology", reason="competitor", dtype="int64", fill=0)
-def handset_changes_3m(usage_months: ir.Table) -> ir.Table:
+def handset_changes_3m(usage_recent: ir.Table) -> ir.Table:
     """Distinct handsets (IMEIs) seen in T-2..T minus one (0 when one or none)."""
-    u = usage_months
+    u = usage_recent
     return u.select(
         "subscriber_id",
         handset_changes_3m=ibis.greatest(u.imeis_3m.cast("int64") - 1, ibis.literal(0, type="int64")),

@@ -17,23 +17,23 @@ from churnradar.features.registry import feature
 
 
 @feature(theme="recharge", driver="price", reason="competitor", dtype="int64", fill=0)
-def recharge_count_3m(billing_months: ir.Table) -> ir.Table:
+def recharge_count_3m(billing_recent: ir.Table) -> ir.Table:
     """Number of recharges over T-2..T."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", recharge_count_3m=total_int(months(b, "rc_count", 3)))
 
 
 @feature(theme="recharge", driver="price", reason="competitor", fill=0.0)
-def recharge_amount_3m(billing_months: ir.Table) -> ir.Table:
+def recharge_amount_3m(billing_recent: ir.Table) -> ir.Table:
     """Amount recharged over T-2..T (yuan)."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", recharge_amount_3m=total(months(b, "rc_amount", 3)))
 
 
 @feature(theme="recharge", driver="price", reason="competitor")
-def recharge_amount_trend_3m(billing_months: ir.Table) -> ir.Table:
+def recharge_amount_trend_3m(billing_recent: ir.Table) -> ir.Table:
     """Least-squares slope of the monthly recharge amount over T-2..T (yuan per month)."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", recharge_amount_trend_3m=slope(months(b, "rc_amount", 3)))
 
 
@@ -60,21 +60,21 @@ def months_since_recharge(billing_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="recharge", driver="price", reason="arrears")
-def balance_1m(billing_months: ir.Table) -> ir.Table:
+def balance_1m(billing_recent: ir.Table) -> ir.Table:
     """Prepaid balance at the end of month T (yuan)."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", balance_1m=b.balance_0)
 
 
 @feature(theme="recharge", driver="price", reason="arrears")
-def balance_trend_3m(billing_months: ir.Table) -> ir.Table:
+def balance_trend_3m(billing_recent: ir.Table) -> ir.Table:
     """Least-squares slope of the month-end balance over T-2..T (yuan per month)."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", balance_trend_3m=slope(months(b, "balance", 3)))
 
 
 @feature(theme="recharge", driver="price", reason="arrears")
-def balance_months_of_spend(billing_months: ir.Table) -> ir.Table:
+def balance_months_of_spend(billing_recent: ir.Table) -> ir.Table:
     """Balance at the end of T divided by the mean monthly revenue over T-2..T (months covered)."""
-    b = billing_months
+    b = billing_recent
     return b.select("subscriber_id", balance_months_of_spend=safe_div(b.balance_0, mean(months(b, "rev", 3))))

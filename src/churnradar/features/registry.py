@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import textwrap
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +61,8 @@ class Node:
 
     @property
     def source(self) -> str:
-        return textwrap.dedent(inspect.getsource(self.func))
+        """Source of the function, of the library helpers it calls and the constants it reads."""
+        return _definition_source(self.func)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,41 @@ class Feature(Node):
 
 NODES: dict[str, Node] = {}
 FEATURES: dict[str, Feature] = {}
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _definition_source(func: Callable[..., Any]) -> str:
+    """``func``'s source plus, recursively, the feature-library helpers and constants it refers to.
+
+    Registered nodes are left out (they are hashed as dependencies in their own right).
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+
+    def visit(f: Callable[..., Any]) -> None:
+        parts.append(textwrap.dedent(inspect.getsource(f)))
+        for name in sorted(_code_names(f.__code__)):
+            obj = f.__globals__.get(name)
+            if id(obj) in seen:
+                continue
+            if inspect.isfunction(obj) and obj.__module__.startswith("churnradar.features"):
+                if name in NODES and NODES[name].func is obj:
+                    continue
+                seen.add(id(obj))
+                visit(obj)
+            elif isinstance(obj, int | float | str | tuple | frozenset | dict) and not name.startswith("__"):
+                seen.add(id(obj))
+                parts.append(f"{name} = {obj!r}")
+
+    visit(func)
+    return "\n".join(parts)
 
 
 def _first_line(doc: str | None) -> str:

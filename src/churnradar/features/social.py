@@ -94,21 +94,21 @@ def _share(u: ir.Table, part: str, n: int, skip: int = 0) -> ir.FloatingValue:
 
 
 @feature(theme="social", driver="social", reason="competitor")
-def onnet_share_3m(usage_months: ir.Table) -> ir.Table:
+def onnet_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of voice minutes over T-2..T with our own subscribers (网内)."""
-    return usage_months.select("subscriber_id", onnet_share_3m=_share(usage_months, "onnet", 3))
+    return usage_recent.select("subscriber_id", onnet_share_3m=_share(usage_recent, "onnet", 3))
 
 
 @feature(theme="social", driver="social", reason="competitor")
-def offnet_share_3m(usage_months: ir.Table) -> ir.Table:
+def offnet_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of voice minutes over T-2..T with fixed lines and other non-competitor networks."""
-    return usage_months.select("subscriber_id", offnet_share_3m=_share(usage_months, "offnet", 3))
+    return usage_recent.select("subscriber_id", offnet_share_3m=_share(usage_recent, "offnet", 3))
 
 
 @feature(theme="social", driver="social", reason="competitor")
-def competitor_share_3m(usage_months: ir.Table) -> ir.Table:
+def competitor_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of voice minutes over T-2..T with competitors' mobile numbers (异网)."""
-    return usage_months.select("subscriber_id", competitor_share_3m=_share(usage_months, "comp", 3))
+    return usage_recent.select("subscriber_id", competitor_share_3m=_share(usage_recent, "comp", 3))
 
 
 @feature(theme="social", driver="social", reason="competitor")

@@ -414,7 +414,10 @@ class SyntheticOperator:
             {
                 "month": pa.array(np.full(c, np.datetime64(m, "D"))),
                 "subscriber_id": sid.take(pa.array(sub)),
-                "peer_hash": pa.concat_arrays(peers) if c else pa.array([], pa.string()),
+                "peer_hash": pa.chunked_array(
+                    [ch for p in peers for ch in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])],
+                    type=pa.string(),
+                ),
                 "peer_operator": pa.array(np.concatenate(ops_)),
                 "calls": rng.integers(1, 30, c),
                 "minutes": rng.gamma(2.0, 10.0, c).round(1),

@@ -14,7 +14,7 @@ PROMO_BURN_MONTHS = (3, 9)
 
 @node
 def subscriber_profile(
-    population: ir.Table, package: ir.Table, channel: ir.Table, customer: ir.Table, billing_months: ir.Table
+    population: ir.Table, package: ir.Table, channel: ir.Table, customer: ir.Table, billing_recent: ir.Table
 ) -> ir.Table:
     """Population with its activation package, current (billed in T) package, channel and customer."""
     p = population
@@ -22,8 +22,8 @@ def subscriber_profile(
         act_package_id=package.package_id,
         act_is_promotion=package.is_promotion,
     )
-    cur_ids = billing_months.select(
-        cur_sub=billing_months.subscriber_id, cur_package=billing_months.package_0
+    cur_ids = billing_recent.select(
+        cur_sub=billing_recent.subscriber_id, cur_package=billing_recent.package_0
     )
     cur = package.select(
         cur_package_id=package.package_id,

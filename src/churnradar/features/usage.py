@@ -24,11 +24,9 @@ from churnradar.schema.enums import OPERATOR_OWN
 WINDOW = 6  # months T-5..T
 
 
-@node
-def usage_months(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
-    """Per subscriber, each usage measure pivoted by month back over T-5..T (``mou_0`` is month T)."""
+def _usage_pivot(usage_monthly: ir.Table, as_of: AsOf, window: int) -> ir.Table:
     u = usage_monthly.filter(
-        usage_monthly.month >= ibis.date(as_of.month_start(WINDOW - 1)),
+        usage_monthly.month >= ibis.date(as_of.month_start(window - 1)),
         usage_monthly.month < ibis.date(as_of.end),
     )
     back = months_back(u.month, as_of)
@@ -45,25 +43,37 @@ def usage_months(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
         "csim": ibis.ifelse(competitor_sim, 1, 0),
     }
     return u.group_by("subscriber_id").agg(
-        **pivot_months(u, back, measures, WINDOW),
+        **pivot_months(u, back, measures, window),
         imeis_3m=u.imei_hash.nunique(where=back <= 2),
     )
+
+
+@node
+def usage_recent(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
+    """Per subscriber, each usage measure pivoted by month back over T-2..T (``mou_0`` is month T)."""
+    return _usage_pivot(usage_monthly, as_of, 3)
+
+
+@node
+def usage_months(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
+    """Per subscriber, each usage measure pivoted by month back over T-5..T (for 4- to 6-month features)."""
+    return _usage_pivot(usage_monthly, as_of, WINDOW)
 
 
 # -- voice minutes --------------------------------------------------------------------------
 
 
 @feature(theme="usage", driver="life_event", reason="relocation")
-def mou_1m(usage_months: ir.Table) -> ir.Table:
+def mou_1m(usage_recent: ir.Table) -> ir.Table:
     """Voice minutes (outgoing + incoming) in month T."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", mou_1m=u.mou_0)
 
 
 @feature(theme="usage", driver="life_event", reason="relocation")
-def mou_3m_mean(usage_months: ir.Table) -> ir.Table:
+def mou_3m_mean(usage_recent: ir.Table) -> ir.Table:
     """Mean monthly voice minutes over T-2..T (months with a usage row)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", mou_3m_mean=mean(months(u, "mou", 3)))
 
 
@@ -75,9 +85,9 @@ def mou_6m_mean(usage_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="usage", driver="life_event", reason="relocation")
-def mou_trend_3m(usage_months: ir.Table) -> ir.Table:
+def mou_trend_3m(usage_recent: ir.Table) -> ir.Table:
     """Least-squares slope of monthly voice minutes over T-2..T (minutes per month)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", mou_trend_3m=slope(months(u, "mou", 3)))
 
 
@@ -89,9 +99,9 @@ def mou_trend_6m(usage_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="usage", driver="life_event", reason="relocation")
-def mou_mom_change(usage_months: ir.Table) -> ir.Table:
+def mou_mom_change(usage_recent: ir.Table) -> ir.Table:
     """Relative change of voice minutes from T-1 to T ((T - (T-1)) / (T-1))."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", mou_mom_change=rel_change(u.mou_0, u.mou_1))
 
 
@@ -121,9 +131,9 @@ def mou_decline_months_3m(usage_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="usage", driver="social", reason="competitor")
-def voice_out_share_3m(usage_months: ir.Table) -> ir.Table:
+def voice_out_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of outgoing in all voice minutes over T-2..T."""
-    u = usage_months
+    u = usage_recent
     return u.select(
         "subscriber_id", voice_out_share_3m=safe_div(total(months(u, "out", 3)), total(months(u, "mou", 3)))
     )
@@ -133,30 +143,30 @@ def voice_out_share_3m(usage_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="usage", driver="technology", reason="competitor")
-def data_mb_1m(usage_months: ir.Table) -> ir.Table:
+def data_mb_1m(usage_recent: ir.Table) -> ir.Table:
     """Mobile data used in month T (MB)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", data_mb_1m=u.data_0)
 
 
 @feature(theme="usage", driver="technology", reason="competitor")
-def data_mb_3m_mean(usage_months: ir.Table) -> ir.Table:
+def data_mb_3m_mean(usage_recent: ir.Table) -> ir.Table:
     """Mean monthly mobile data over T-2..T (MB)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", data_mb_3m_mean=mean(months(u, "data", 3)))
 
 
 @feature(theme="usage", driver="technology", reason="competitor")
-def data_trend_3m(usage_months: ir.Table) -> ir.Table:
+def data_trend_3m(usage_recent: ir.Table) -> ir.Table:
     """Least-squares slope of monthly data over T-2..T (MB per month)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", data_trend_3m=slope(months(u, "data", 3)))
 
 
 @feature(theme="usage", driver="technology", reason="competitor")
-def data_mom_change(usage_months: ir.Table) -> ir.Table:
+def data_mom_change(usage_recent: ir.Table) -> ir.Table:
     """Relative change of mobile data from T-1 to T."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", data_mom_change=rel_change(u.data_0, u.data_1))
 
 
@@ -168,9 +178,9 @@ def data_6m_cv(usage_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="usage", driver="life_event")
-def sms_3m_mean(usage_months: ir.Table) -> ir.Table:
+def sms_3m_mean(usage_recent: ir.Table) -> ir.Table:
     """Mean monthly SMS sent over T-2..T."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", sms_3m_mean=mean(months(u, "sms", 3)))
 
 
@@ -178,30 +188,30 @@ def sms_3m_mean(usage_months: ir.Table) -> ir.Table:
 
 
 @feature(theme="usage", driver="life_event", reason="relocation", dtype="int64")
-def active_days_1m(usage_months: ir.Table) -> ir.Table:
+def active_days_1m(usage_recent: ir.Table) -> ir.Table:
     """Days with any billable activity in month T."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", active_days_1m=u.days_0.cast("int64"))
 
 
 @feature(theme="usage", driver="life_event", reason="relocation")
-def active_days_3m_mean(usage_months: ir.Table) -> ir.Table:
+def active_days_3m_mean(usage_recent: ir.Table) -> ir.Table:
     """Mean active days per month over T-2..T."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", active_days_3m_mean=mean(months(u, "days", 3)))
 
 
 @feature(theme="usage", driver="life_event", reason="relocation")
-def active_days_trend_3m(usage_months: ir.Table) -> ir.Table:
+def active_days_trend_3m(usage_recent: ir.Table) -> ir.Table:
     """Least-squares slope of active days over T-2..T (days per month)."""
-    u = usage_months
+    u = usage_recent
     return u.select("subscriber_id", active_days_trend_3m=slope(months(u, "days", 3)))
 
 
 @feature(theme="usage", driver="life_event", reason="travel", dtype="int64", fill=0)
-def zero_activity_months_3m(usage_months: ir.Table) -> ir.Table:
+def zero_activity_months_3m(usage_recent: ir.Table) -> ir.Table:
     """Of the months T-2..T, how many have a usage row with zero active days."""
-    u = usage_months
+    u = usage_recent
     return u.select(
         "subscriber_id", zero_activity_months_3m=count_true([d == 0 for d in months(u, "days", 3)])
     )
