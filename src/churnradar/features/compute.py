@@ -18,7 +18,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from churnradar.errors import ConfigError
-from churnradar.features.registry import Feature, FeatureSet, Node, get_feature
+from churnradar.features.registry import Feature, FeatureSet, Node, dependencies, get_feature
 from churnradar.features.sets import get_feature_set
 from churnradar.features.timeframe import AsOf
 from churnradar.schema import TABLES
@@ -31,17 +31,32 @@ _IBIS_DTYPES = {"float64": "float64", "int64": "int64", "boolean": "boolean", "s
 class _Resolver:
     """Resolves node and table names to Ibis expressions, each once."""
 
-    def __init__(self, tables: Callable[[str], ir.Table], as_of: AsOf, nodes: dict[str, Node]):
+    def __init__(
+        self,
+        tables: Callable[[str], ir.Table],
+        as_of: AsOf,
+        nodes: dict[str, Node],
+        wanted: Sequence[str] = (),
+    ):
         self._tables = tables
         self._nodes = nodes
         self._memo: dict[str, Any] = {"as_of": as_of}
+        # nodes covered by another node that is needed anyway are read from that one
+        needed = {n.name for w in wanted for n in dependencies(w, nodes)}
+        self._alias = {
+            name: nodes[name].covered_by
+            for name in needed
+            if nodes[name].covered_by in needed and nodes[name].covered_by != name
+        }
 
     def get(self, name: str, stack: tuple[str, ...] = ()) -> Any:
         if name in self._memo:
             return self._memo[name]
         if name in stack:
             raise ConfigError(f"feature nodes depend on each other in a cycle: {' → '.join((*stack, name))}")
-        if name in self._nodes:
+        if name in self._alias:
+            value = self.get(self._alias[name], (*stack, name))
+        elif name in self._nodes:
             n = self._nodes[name]
             value = n.func(**{p: self.get(p, (*stack, name)) for p in n.params})
         elif name in TABLES:
@@ -109,8 +124,8 @@ def compute_features(
     """
     fs = _feature_set(feature_set)
     as_of = AsOf.parse(as_of)
-    resolver = _Resolver(_table_getter(backend), as_of, fs.nodes())
     feats = fs.resolve()
+    resolver = _Resolver(_table_getter(backend), as_of, fs.nodes(), ["population", *(f.name for f in feats)])
     population: ir.Table = resolver.get("population")
     pop_op = population.op()
 

@@ -14,7 +14,7 @@ def family_stats(
     population: ir.Table,
     subscriptions_known: ir.Table,
     churned: ir.Table,
-    call_edge: ir.Table,
+    call_pairs: ir.Table,
     as_of: AsOf,
 ) -> ir.Table:
     """Per subscriber in a family group: active members at T, members churned in T-5..T, members called."""
@@ -26,9 +26,7 @@ def family_stats(
     )
     left = gone.group_by(fg_gone=gone.family_group_id).agg(churned=gone.subscriber_id.count())
 
-    e = call_edge.filter(
-        call_edge.month >= ibis.date(as_of.month_start(2)), call_edge.month < ibis.date(as_of.end)
-    )
+    e = call_pairs.filter(call_pairs.last_back <= 2)
     peers = subscriptions_known.select(
         peer_msisdn=subscriptions_known.msisdn_hash, peer_family=subscriptions_known.family_group_id
     )

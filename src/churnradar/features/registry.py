@@ -54,6 +54,9 @@ class Node:
     name: str
     func: Callable[..., Any]
     params: tuple[str, ...]
+    #: A node whose result has every column of this one with the same values; when a computation
+    #: needs both, this one is read from that one (one scan instead of two).
+    covered_by: str | None = None
 
     @property
     def doc(self) -> str:
@@ -143,10 +146,18 @@ def _register(obj: Node) -> None:
         FEATURES[obj.name] = obj
 
 
-def node(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Register ``func`` as a shared intermediate node (resolved by its name)."""
-    _register(Node(func.__name__, func, tuple(inspect.signature(func).parameters)))
-    return func
+def node(func: Callable[..., Any] | None = None, *, covered_by: str | None = None) -> Any:
+    """Register ``func`` as a shared intermediate node (resolved by its name).
+
+    ``@node(covered_by="usage_months")`` declares that another node's result contains this one's
+    columns with the same values, so a computation that needs both computes only that one.
+    """
+
+    def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        _register(Node(f.__name__, f, tuple(inspect.signature(f).parameters), covered_by=covered_by))
+        return f
+
+    return register(func) if func is not None else register
 
 
 def feature(

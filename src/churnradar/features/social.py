@@ -14,23 +14,35 @@ WINDOW = 6  # months T-5..T
 
 
 @node
-def call_window(call_edge: ir.Table, as_of: AsOf) -> ir.Table:
-    """Call edges of T-5..T with their month back (0 = T)."""
+def call_pairs(call_edge: ir.Table, as_of: AsOf) -> ir.Table:
+    """Distinct (subscriber, peer) pairs called in T-5..T with the last month back they were in touch."""
     e = call_edge.filter(
         call_edge.month >= ibis.date(as_of.month_start(WINDOW - 1)), call_edge.month < ibis.date(as_of.end)
     )
-    return e.mutate(back=months_back(e.month, as_of))
+    return e.group_by("subscriber_id", "peer_hash").agg(last_back=months_back(e.month, as_of).min())
 
 
 @node
-def call_stats(call_window: ir.Table) -> ir.Table:
-    """Per subscriber, distinct call peers in T, T-1 and T-2..T; distinct competitor peers in T."""
-    e = call_window
-    return e.group_by("subscriber_id").agg(
-        peers_0=e.peer_hash.nunique(where=e.back == 0),
-        peers_1=e.peer_hash.nunique(where=e.back == 1),
-        peers_3m=e.peer_hash.nunique(where=e.back <= 2),
-        comp_peers_0=e.peer_hash.nunique(where=(e.back == 0) & (e.peer_operator != OPERATOR_OWN)),
+def call_stats(call_edge: ir.Table, call_pairs: ir.Table, as_of: AsOf) -> ir.Table:
+    """Per subscriber, call peers in T and T-1 (one edge per peer and month), competitor peers in T, peers in T-2..T."""
+    e = call_edge.filter(
+        call_edge.month >= ibis.date(as_of.month_start(1)), call_edge.month < ibis.date(as_of.end)
+    )
+    in_t = e.month == ibis.date(as_of.month)
+    monthly = e.group_by("subscriber_id").agg(
+        peers_0=e.peer_hash.count(where=in_t),
+        peers_1=e.peer_hash.count(where=~in_t),
+        comp_peers_0=e.peer_hash.count(where=in_t & (e.peer_operator != OPERATOR_OWN)),
+    )
+    p = call_pairs.filter(call_pairs.last_back <= 2)
+    recent = p.group_by(sub3=p.subscriber_id).agg(peers_3m=p.peer_hash.count())
+    j = recent.left_join(monthly, recent.sub3 == monthly.subscriber_id)
+    return j.select(
+        subscriber_id=j.sub3,
+        peers_0=j.peers_0.fill_null(0),
+        peers_1=j.peers_1.fill_null(0),
+        comp_peers_0=j.comp_peers_0.fill_null(0),
+        peers_3m=j.peers_3m,
     )
 
 
@@ -47,10 +59,9 @@ def number_status(subscriptions_known: ir.Table, churned: ir.Table) -> ir.Table:
 
 
 @node
-def neighbour_stats(call_window: ir.Table, number_status: ir.Table) -> ir.Table:
+def neighbour_stats(call_pairs: ir.Table, number_status: ir.Table) -> ir.Table:
     """Per subscriber, our numbers called in T-5..T, and how many of them ended or ported out by T."""
-    e = call_window
-    pairs = e.select("subscriber_id", "peer_hash").distinct()
+    pairs = call_pairs
     j = pairs.join(number_status, pairs.peer_hash == number_status.msisdn)
     return j.group_by("subscriber_id").agg(
         own_peers=j.peer_hash.count(),

@@ -42,7 +42,7 @@ def _billing_pivot(billing_monthly: ir.Table, as_of: AsOf, window: int) -> ir.Ta
     )
 
 
-@node
+@node(covered_by="billing_months")
 def billing_recent(billing_monthly: ir.Table, as_of: AsOf) -> ir.Table:
     """Per subscriber, each billing measure pivoted by month back over T-2..T (``rev_0`` is month T)."""
     return _billing_pivot(billing_monthly, as_of, 3)

@@ -48,7 +48,7 @@ def _usage_pivot(usage_monthly: ir.Table, as_of: AsOf, window: int) -> ir.Table:
     )
 
 
-@node
+@node(covered_by="usage_months")
 def usage_recent(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
     """Per subscriber, each usage measure pivoted by month back over T-2..T (``mou_0`` is month T)."""
     return _usage_pivot(usage_monthly, as_of, 3)
