@@ -252,11 +252,16 @@ class _Batch:
     def _x(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
         if not log.isEnabledFor(logging.DEBUG):
             return self.con.execute(sql, params or [])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return self.con.execute(sql, params or [])
         finally:
-            log.debug("%.3fs %s", time.perf_counter() - t0, _redact(" ".join(sql.split()))[:160])
+            log.debug(
+                "%.3fs (cpu %.3fs) %s",
+                time.perf_counter() - t0,
+                time.process_time() - c0,
+                _redact(" ".join(sql.split()))[:160],
+            )
 
     def _one(self, sql: str, params: list[Any] | None = None) -> Any:
         return self._x(sql, params).fetchone()[0]

@@ -42,7 +42,7 @@ def publish(
     ``staging table`` holds ``_bad`` and the canonical columns; only rows with ``NOT _bad`` are
     published. ``rejects_sql`` selects the ``_rejects`` rows of the batch (quarantine mode).
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con.execute("BEGIN TRANSACTION")
     try:
         for table, stage in staged:
@@ -53,7 +53,9 @@ def publish(
             if existing:
                 con.execute(f"DELETE FROM {target} t USING {q(stage)} s WHERE NOT s._bad AND {on}")
             con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(stage)} WHERE NOT _bad")
-            log.debug("%.3fs upsert %s", time.perf_counter() - t0, table.name)
+            log.debug(
+                "%.3fs (cpu %.3fs) upsert %s", time.perf_counter() - t0, time.process_time() - c0, table.name
+            )
         if rejects_sql:
             con.execute(
                 "INSERT INTO main._rejects (batch_id, table_name, file, line, column_name, value, reason) "
