@@ -121,13 +121,23 @@ def map_columns(
 
 
 # -- expressions -----------------------------------------------------------------------------
+#: types whose casts ignore surrounding whitespace: their text is not trimmed (trimming every cell
+#: of a large file costs more than reading it); blank cells are told apart only where a cast failed
+_UNTRIMMED = ("int", "float", "date", "timestamp")
+
+
+def _untrimmed(cs: ColumnSource) -> bool:
+    return cs.text and not cs.column.pii and cs.column.dtype in _UNTRIMMED
+
+
 def _clean(cs: ColumnSource) -> str:
-    """The cleaned source value ``s``: empty text becomes NULL; text of non-strings is trimmed."""
+    """The cleaned source value ``s``: empty text becomes NULL; identifiers, months and booleans
+    are trimmed (numbers, dates and timestamps need not be: their casts ignore the spaces)."""
     assert cs.source is not None
     src = q(cs.source)
     if not cs.text:
         return src
-    if cs.column.dtype == "string" and not cs.column.pii:
+    if (cs.column.dtype == "string" and not cs.column.pii) or _untrimmed(cs):
         return f"nullif({src}, '')"
     return f"nullif(trim({src}), '')"
 
@@ -176,8 +186,10 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
     """(condition, reason) pairs of one column, in the order they are reported."""
     c = cs.column
     out: list[tuple[str, str]] = []
+    blank = f"({s} IS NULL OR trim({s}) = '')" if _untrimmed(cs) else f"{s} IS NULL"
     if not c.nullable:
-        out.append((f"{s} IS NULL", "is missing; the column is required (not null)"))
+        missing = f"{t} IS NULL AND {blank}" if _untrimmed(cs) else blank
+        out.append((missing, "is missing; the column is required (not null)"))
     if c.pii:
         if not cs.raw_pii:
             out.append(
@@ -189,12 +201,13 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
             )
         return out
     if c.dtype != "string":
-        cond = f"{s} IS NOT NULL AND {t} IS NULL"
+        # a value that does not convert (the cheap test on t first: text is looked at only then)
+        cond = f"{t} IS NULL AND NOT {blank}" if _untrimmed(cs) else f"{s} IS NOT NULL AND {t} IS NULL"
         if c.dtype == "int":
             if cs.text:
-                cond = f"{s} IS NOT NULL AND ({t} IS NULL OR (contains({s}, '.') AND TRY_CAST({s} AS DOUBLE) <> {t}))"
+                cond = f"({cond}) OR (contains({s}, '.') AND TRY_CAST({s} AS DOUBLE) <> {t})"
             elif cs.source_type.upper().startswith(_FLOATING):
-                cond = f"{s} IS NOT NULL AND ({t} IS NULL OR CAST({s} AS DOUBLE) <> {t})"
+                cond = f"({cond}) OR CAST({s} AS DOUBLE) <> {t}"
         out.append((cond, _TYPE_REASON[c.dtype]))
     if c.dtype == "float":
         out.append((f"NOT isfinite({t})", "is not a finite number"))
