@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
@@ -170,10 +169,4 @@ def feature_columns(feature_set: str | FeatureSet | Sequence[str] = "core") -> l
     return _feature_set(feature_set).resolve()
 
 
-def to_pyarrow(backend: Any, expr: ir.Table) -> Any:
-    """Run ``expr`` on ``backend`` and return a pyarrow Table sorted by ``subscriber_id``."""
-    out = backend.to_pyarrow(expr.order_by(KEY)) if hasattr(backend, "to_pyarrow") else expr.to_pyarrow()
-    return out
-
-
-__all__ = ["compute_features", "feature_columns", "feature_expressions", "ibis"]
+__all__ = ["compute_features", "feature_columns", "feature_expressions"]
