@@ -23,7 +23,9 @@ class SimulatedOperator:
     seed: int
 
 
-def build_operator(root: Path, subscribers: int, months: int, seed: int, start: str = "2024-01") -> SimulatedOperator:
+def build_operator(
+    root: Path, subscribers: int, months: int, seed: int, start: str = "2024-01"
+) -> SimulatedOperator:
     from churnradar.ingest import ingest
     from churnradar.simulate import simulate
 
@@ -31,7 +33,9 @@ def build_operator(root: Path, subscribers: int, months: int, seed: int, start: 
     simulate(subscribers=subscribers, months=months, seed=seed, out=data, fmt="parquet", start=start)
     store = root / "store.duckdb"
     ingest([data], store=store, key=TEST_KEY)
-    return SimulatedOperator(data, store, data / "_truth" / "churn_truth.parquet", subscribers, months, start, seed)
+    return SimulatedOperator(
+        data, store, data / "_truth" / "churn_truth.parquet", subscribers, months, start, seed
+    )
 
 
 @pytest.fixture(scope="session")
