@@ -186,9 +186,10 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
     """(condition, reason) pairs of one column, in the order they are reported."""
     c = cs.column
     out: list[tuple[str, str]] = []
-    blank = f"({s} IS NULL OR trim({s}) = '')" if _untrimmed(cs) else f"{s} IS NULL"
+    # for untrimmed text, look at the text only where the cast failed (CASE evaluates lazily)
+    blank = f"({s} IS NULL OR trim({s}) = '')"
     if not c.nullable:
-        missing = f"{t} IS NULL AND {blank}" if _untrimmed(cs) else blank
+        missing = f"CASE WHEN {t} IS NULL THEN {blank} ELSE FALSE END" if _untrimmed(cs) else f"{s} IS NULL"
         out.append((missing, "is missing; the column is required (not null)"))
     if c.pii:
         if not cs.raw_pii:
@@ -202,7 +203,11 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
         return out
     if c.dtype != "string":
         # a value that does not convert (the cheap test on t first: text is looked at only then)
-        cond = f"{t} IS NULL AND NOT {blank}" if _untrimmed(cs) else f"{s} IS NOT NULL AND {t} IS NULL"
+        cond = (
+            f"CASE WHEN {t} IS NULL THEN NOT {blank} ELSE FALSE END"
+            if _untrimmed(cs)
+            else f"{s} IS NOT NULL AND {t} IS NULL"
+        )
         if c.dtype == "int":
             if cs.text:
                 cond = f"({cond}) OR (contains({s}, '.') AND TRY_CAST({s} AS DOUBLE) <> {t})"
