@@ -14,6 +14,18 @@ python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
 python -m pip install --quiet -e '.[test]' 2>&1 | grep -v "is ignored" || true
 python -c "import churnradar, duckdb, ibis, hypothesis" # fail early when the install failed
 
+# front-end assets vendored into the package (ECharts, from npm) for the HTML reports
+bash scripts/install_assets.sh
+# headless Chromium for the browser tests (Debian package; never `playwright install`)
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests need it)" >&2
+    exit 1
+  fi
+fi
+
 echo "== ruff"
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
