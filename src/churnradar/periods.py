@@ -8,6 +8,37 @@ from datetime import date, datetime, timedelta
 
 from churnradar.errors import ConfigError
 
+#: Chinese New Year's Day (Spring Festival) by year: public calendar facts.
+CNY_DATES: dict[int, str] = {
+    2010: "2010-02-14",
+    2011: "2011-02-03",
+    2012: "2012-01-23",
+    2013: "2013-02-10",
+    2014: "2014-01-31",
+    2015: "2015-02-19",
+    2016: "2016-02-08",
+    2017: "2017-01-28",
+    2018: "2018-02-16",
+    2019: "2019-02-05",
+    2020: "2020-01-25",
+    2021: "2021-02-12",
+    2022: "2022-02-01",
+    2023: "2023-01-22",
+    2024: "2024-02-10",
+    2025: "2025-01-29",
+    2026: "2026-02-17",
+    2027: "2027-02-06",
+    2028: "2028-01-26",
+    2029: "2029-02-13",
+    2030: "2030-02-03",
+    2031: "2031-01-23",
+    2032: "2032-02-11",
+    2033: "2033-01-31",
+    2034: "2034-02-19",
+    2035: "2035-02-08",
+}
+
+
 _MONTH_RE = re.compile(r"^(\d{4})-?(\d{2})(?:-01)?$")
 
 
@@ -54,3 +85,12 @@ def month_range(start: date, end: date) -> list[date]:
 
 
 ONE_DAY = timedelta(days=1)
+
+
+def spring_festival_months() -> list[date]:
+    """The Spring-Festival (Chinese New Year) month and the month after, for every year known."""
+    out = []
+    for text in CNY_DATES.values():
+        month = date(int(text[:4]), int(text[5:7]), 1)
+        out += [month, add_months(month, 1)]
+    return out

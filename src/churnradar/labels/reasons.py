@@ -20,27 +20,14 @@ is inferred from evidence, first matching rule wins:
 
 from __future__ import annotations
 
-from datetime import date
-
 import ibis
 import ibis.expr.types as ir
 
+from churnradar.periods import spring_festival_months
 from churnradar.store.backends import Backend
 
 COMPETITOR_SHARE = 0.35
 LOW_USE_ACTIVE_DAYS = 5.0
-
-
-def spring_festival_months() -> list[date]:
-    """The Spring-Festival month and the month after, for every year in the calendar."""
-    from churnradar.simulate.calendar import CNY_DATES
-
-    out = []
-    for text in CNY_DATES.values():
-        y, m = int(text[:4]), int(text[5:7])
-        out.append(date(y, m, 1))
-        out.append(date(y + (m == 12), m % 12 + 1, 1))
-    return out
 
 
 def _recent_usage(bk: Backend, exits: ir.Table) -> ir.Table:
