@@ -23,7 +23,7 @@ from churnradar.store import Store
 
 TRIALS = 20
 SUBSCRIBERS = 2000
-MONTHS = 40  # 80,000 usage rows: about a second in a subprocess
+MONTHS = 25  # 50,000 usage rows: 0.5–2 s in a subprocess, depending on the machine's load
 
 SCRIPT = """
 import sys
@@ -106,7 +106,7 @@ def test_the_batch_really_changes_the_store(setup: dict) -> None:
 def test_killing_ingest_leaves_previous_batch_or_complete_new_one(setup: dict) -> None:
     rng = random.Random(20261123)
     root, before, after = setup["root"], setup["before"], setup["after"]
-    horizon = setup["elapsed"] * 1.1
+    horizon = min(setup["elapsed"] * 1.1, 2.0)  # on a loaded machine most kills land before the commit
     outcomes = {"before": 0, "after": 0}
     for trial in range(TRIALS):
         path = root / f"trial{trial}.duckdb"

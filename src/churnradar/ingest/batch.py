@@ -293,7 +293,8 @@ class _Batch:
             if raw_key is not None:
                 self._pseudonymise(raw_key)
             self._check_tables()
-            self._lines()
+            if self._one("SELECT count(*) FROM _ing_errs"):
+                self._lines()
             return self._finish(batch_id, now, raw_key)
         finally:
             for name in reversed(self.views):
