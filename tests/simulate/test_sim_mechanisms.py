@@ -317,7 +317,12 @@ def test_retention_campaign_is_randomised_with_a_control_group(db):
     (outcomes, contacted, uncontacted_outcomes) = db.sql("""SELECT count(*), (SELECT count(*) FROM contact
         WHERE contacted), count(*) FILTER (WHERE NOT c.contacted) FROM outcome o JOIN contact c USING (contact_id)""").fetchone()
     assert outcomes == contacted and uncontacted_outcomes == 0
-    arms = dict(q(db, "SELECT coalesce(offer_id, 'control'), count(*) FROM contact GROUP BY 1"))
+    arms = dict(
+        q(
+            db,
+            "SELECT coalesce(offer_id, 'control'), count(*) FROM contact WHERE campaign_id = 'RC01' GROUP BY 1",
+        )
+    )
     assert set(arms) == {"control", "OF01", "OF02", "OF03"}
 
 

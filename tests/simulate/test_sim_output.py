@@ -29,7 +29,9 @@ def read(folder: Path, name: str) -> pa.Table:
 def test_every_table_written_and_truth_kept_apart(sim_parquet):
     files = sorted(p.name for p in sim_parquet.iterdir() if p.is_file())
     assert files == sorted(f"{n}.parquet" for n in TABLES)
-    assert [p.name for p in (sim_parquet / "_truth").iterdir()] == ["churn_truth.parquet"]
+    assert sorted(p.name for p in (sim_parquet / "_truth").iterdir()) == sorted(
+        f"{n}.parquet" for n in TRUTH_TABLES
+    )
 
 
 @pytest.mark.parametrize("table", ALL, ids=lambda t: t.name)

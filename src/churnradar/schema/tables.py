@@ -539,7 +539,65 @@ CHURN_TRUTH = Table(
     group="truth",
 )
 
-TRUTH_TABLES: dict[str, Table] = {CHURN_TRUTH.name: CHURN_TRUTH}
+RETENTION_TRUTH = Table(
+    "retention_truth",
+    "Simulator ground truth: each line's true response to each offer kind, for the members of every "
+    "campaign and, in the month after the data, for every open line (the targeting truth).",
+    "模拟器真值：每个用户对每类挽留方案的真实反应（活动成员，及数据末月后的全部在网用户；不入库）。",
+    (
+        C("subscriber_id", "string", "Subscriber", "用户编码"),
+        C(
+            "month",
+            "month",
+            "Month the truth refers to (campaign month, or the month after the data)",
+            "所指月份",
+        ),
+        C(
+            "campaign_id",
+            "string",
+            "Campaign (empty: targeting truth)",
+            "活动编码（空为目标选择真值）",
+            nullable=True,
+        ),
+        C("offer_kind", "string", "Kind of offer", "方案类型", enum=E.codes(E.OFFER_KIND)),
+        C(
+            "effect",
+            "float",
+            "True relative reduction of the churn hazard if reached (negative: the offer backfires)",
+            "触达后流失风险的真实相对降幅（负值为反效果）",
+            min=-1,
+            max=1,
+        ),
+        C(
+            "p_churn",
+            "float",
+            "True probability of off-net churn in the follow-up window without an offer",
+            "无挽留时观察期内真实离网概率",
+            min=0,
+            max=1,
+        ),
+        C(
+            "uplift",
+            "float",
+            "True reduction of that probability if reached (absolute; negative: backfires)",
+            "触达后离网概率的真实降低量（绝对值；负值为反效果）",
+            min=-1,
+            max=1,
+        ),
+        C(
+            "reach",
+            "float",
+            "Chance of being reached if assigned this offer (consent on its channel × reach)",
+            "分配该方案时被触达的概率（渠道许可 × 触达率）",
+            min=0,
+            max=1,
+        ),
+    ),
+    key=("subscriber_id", "month", "offer_kind"),
+    group="truth",
+)
+
+TRUTH_TABLES: dict[str, Table] = {CHURN_TRUTH.name: CHURN_TRUTH, RETENTION_TRUTH.name: RETENTION_TRUTH}
 
 
 def get_table(name: str) -> Table:

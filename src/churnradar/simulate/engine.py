@@ -20,7 +20,7 @@ from churnradar.errors import ConfigError
 from churnradar.schema import TABLES, TRUTH_TABLES
 from churnradar.schema import enums as E
 from churnradar.simulate.activity import Keys, month_activity
-from churnradar.simulate.calendar import days_in_month, month_first_day, month_str, parse_month
+from churnradar.simulate.calendar import month_first_day, month_str, parse_month
 from churnradar.simulate.config import SimConfig
 from churnradar.simulate.identifiers import (
     CERT_SPACE,
@@ -59,13 +59,14 @@ from churnradar.simulate.records import (
 )
 from churnradar.simulate.retention import (
     CONTACT_CHANNELS,
-    OFFERS,
     CampaignLog,
     allowed_lookup,
     campaign_outcomes,
     consent_arrays,
+    retention_tables,
     run_campaign,
     survey_arrays,
+    targeting_truth,
 )
 from churnradar.simulate.world import (
     BRANDS,
@@ -240,9 +241,12 @@ class _Run:
         )
         events.add(base, t0, "activate", "new_subscription")
         self._write_events(events)
-        campaign_mi = world.start_mi + min(cfg.campaign_offset, self.months - 1)
+        offsets = [o for o in cfg.campaign_offsets if o < self.months] or [
+            min(cfg.campaign_offsets[0] if cfg.campaign_offsets else 0, self.months - 1)
+        ]
+        campaign_mis = [world.start_mi + o for o in offsets]
         survey_mi = world.start_mi + min(cfg.survey_offset, self.months - 1)
-        log = CampaignLog()
+        logs = [CampaignLog(index=i) for i in range(len(campaign_mis))]
         survey = None
         consent_parts: list[dict[str, np.ndarray]] = []
         consent_done = 0
@@ -260,10 +264,11 @@ class _Run:
             life.decide(mi, np.setdiff1d(elig, had, assume_unique=True))
             life.leave_due(mi)
             life.advance_pipeline(mi)
-            if mi == campaign_mi:
+            if mi in campaign_mis:
                 consent_parts.append(consent_arrays(pop, rng["consent"], world.last_mi, consent_done, pop.n))
                 consent_done = pop.n
                 allowed = allowed_lookup(consent_parts, pop.n)
+                log = logs[campaign_mis.index(mi)]
                 run_campaign(pop, cfg, world, rng["retention"], life, mi, allowed, inter, log)
             if mi == survey_mi:
                 survey = survey_arrays(pop, cfg, world, rng["survey"], mi)
@@ -275,9 +280,11 @@ class _Run:
             self._write_events(events)
             self.progress("simulate", step + 1, total)
         consent_parts.append(consent_arrays(pop, rng["consent"], world.last_mi, consent_done, pop.n))
-        campaign_outcomes(pop, cfg, world, rng["retention"], log)
+        for log in logs:
+            campaign_outcomes(pop, cfg, world, rng["retention"], log)
+        final = targeting_truth(pop, cfg, world, allowed_lookup(consent_parts, pop.n), world.last_mi)
         self._write_static()
-        self._write_retention(log, campaign_mi)
+        self._write_retention(logs, final)
         self._write_survey(survey)
         self._write_consent(consent_parts)
         self._write_truth(truth)
@@ -430,62 +437,11 @@ class _Run:
             }
         )
 
-    def _write_retention(self, log: CampaignLog, campaign_mi: int) -> None:
-        cfg, world = self.cfg, self.world
-        end_mi = campaign_mi + cfg.campaign_followup_months - 1
-        end_day = int(month_first_day(end_mi)) + int(days_in_month(end_mi)) - 1
-        last_day = int(month_first_day(world.last_mi)) + int(days_in_month(world.last_mi)) - 1
-        self._writer("campaign").write(
-            {
-                "campaign_id": ["RC01"],
-                "name": [
-                    f"{month_str(campaign_mi)} 高危用户维系活动（随机对照） / high-risk retention trial"
-                ],
-                "start_date": date_array(np.array([int(month_first_day(campaign_mi))])),
-                "end_date": date_array(np.array([end_day])),
-                "control_share": [cfg.campaign_control_share],
-                "status": ["closed" if end_day <= last_day else "running"],
-            }
-        )
-        self._writer("offer").write(
-            {
-                "offer_id": [o[0] for o in OFFERS],
-                "campaign_id": ["RC01"] * len(OFFERS),
-                "kind": [o[1] for o in OFFERS],
-                "channel": [o[2] for o in OFFERS],
-                "cost": [o[3] for o in OFFERS],
-                "description": [o[4] for o in OFFERS],
-            }
-        )
-        c = log.contact
-        if not c:
-            return
-        k = len(c["sub"])
-        arm = c["arm"]
-        self._writer("contact").write(
-            {
-                "contact_id": ids("K", np.arange(k), 8),
-                "campaign_id": ["RC01"] * k,
-                "subscriber_id": self._sub_ids(c["sub"]),
-                "offer_id": label_array([o[0] for o in OFFERS], arm),
-                "is_control": arm < 0,
-                "assigned_date": date_array(c["assigned_day"]),
-                "contacted": c["contacted"],
-                "contact_time": ts_array(c["contact_time"], null=~c["contacted"]),
-            }
-        )
-        o = log.outcome
-        m = len(o["contact_idx"])
-        self._writer("outcome").write(
-            {
-                "outcome_id": ids("O", np.arange(m), 8),
-                "contact_id": ids("K", o["contact_idx"], 8),
-                "recorded_time": ts_array(o["time"]),
-                "accepted": o["accepted"],
-                "retained": pa.array(o["retained"], mask=o["retained_null"], type=pa.bool_()),
-                "verified": o["verified"],
-            }
-        )
+    def _write_retention(self, logs: list[CampaignLog], final: dict[str, np.ndarray]) -> None:
+        """Campaigns, offers, contacts, outcomes and the retention truth (see ``retention.py``)."""
+        for name, batches in retention_tables(logs, self.cfg, self.world, final, self._sub_ids).items():
+            for batch in batches:
+                self._writer(name).write(batch)
 
     def _write_survey(self, s) -> None:
         if s is None or len(s["sub"]) == 0:
