@@ -382,3 +382,18 @@ def test_invalid_options_are_refused(tmp_path: Path) -> None:
         ingest([tmp_path / "in"], tmp_path / "s.duckdb", encoding="klingon")
     with pytest.raises(ChurnRadarError, match="no such file"):
         ingest([tmp_path / "missing.csv"], tmp_path / "s.duckdb")
+
+
+def test_a_parquet_column_of_another_type_is_reported_per_row(tmp_path: Path, store_path: Path) -> None:
+    import duckdb
+
+    csv = write_table(tmp_path / "u.csv", "usage_monthly", 3)
+    pq = tmp_path / "usage_monthly.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * REPLACE (DATE '2024-01-01' AS sms_count) FROM read_csv('{csv}')) TO '{pq}' (FORMAT parquet)"
+    )
+    con.close()
+    with pytest.raises(IngestError) as exc:
+        ingest([pq], store_path, key=KEY)
+    assert str(exc.value.result.errors[0]) == f"{pq}:1:sms_count: value '2024-01-01' is not an integer"

@@ -387,7 +387,15 @@ class _Batch:
         else:
             self._tick(f, 1)
             path = lit(str(f.path))
-            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, f"read_parquet({path})"))
+            try:
+                self._temp(f.stage, "AS " + stage_select(f.table, f.sources, f"read_parquet({path})"))
+            except duckdb.Error as exc:
+                msg = _redact(str(exc).splitlines()[0])
+                raise SchemaError(
+                    f"{f.display}: its columns cannot be converted to table {f.table.name} "
+                    f"(Parquet types: {', '.join(f'{cs.source} {cs.source_type}' for cs in f.sources if cs.source)}): "
+                    f"{msg}"
+                ) from None
             bad_rel = (
                 f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM read_parquet({path}, "
                 f"file_row_number=true) WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
