@@ -1,0 +1,174 @@
+"""The app factory: analytical store (read-only) + operational store + routes + error handling."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from churnradar.api import auth
+from churnradar.api.data import AnalyticalData
+from churnradar.api.roles import NotInScope, PermissionDenied
+from churnradar.errors import ChurnRadarError
+from churnradar.opstore import WEB_MIGRATIONS, default_url, migrate, open_engine
+
+log = logging.getLogger("churnradar.api")
+
+HERE = Path(__file__).parent
+VENDOR = HERE.parent / "_static" / "vendor"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
+
+
+def _status_of(exc: ChurnRadarError) -> int:
+    if isinstance(exc, auth.RateLimited):
+        return 429
+    if isinstance(exc, auth.AuthError):
+        return 401
+    if isinstance(exc, auth.CsrfError | PermissionDenied):
+        return 403
+    if isinstance(exc, NotInScope):
+        return 404
+    from churnradar.api.routes.campaigns import OutcomeConflict
+    from churnradar.api.scoring import NoModel
+
+    if isinstance(exc, OutcomeConflict):
+        return 409
+    if isinstance(exc, NoModel):
+        return 409
+    return 400
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and request.url.path != "/openapi.json"
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding security headers (cheaper than BaseHTTPMiddleware)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", CSP.encode()),
+                ]
+                if scope["path"].startswith("/api/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    store_path: str | Path, database_url: str | None = None, *, title: str = "churnradar"
+) -> FastAPI:
+    """The FastAPI app serving the REST API under ``/api/`` and the dashboard.
+
+    ``store_path`` is the analytical store (opened read-only); ``database_url`` the operational
+    store (default: ``CHURNRADAR_DATABASE_URL`` or a SQLite file beside the analytical store),
+    migrated to the current version on start.
+    """
+    from churnradar.api.routes import ROUTERS
+
+    data = AnalyticalData(store_path)
+    engine = open_engine(database_url or default_url(store_path))
+    migrate(engine, "web", WEB_MIGRATIONS)
+
+    app = FastAPI(
+        title=title,
+        version=_version(),
+        description="Churn analytics and retention: scores, reasons, risk lists, campaigns, reports. "
+        "Every route except /api/health needs a session cookie or an API token; results are limited "
+        "to the caller's regions.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.data = data
+    app.state.engine = engine
+    app.state.store_path = Path(store_path)
+    app.state.database_url = database_url
+    app.state.ops = None
+    app.add_middleware(SecurityHeaders)
+
+    app.mount("/static/app", StaticFiles(directory=HERE / "static"), name="static_app")
+    if VENDOR.is_dir():
+        app.mount("/static/vendor", StaticFiles(directory=VENDOR), name="static_vendor")
+    else:
+        log.warning("front-end assets missing in %s: run scripts/install_assets.sh", VENDOR)
+
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(ChurnRadarError)
+    async def _library_error(request: Request, exc: ChurnRadarError) -> Response:
+        status = _status_of(exc)
+        if _wants_html(request) and request.method == "GET":
+            if status == 401:
+                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            from churnradar.api.routes.pages import error_page
+
+            return error_page(request, status, str(exc))
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, auth.RateLimited) else None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        return JSONResponse(
+            {"error": type(exc).__name__, "detail": str(exc)}, status_code=status, headers=headers
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and request.method == "GET" and exc.status_code in (403, 404):
+            from churnradar.api.routes.pages import error_page
+
+            return error_page(request, exc.status_code, str(exc.detail))
+        return JSONResponse(
+            {"error": "HTTPError", "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"error": "ValidationError", "detail": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "InternalError", "detail": "internal error; see the server log"}, status_code=500
+        )
+
+    return app
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("churnradar")
+    except Exception:  # pragma: no cover
+        return "0"

@@ -1,0 +1,658 @@
+"""Read side of the API and dashboard: scoped queries over the analytical store (DuckDB).
+
+Every function takes the caller's :class:`~churnradar.api.roles.Scope` and builds its SQL on the
+``subs`` common table expression, which joins subscriptions to their region and keeps only the
+grids in scope. Nothing here reads a subscriber outside the scope, so the routes cannot either.
+
+The store is opened read-only once per app; each call takes its own cursor (DuckDB cursors are
+independent connections to the same database and safe to use from different threads).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from churnradar.api.roles import NotInScope, Scope
+from churnradar.errors import ConfigError, StoreError
+
+CHURN_EVENTS = ("deregister", "port_out")
+RISK_LEVELS = {"high": (0.5, 1.01), "medium": (0.2, 0.5), "low": (0.0, 0.2)}
+MAX_PAGE_SIZE = 200
+
+
+def _subs_cte(scope: Scope) -> tuple[str, list[Any]]:
+    pred, params = scope.sql("s.grid_id")
+    sql = f"""subs AS (
+      SELECT s.subscriber_id, s.customer_id, s.brand, s.package_id, s.payment_type, s.activation_date,
+             s.channel_id, s.contract_end, s.family_group_id, s.grid_id, r.grid_name, r.county_id,
+             r.county_name, r.county_name_en
+      FROM subscription s JOIN region r ON r.grid_id = s.grid_id
+      WHERE {pred}
+    )"""
+    return sql, params
+
+
+def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    res = cur.execute(sql, params or [])
+    cols = [d[0] for d in res.description]
+    return [dict(zip(cols, (_plain(v) for v in r), strict=True)) for r in res.fetchall()]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and v != v:  # NaN
+        return None
+    return v
+
+
+@dataclass
+class RiskFilters:
+    region: str | None = None  # a county or grid id
+    segment: str | None = None
+    package: str | None = None
+    risk: str | None = None  # high / medium / low
+    value: str | None = None  # value tier
+    min_p: float | None = None
+
+
+class AnalyticalData:
+    """Scoped read access to one analytical store."""
+
+    def __init__(self, store_path: str | Path):
+        self.path = Path(store_path)
+        if not self.path.exists():
+            raise StoreError(
+                f"{self.path}: no such store; run `churnradar ingest` or `churnradar demo` first"
+            )
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path} read-only: {exc}") from None
+        self._lock = threading.Lock()
+        self._tables: set[str] | None = None
+        self._region_rows: list[tuple[str, str]] | None = None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._con.cursor()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- catalogue --------------------------------------------------------------------------
+    def tables(self) -> set[str]:
+        if self._tables is None:
+            cur = self.cursor()
+            self._tables = {
+                r[0]
+                for r in cur.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()
+            }
+        return self._tables
+
+    def has(self, table: str) -> bool:
+        return table in self.tables()
+
+    def columns(self, table: str) -> list[str]:
+        cur = self.cursor()
+        return [
+            r[0]
+            for r in cur.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+            ).fetchall()
+        ]
+
+    def region_rows(self) -> list[tuple[str, str]]:
+        """(grid_id, county_id) for every grid."""
+        if self._region_rows is None:
+            cur = self.cursor()
+            self._region_rows = [
+                tuple(r) for r in cur.execute("SELECT grid_id, county_id FROM region").fetchall()
+            ]
+        return self._region_rows
+
+    def known_regions(self) -> set[str]:
+        return {g for g, _ in self.region_rows()} | {c for _, c in self.region_rows()}
+
+    def regions(self, scope: Scope) -> list[dict[str, Any]]:
+        pred, params = scope.sql("grid_id")
+        return _rows(
+            self.cursor(),
+            f"SELECT grid_id, grid_name, county_id, county_name, county_name_en, city, area_type "
+            f"FROM region WHERE {pred} ORDER BY county_id, grid_id",
+            params,
+        )
+
+    def packages(self) -> list[dict[str, Any]]:
+        return _rows(
+            self.cursor(),
+            "SELECT package_id, package_name, package_name_en, brand, payment_type, monthly_fee "
+            "FROM package ORDER BY package_id",
+        )
+
+    # -- scores -----------------------------------------------------------------------------
+    def score_info(self) -> dict[str, Any]:
+        """Which score batch the lists read: the newest ``as_of`` of ``score``, or no model yet."""
+        if not self.has("score"):
+            return {"state": "no_model", "as_of": None, "horizons": []}
+        cols = self.columns("score")
+        cur = self.cursor()
+        as_of = cur.execute("SELECT max(as_of) FROM score").fetchone()[0] if "as_of" in cols else None
+        horizons = [c for c in cols if c.startswith("p_churn_")]
+        return {"state": "scored" if as_of or horizons else "no_model", "as_of": as_of, "horizons": horizons}
+
+    def _score_select(self) -> tuple[str, list[str]]:
+        """SQL for the newest score batch, one row per subscriber, and the columns it offers."""
+        cols = self.columns("score")
+        where = "WHERE as_of = (SELECT max(as_of) FROM score)" if "as_of" in cols else ""
+        return f"(SELECT * FROM score {where})", cols
+
+    # -- subscriber ------------------------------------------------------------------------
+    def subscriber(self, scope: Scope, subscriber_id: str) -> dict[str, Any]:
+        """Profile, score, value, reasons, history and contacts of one subscriber in scope."""
+        cte, params = _subs_cte(scope)
+        cur = self.cursor()
+        prof = _rows(
+            cur,
+            f"""WITH {cte}
+            SELECT subs.*, p.package_name, p.package_name_en, p.monthly_fee
+            FROM subs LEFT JOIN package p ON p.package_id = subs.package_id
+            WHERE subs.subscriber_id = ?""",
+            [*params, subscriber_id],
+        )
+        if not prof:
+            raise NotInScope(f"no subscriber {subscriber_id!r} in your regions")
+        out: dict[str, Any] = {"profile": prof[0]}
+        out["status"] = self._status(cur, subscriber_id)
+        out["score"] = self._score_of(cur, subscriber_id)
+        out["history"] = _rows(
+            cur,
+            """SELECT u.month, round(u.voice_out_min + u.voice_in_min, 1) AS mou, round(u.data_mb, 1) AS data_mb,
+                      u.active_days, round(b.revenue, 2) AS revenue, round(b.arrears, 2) AS arrears,
+                      round(b.balance, 2) AS balance, b.recharge_count, b.package_id
+               FROM usage_monthly u
+               LEFT JOIN billing_monthly b ON b.subscriber_id = u.subscriber_id AND b.month = u.month
+               WHERE u.subscriber_id = ? ORDER BY u.month""",
+            [subscriber_id],
+        )
+        out["events"] = _rows(
+            cur,
+            "SELECT event_time, event_type, reason FROM status_event WHERE subscriber_id = ? ORDER BY event_time",
+            [subscriber_id],
+        )
+        out["interactions"] = _rows(
+            cur,
+            "SELECT interaction_time, kind, channel, topic, resolved FROM interaction "
+            "WHERE subscriber_id = ? ORDER BY interaction_time DESC LIMIT 50",
+            [subscriber_id],
+        )
+        out["contacts"] = _rows(
+            cur,
+            """SELECT c.contact_id, c.campaign_id, k.name AS campaign_name, c.offer_id, c.is_control,
+                      c.assigned_date, c.contacted, c.contact_time
+               FROM contact c LEFT JOIN campaign k ON k.campaign_id = c.campaign_id
+               WHERE c.subscriber_id = ? ORDER BY c.assigned_date""",
+            [subscriber_id],
+        )
+        out["label"] = None
+        if self.has("churn_label"):
+            lab = _rows(
+                cur,
+                "SELECT as_of, definition, event_kind, event_month, reason_code, intent FROM churn_label "
+                "WHERE subscriber_id = ? ORDER BY as_of DESC LIMIT 1",
+                [subscriber_id],
+            )
+            out["label"] = lab[0] if lab else None
+        return out
+
+    def _status(self, cur: duckdb.DuckDBPyConnection, subscriber_id: str) -> str:
+        r = cur.execute(
+            "SELECT event_type FROM status_event WHERE subscriber_id = ? ORDER BY event_time DESC LIMIT 1",
+            [subscriber_id],
+        ).fetchone()
+        return r[0] if r else "active"
+
+    def _score_of(self, cur: duckdb.DuckDBPyConnection, subscriber_id: str) -> dict[str, Any] | None:
+        if not self.has("score"):
+            return None
+        sel, _cols = self._score_select()
+        rows = _rows(cur, f"SELECT * FROM {sel} WHERE subscriber_id = ?", [subscriber_id])
+        return _decode_score(rows[0]) if rows else None
+
+    def in_scope(self, scope: Scope, subscriber_id: str) -> bool:
+        cte, params = _subs_cte(scope)
+        r = (
+            self.cursor()
+            .execute(f"WITH {cte} SELECT 1 FROM subs WHERE subscriber_id = ?", [*params, subscriber_id])
+            .fetchone()
+        )
+        return r is not None
+
+    # -- risk list -------------------------------------------------------------------------
+    def risk_list(
+        self, scope: Scope, filters: RiskFilters, page: int = 1, page_size: int = 50
+    ) -> dict[str, Any]:
+        """The newest scores in scope, riskiest first, filtered and paged."""
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}")
+        info = self.score_info()
+        cte, params = _subs_cte(scope)
+        where, wparams = ["TRUE"], []
+        if filters.region:
+            where.append("(subs.county_id = ? OR subs.grid_id = ?)")
+            wparams += [filters.region, filters.region]
+        if filters.package:
+            where.append("subs.package_id = ?")
+            wparams.append(filters.package)
+        if info["state"] == "no_model":
+            # no model trained yet: the population of the newest feature snapshot, unscored
+            if self.has("feature_snapshot"):
+                base = "JOIN (SELECT DISTINCT subscriber_id FROM feature_snapshot WHERE as_of = (SELECT max(as_of) FROM feature_snapshot)) f USING (subscriber_id)"
+            else:
+                base = ""
+            if filters.segment or filters.value or filters.risk or filters.min_p is not None:
+                where.append("FALSE")  # nothing has a segment, value or risk before a model
+            sql = f"""WITH {cte}
+                SELECT subs.subscriber_id, subs.county_id, subs.county_name, subs.county_name_en, subs.grid_id,
+                       subs.grid_name, subs.package_id, NULL AS p, NULL AS health
+                FROM subs {base} WHERE {" AND ".join(where)}"""
+            order = "subs.subscriber_id"
+            sort_cols: list[str] = []
+        else:
+            sel, cols = self._score_select()
+            pcol = _main_p(cols)
+            extra = [c for c in cols if c not in ("subscriber_id", "grid_id", "county_id", "package_id")]
+            if filters.segment and "segment" in cols:
+                where.append("sc.segment = ?")
+                wparams.append(filters.segment)
+            elif filters.segment:
+                where.append("FALSE")
+            if filters.value and "tier" in cols:
+                where.append("CAST(sc.tier AS VARCHAR) = ?")
+                wparams.append(filters.value)
+            elif filters.value and "value_tier" in cols:
+                where.append("CAST(sc.value_tier AS VARCHAR) = ?")
+                wparams.append(filters.value)
+            elif filters.value:
+                where.append("FALSE")
+            if filters.risk:
+                if filters.risk not in RISK_LEVELS:
+                    raise ConfigError(
+                        f"risk {filters.risk!r} unknown; expected one of {', '.join(RISK_LEVELS)}"
+                    )
+                lo, hi = RISK_LEVELS[filters.risk]
+                where.append(f"sc.{pcol} >= ? AND sc.{pcol} < ?")
+                wparams += [lo, hi]
+            if filters.min_p is not None:
+                where.append(f"sc.{pcol} >= ?")
+                wparams.append(filters.min_p)
+            sel_cols = ", ".join(f'sc."{c}"' for c in extra)
+            sql = f"""WITH {cte}
+                SELECT subs.subscriber_id, subs.county_id, subs.county_name, subs.county_name_en, subs.grid_id,
+                       subs.grid_name, subs.package_id, sc.{pcol} AS p, {sel_cols}
+                FROM subs JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id
+                WHERE {" AND ".join(where)}"""
+            order = f"sc.{pcol} DESC NULLS LAST, subs.subscriber_id"
+            sort_cols = [pcol]
+        cur = self.cursor()
+        total = cur.execute(f"SELECT count(*) FROM ({sql})", [*params, *wparams]).fetchone()[0]
+        items = _rows(
+            cur,
+            f"{sql} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, *wparams, page_size, (page - 1) * page_size],
+        )
+        return {
+            "model": _jsonable(info),
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+            "sorted_by": sort_cols,
+            "items": [_decode_score(i) for i in items],
+        }
+
+    # -- overview and drill-down -----------------------------------------------------------
+    def overview(self, scope: Scope) -> dict[str, Any]:
+        cte, params = _subs_cte(scope)
+        cur = self.cursor()
+        monthly = _rows(
+            cur,
+            f"""WITH {cte},
+            base AS (SELECT u.month, count(*) AS active FROM usage_monthly u JOIN subs USING (subscriber_id)
+                     GROUP BY u.month),
+            ch AS (SELECT date_trunc('month', e.event_time)::DATE AS month,
+                          count(*) FILTER (WHERE e.event_type = 'deregister') AS deregistered,
+                          count(*) FILTER (WHERE e.event_type = 'port_out') AS ported_out
+                   FROM status_event e JOIN subs USING (subscriber_id)
+                   WHERE e.event_type IN ('deregister', 'port_out') GROUP BY 1),
+            rev AS (SELECT b.month, sum(b.revenue) AS revenue FROM billing_monthly b JOIN subs USING (subscriber_id)
+                    GROUP BY b.month)
+            SELECT base.month, base.active, coalesce(ch.deregistered, 0) AS deregistered,
+                   coalesce(ch.ported_out, 0) AS ported_out,
+                   round((coalesce(ch.deregistered, 0) + coalesce(ch.ported_out, 0)) / base.active, 5) AS churn_rate,
+                   round(rev.revenue, 2) AS revenue
+            FROM base LEFT JOIN ch USING (month) LEFT JOIN rev USING (month) ORDER BY base.month""",
+            params,
+        )
+        subscribers = cur.execute(f"WITH {cte} SELECT count(*) FROM subs", params).fetchone()[0]
+        last = monthly[-1] if monthly else {}
+        kpis = {
+            "subscribers": subscribers,
+            "active_last_month": last.get("active", 0),
+            "churned_last_month": (last.get("deregistered", 0) or 0) + (last.get("ported_out", 0) or 0),
+            "churn_rate_last_month": last.get("churn_rate"),
+            "revenue_last_month": last.get("revenue"),
+            "last_month": last.get("month"),
+        }
+        info = self.score_info()
+        if info["state"] == "scored":
+            sel, cols = self._score_select()
+            pcol = _main_p(cols)
+            r = cur.execute(
+                f"WITH {cte} SELECT count(*), avg(sc.{pcol}), count(*) FILTER (WHERE sc.{pcol} >= 0.5) "
+                f"FROM subs JOIN {sel} sc USING (subscriber_id)",
+                params,
+            ).fetchone()
+            kpis.update(scored=r[0], mean_risk=_round(r[1]), high_risk=r[2])
+        return {"kpis": kpis, "monthly": monthly, "model": _jsonable(info)}
+
+    def drill(self, scope: Scope, county: str | None = None) -> dict[str, Any]:
+        """Churn by county, or by grid within ``county`` (last 12 recorded months)."""
+        cte, params = _subs_cte(scope)
+        if county is not None and not scope.allows_county(county):
+            raise NotInScope(f"no county {county!r} in your regions")
+        key, name, name_en = (
+            ("grid_id", "grid_name", "grid_name")
+            if county
+            else ("county_id", "county_name", "county_name_en")
+        )
+        where = "WHERE subs.county_id = ?" if county else ""
+        wparams = [county] if county else []
+        risk_sel, risk_join = "NULL AS mean_risk, NULL AS high_risk", ""
+        if self.score_info()["state"] == "scored":
+            sel, cols = self._score_select()
+            pcol = _main_p(cols)
+            risk_sel = f"round(avg(sc.{pcol}), 4) AS mean_risk, count(*) FILTER (WHERE sc.{pcol} >= 0.5) AS high_risk"
+            risk_join = f"LEFT JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id"
+        rows = _rows(
+            self.cursor(),
+            f"""WITH {cte},
+            ch AS (SELECT DISTINCT subscriber_id FROM status_event
+                   WHERE event_type IN ('deregister', 'port_out')
+                     AND event_time >= (SELECT max(event_time) FROM status_event) - INTERVAL 12 MONTH)
+            SELECT subs.{key} AS id, any_value(subs.{name}) AS name, any_value(subs.{name_en}) AS name_en,
+                   count(*) AS subscribers, count(ch.subscriber_id) AS churned_12m,
+                   round(count(ch.subscriber_id) / count(*), 4) AS churn_rate_12m, {risk_sel}
+            FROM subs LEFT JOIN ch ON ch.subscriber_id = subs.subscriber_id {risk_join}
+            {where} GROUP BY subs.{key} ORDER BY subs.{key}""",
+            [*params, *wparams],
+        )
+        if county and not rows:
+            raise NotInScope(f"no county {county!r} in your regions")
+        return {"level": "grid" if county else "county", "county": county, "rows": rows}
+
+    def reasons(self, scope: Scope) -> dict[str, Any]:
+        """Churn by reason (newest labels) and the commonest top reason among scored subscribers."""
+        cte, params = _subs_cte(scope)
+        cur = self.cursor()
+        labelled: list[dict[str, Any]] = []
+        as_of = None
+        if self.has("churn_label"):
+            as_of = cur.execute("SELECT max(as_of) FROM churn_label").fetchone()[0]
+            labelled = _rows(
+                cur,
+                f"""WITH {cte} SELECT l.reason_code, l.event_kind, count(*) AS n
+                FROM churn_label l JOIN subs USING (subscriber_id)
+                WHERE l.as_of = ? AND l.reason_code IS NOT NULL GROUP BY ALL ORDER BY n DESC""",
+                [*params, as_of],
+            )
+        predicted: list[dict[str, Any]] = []
+        if self.score_info()["state"] == "scored":
+            sel, cols = self._score_select()
+            rcol = _reason_col(cols)
+            if rcol:
+                scored = _rows(
+                    cur,
+                    f"WITH {cte} SELECT sc.{rcol} AS r FROM subs JOIN {sel} sc USING (subscriber_id)",
+                    params,
+                )
+                counts: dict[str, int] = {}
+                for row in scored:
+                    codes = _reason_codes(row["r"])
+                    if codes:
+                        counts[codes[0]] = counts.get(codes[0], 0) + 1
+                predicted = [{"reason": k, "n": v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])]
+        return {"labels_as_of": as_of, "labelled": labelled, "predicted_top_reason": predicted}
+
+    def package_view(self, scope: Scope) -> list[dict[str, Any]]:
+        cte, params = _subs_cte(scope)
+        return _rows(
+            self.cursor(),
+            f"""WITH {cte},
+            ch AS (SELECT DISTINCT subscriber_id FROM status_event WHERE event_type IN ('deregister', 'port_out')),
+            rev AS (SELECT subscriber_id, avg(revenue) AS arpu FROM billing_monthly GROUP BY 1)
+            SELECT subs.package_id, any_value(p.package_name) AS package_name,
+                   any_value(p.package_name_en) AS package_name_en, any_value(p.brand) AS brand,
+                   count(*) AS subscribers, count(ch.subscriber_id) AS churned,
+                   round(count(ch.subscriber_id) / count(*), 4) AS churn_rate, round(avg(rev.arpu), 2) AS arpu
+            FROM subs LEFT JOIN package p ON p.package_id = subs.package_id
+            LEFT JOIN ch ON ch.subscriber_id = subs.subscriber_id
+            LEFT JOIN rev ON rev.subscriber_id = subs.subscriber_id
+            GROUP BY subs.package_id ORDER BY churn_rate DESC""",
+            params,
+        )
+
+    # -- campaigns ---------------------------------------------------------------------------
+    def campaigns(self, scope: Scope) -> list[dict[str, Any]]:
+        """Campaigns with at least one contact in scope (every campaign for all-region roles)."""
+        cte, params = _subs_cte(scope)
+        join = "LEFT JOIN" if scope.everything else "JOIN"
+        return _rows(
+            self.cursor(),
+            f"""WITH {cte},
+            c AS (SELECT contact.* FROM contact JOIN subs USING (subscriber_id))
+            SELECT k.campaign_id, k.name, k.start_date, k.end_date, k.control_share, k.status,
+                   count(c.contact_id) AS contacts, count(c.contact_id) FILTER (WHERE c.is_control) AS control,
+                   count(c.contact_id) FILTER (WHERE c.contacted) AS contacted
+            FROM campaign k {join} c ON c.campaign_id = k.campaign_id
+            GROUP BY ALL ORDER BY k.start_date DESC, k.campaign_id""",
+            params,
+        )
+
+    def campaign(self, scope: Scope, campaign_id: str) -> dict[str, Any]:
+        """One campaign in scope with its offers and an evaluation per arm against control."""
+        found = [c for c in self.campaigns(scope) if c["campaign_id"] == campaign_id]
+        if not found:
+            raise NotInScope(f"no campaign {campaign_id!r} in your regions")
+        cte, params = _subs_cte(scope)
+        cur = self.cursor()
+        offers = _rows(
+            cur,
+            "SELECT offer_id, kind, channel, cost, description FROM offer WHERE campaign_id = ? ORDER BY offer_id",
+            [campaign_id],
+        )
+        arms = _rows(
+            cur,
+            f"""WITH {cte},
+            c AS (SELECT contact.* FROM contact JOIN subs USING (subscriber_id) WHERE contact.campaign_id = ?),
+            o AS (SELECT contact_id, bool_or(accepted) AS accepted FROM outcome GROUP BY 1),
+            k AS (SELECT end_date FROM campaign WHERE campaign_id = ?),
+            ch AS (SELECT DISTINCT e.subscriber_id FROM status_event e, k
+                   WHERE e.event_type IN ('deregister', 'port_out')
+                     AND e.event_time < k.end_date + INTERVAL 90 DAY)
+            SELECT CASE WHEN c.is_control THEN 'control' ELSE coalesce(c.offer_id, 'treatment') END AS arm,
+                   count(*) AS n, count(*) FILTER (WHERE c.contacted) AS contacted,
+                   count(*) FILTER (WHERE o.accepted) AS accepted,
+                   round(1 - count(ch.subscriber_id) / count(*), 4) AS retention_rate
+            FROM c LEFT JOIN o USING (contact_id) LEFT JOIN ch ON ch.subscriber_id = c.subscriber_id
+            GROUP BY 1 ORDER BY 1""",
+            [*params, campaign_id, campaign_id],
+        )
+        control = next((a for a in arms if a["arm"] == "control"), None)
+        for a in arms:
+            a["uplift_vs_control"] = (
+                round(a["retention_rate"] - control["retention_rate"], 4)
+                if control and a["arm"] != "control" and a["retention_rate"] is not None
+                else None
+            )
+        return {"campaign": found[0], "offers": offers, "evaluation": arms}
+
+    def contacts(self, scope: Scope, campaign_id: str, page: int = 1, page_size: int = 50) -> dict[str, Any]:
+        self.campaign_exists_in_scope(scope, campaign_id)
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}")
+        cte, params = _subs_cte(scope)
+        sql = f"""WITH {cte}
+            SELECT c.contact_id, c.subscriber_id, subs.county_id, subs.grid_id, c.offer_id, c.is_control,
+                   c.assigned_date, c.contacted, c.contact_time,
+                   (SELECT bool_or(accepted) FROM outcome o WHERE o.contact_id = c.contact_id) AS accepted
+            FROM contact c JOIN subs USING (subscriber_id) WHERE c.campaign_id = ?"""
+        cur = self.cursor()
+        total = cur.execute(f"SELECT count(*) FROM ({sql})", [*params, campaign_id]).fetchone()[0]
+        items = _rows(
+            cur,
+            f"{sql} ORDER BY c.contact_id LIMIT ? OFFSET ?",
+            [*params, campaign_id, page_size, (page - 1) * page_size],
+        )
+        return {"total": total, "page": page, "page_size": page_size, "items": items}
+
+    def in_scope_ids(self, scope: Scope, subscriber_ids: list[str]) -> set[str]:
+        """The subset of ``subscriber_ids`` that lives in the caller's regions."""
+        if not subscriber_ids:
+            return set()
+        cte, params = _subs_cte(scope)
+        rows = (
+            self.cursor()
+            .execute(
+                f"WITH {cte} SELECT subscriber_id FROM subs WHERE list_contains(?::VARCHAR[], subscriber_id)",
+                [*params, list(subscriber_ids)],
+            )
+            .fetchall()
+        )
+        return {r[0] for r in rows}
+
+    def campaign_exists_in_scope(self, scope: Scope, campaign_id: str) -> None:
+        if not any(c["campaign_id"] == campaign_id for c in self.campaigns(scope)):
+            raise NotInScope(f"no campaign {campaign_id!r} in your regions")
+
+    def contact(self, scope: Scope, campaign_id: str, contact_id: str) -> dict[str, Any]:
+        cte, params = _subs_cte(scope)
+        rows = _rows(
+            self.cursor(),
+            f"""WITH {cte} SELECT c.contact_id, c.campaign_id, c.subscriber_id, c.is_control, c.offer_id
+            FROM contact c JOIN subs USING (subscriber_id) WHERE c.campaign_id = ? AND c.contact_id = ?""",
+            [*params, campaign_id, contact_id],
+        )
+        if not rows:
+            raise NotInScope(f"no contact {contact_id!r} of campaign {campaign_id!r} in your regions")
+        return rows[0]
+
+    # -- model, forecast --------------------------------------------------------------------
+    def model_rows(self) -> list[dict[str, Any]]:
+        if not self.has("model"):
+            return []
+        cols = [c for c in self.columns("model") if c not in ("artifact", "booster", "model_json")]
+        order = "ORDER BY created_at DESC" if "created_at" in cols else ""
+        return [
+            _jsonable({k: _maybe_json(v) for k, v in r.items()})
+            for r in _rows(self.cursor(), f"SELECT {', '.join(map(_q, cols))} FROM model {order}")
+        ]
+
+    def forecast(self, scope: Scope) -> dict[str, Any]:
+        """Forecast rows of the newest batch, for the regions in scope (county or grid keyed)."""
+        if not self.has("forecast"):
+            return {"state": "no_forecast", "rows": []}
+        cols = self.columns("forecast")
+        cur = self.cursor()
+        where, params = "TRUE", []
+        if "as_of" in cols:
+            where = "as_of = (SELECT max(as_of) FROM forecast)"
+        key = next((c for c in ("county_id", "grid_id", "region_id", "region") if c in cols), None)
+        if not scope.everything:
+            if key is None:
+                return {"state": "not_regional", "rows": []}
+            allowed = sorted(scope.counties | (scope.grids or frozenset()))
+            where += f" AND list_contains(?::VARCHAR[], {_q(key)})"
+            params.append(allowed)
+        rows = _rows(cur, f"SELECT * FROM forecast WHERE {where}", params)
+        return {"state": "forecast", "rows": [_jsonable(r) for r in rows]}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _round(v: Any, n: int = 4) -> Any:
+    return round(v, n) if isinstance(v, float) else v
+
+
+def _main_p(cols: list[str]) -> str:
+    ps = [c for c in cols if c.startswith("p_churn_")]
+    if not ps:
+        for c in ("p", "probability", "risk"):
+            if c in cols:
+                return c
+        raise StoreError("score table has no p_churn_* column")
+    # the longest horizon is the headline risk (e.g. p_churn_3m)
+    return sorted(ps, key=lambda c: (len(c), c))[-1]
+
+
+def _reason_col(cols: list[str]) -> str | None:
+    for c in ("top_reasons", "reasons", "reason_codes", "top_reason", "reason_code"):
+        if c in cols:
+            return c
+    return None
+
+
+def _reason_codes(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        try:
+            v = json.loads(v)
+        except ValueError:
+            return [x.strip() for x in v.split(",") if x.strip()]
+    if isinstance(v, dict):
+        v = [v]
+    out = []
+    for x in v:
+        if isinstance(x, dict):
+            code = x.get("reason") or x.get("code") or x.get("reason_code") or x.get("driver")
+            if code:
+                out.append(str(code))
+        elif x is not None:
+            out.append(str(x))
+    return out
+
+
+def _maybe_json(v: Any) -> Any:
+    if isinstance(v, str) and v[:1] in "[{":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _decode_score(row: dict[str, Any]) -> dict[str, Any]:
+    return _jsonable({k: _maybe_json(v) for k, v in row.items()})
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v != v:
+        return None
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return v

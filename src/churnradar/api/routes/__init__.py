@@ -1,0 +1,27 @@
+"""One router per resource; ``ROUTERS`` is what the app includes, in order."""
+
+from churnradar.api.routes import (
+    analytics,
+    campaigns,
+    health,
+    me,
+    model,
+    pages,
+    reports,
+    risk,
+    scoring,
+    subscribers,
+)
+
+ROUTERS = [
+    health.router,
+    me.router,
+    subscribers.router,
+    risk.router,
+    analytics.router,
+    campaigns.router,
+    scoring.router,
+    model.router,
+    reports.router,
+    pages.router,
+]

@@ -1,0 +1,40 @@
+"""Churn analytics for the caller's regions: overview KPIs and trend, drill-down, reasons, packages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from churnradar.api.data import _jsonable
+from churnradar.api.deps import PrincipalDep
+
+router = APIRouter(prefix="/api", tags=["analytics"])
+
+
+@router.get("/overview")
+def overview(p: PrincipalDep, request: Request) -> dict[str, Any]:
+    """KPIs (subscribers, churned and churn rate last month, revenue, risk) and the monthly trend."""
+    return _jsonable(request.app.state.data.overview(p.scope))
+
+
+@router.get("/churn/regions")
+def churn_by_region(
+    p: PrincipalDep,
+    request: Request,
+    county: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")] = None,
+) -> dict[str, Any]:
+    """Churn by county, or by grid within ``county`` (404 for a county outside the caller's regions)."""
+    return _jsonable(request.app.state.data.drill(p.scope, county))
+
+
+@router.get("/churn/reasons")
+def churn_by_reason(p: PrincipalDep, request: Request) -> dict[str, Any]:
+    """Labelled churn by reason code and kind, and the commonest predicted top reason."""
+    return _jsonable(request.app.state.data.reasons(p.scope))
+
+
+@router.get("/churn/packages")
+def churn_by_package(p: PrincipalDep, request: Request) -> list[dict[str, Any]]:
+    """Subscribers, churn rate and ARPU per package (activation package)."""
+    return _jsonable(request.app.state.data.package_view(p.scope))

@@ -1,0 +1,31 @@
+"""``/api/model``: the model registry (parameters, data hash, metrics) and backtest metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from churnradar.api.auth import Principal
+from churnradar.api.deps import permission
+
+router = APIRouter(prefix="/api/model", tags=["model"])
+
+ModelDep = Annotated[Principal, Depends(permission("model"))]
+
+
+@router.get("")
+def model_info(p: ModelDep, request: Request) -> dict[str, Any]:
+    """The newest model and the registry (newest first); ``state`` is ``no_model`` before training."""
+    rows = request.app.state.data.model_rows()
+    return {"state": "trained" if rows else "no_model", "current": rows[0] if rows else None, "models": rows}
+
+
+@router.get("/backtest")
+def backtest(p: ModelDep, request: Request) -> dict[str, Any]:
+    """Backtest metrics (ROC-AUC, PR-AUC, lift, calibration...) of the newest model."""
+    rows = request.app.state.data.model_rows()
+    if not rows:
+        return {"state": "no_model", "metrics": None}
+    cur = rows[0]
+    return {"state": "trained", "model_id": cur.get("model_id"), "metrics": cur.get("metrics")}

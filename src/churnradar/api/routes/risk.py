@@ -1,0 +1,91 @@
+"""``/api/risk``: the risk list with filters and paging, and its CSV export (audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from churnradar.api.auth import Principal
+from churnradar.api.data import MAX_PAGE_SIZE, RiskFilters
+from churnradar.api.deps import PrincipalDep, client_of, permission
+from churnradar.opstore import audit
+
+router = APIRouter(prefix="/api/risk", tags=["risk"])
+
+Code = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+def filters_dep(
+    region: Code = None,
+    segment: Code = None,
+    package: Code = None,
+    risk: Annotated[str | None, Query(pattern="^(high|medium|low)$")] = None,
+    value: Code = None,
+    min_p: Annotated[float | None, Query(ge=0, le=1)] = None,
+) -> RiskFilters:
+    return RiskFilters(region=region, segment=segment, package=package, risk=risk, value=value, min_p=min_p)
+
+
+Filters = Annotated[RiskFilters, Depends(filters_dep)]
+
+
+@router.get("")
+def risk_list(
+    p: PrincipalDep,
+    request: Request,
+    filters: Filters,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> dict[str, Any]:
+    """Subscribers in the caller's regions, riskiest first, with reasons and recommended action.
+
+    Filters: ``region`` (county or grid id), ``segment``, ``package``, ``risk`` (high ≥ 0.5,
+    medium 0.2-0.5, low < 0.2 on the longest horizon), ``value`` (value tier), ``min_p``.
+    """
+    return request.app.state.data.risk_list(p.scope, filters, page=page, page_size=page_size)
+
+
+@router.get("/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def risk_export(
+    request: Request,
+    p: Annotated[Principal, Depends(permission("export"))],
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Response:
+    """The filtered risk list as CSV (pseudonymous ids only); every export is audited."""
+    data = request.app.state.data
+    items: list[dict[str, Any]] = []
+    page = 1
+    while len(items) < limit:
+        chunk = data.risk_list(p.scope, filters, page=page, page_size=MAX_PAGE_SIZE)["items"]
+        items += chunk
+        if len(chunk) < MAX_PAGE_SIZE:
+            break
+        page += 1
+    items = items[:limit]
+    buf = io.StringIO()
+    cols = list(items[0]) if items else ["subscriber_id"]
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    w.writeheader()
+    for it in items:
+        w.writerow(
+            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in it.items()}
+        )
+    audit(
+        request.app.state.engine,
+        actor=p.username,
+        action="export.risk_list",
+        target=filters.region or "*",
+        client=client_of(request),
+        detail={"rows": len(items), "filters": filters.__dict__},
+    )
+    return Response(
+        buf.getvalue().encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="risk_list.csv"'},
+    )

@@ -1,0 +1,45 @@
+"""Online scoring: ``POST /api/score/{subscriber_id}`` (stored features) and ``POST /api/score``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, Field
+
+from churnradar.api.auth import Principal
+from churnradar.api.deps import permission
+
+router = APIRouter(prefix="/api/score", tags=["scoring"])
+
+ScoreDep = Annotated[Principal, Depends(permission("score"))]
+
+
+class FeatureVector(BaseModel):
+    features: dict[str, float | int | str | bool | None] = Field(
+        description="Feature name → value (names as in `churnradar features --list`); missing ones are null",
+        max_length=2000,
+    )
+
+
+def _scorer(request: Request) -> Any:
+    from churnradar.api.scoring import Scorer
+
+    state = request.app.state
+    if getattr(state, "scorer", None) is None:
+        state.scorer = Scorer(state.data)
+    return state.scorer
+
+
+@router.post("/{subscriber_id}")
+def score_subscriber(
+    subscriber_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")], p: ScoreDep, request: Request
+) -> dict[str, Any]:
+    """Score one subscriber now from their newest stored features (no CSRF: reads only)."""
+    return _scorer(request).score_stored(p.scope, subscriber_id)
+
+
+@router.post("")
+def score_vector(body: FeatureVector, p: ScoreDep, request: Request) -> dict[str, Any]:
+    """Score a posted feature vector (what-if analysis; nothing is stored)."""
+    return _scorer(request).score_features(body.features)

@@ -1,0 +1,19 @@
+// churnradar dashboard: draws every element with a data-chart attribute (an ECharts option in JSON).
+(function () {
+  "use strict";
+  var charts = [];
+  function draw(root) {
+    if (typeof echarts === "undefined") { return; }
+    (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
+      if (el.dataset.drawn) { return; }
+      var option = JSON.parse(el.getAttribute("data-chart"));
+      var chart = echarts.init(el, null, { renderer: "canvas" });
+      chart.setOption(option);
+      el.dataset.drawn = "1";
+      charts.push(chart);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:afterSwap", function (ev) { draw(ev.target); });
+  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+})();

@@ -1,0 +1,67 @@
+"""Enumerate the app's routes (never a hand-written list) and fill their parameters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+try:  # FastAPI ≥ 0.130 keeps included routers as branches; this walks them
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # pragma: no cover - older FastAPI: app.routes is already flat
+    iter_route_contexts = None
+
+#: Routes anyone may call: liveness, the login form, the language switch, the API description.
+PUBLIC = {
+    ("GET", "/api/health"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/lang/{code}"),
+    ("GET", "/openapi.json"),
+    ("GET", "/api/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    template: str
+    params: tuple[str, ...]
+
+    @property
+    def is_api(self) -> bool:
+        return self.template.startswith("/api/")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def all_calls(app) -> list[Call]:
+    routes = iter_route_contexts(app.routes) if iter_route_contexts else app.routes
+    out = []
+    for r in routes:
+        methods = getattr(r, "methods", None)
+        if not methods:  # mounts (static files)
+            continue
+        for m in sorted(set(methods) - {"HEAD", "OPTIONS"}):
+            out.append(Call(m, r.path, tuple(re.findall(r"{(\w+)}", r.path))))
+    return out
+
+
+def protected_calls(app) -> list[Call]:
+    return [c for c in all_calls(app) if (c.method, c.template) not in PUBLIC]
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template)
+
+
+def body_for(call: Call, key: str = "test-key-0001") -> dict:
+    """A valid body for the POST routes (so a refusal is about access, not validation)."""
+    if call.template.endswith("/outcome"):
+        if call.is_api:
+            return {"json": {"idempotency_key": key, "accepted": False}}
+        return {"data": {"idempotency_key": key, "accepted": "no"}}
+    if call.template == "/api/score":
+        return {"json": {"features": {}}}
+    return {}
