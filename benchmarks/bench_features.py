@@ -105,6 +105,7 @@ def stage_duckdb(source: Path, as_of: str, features: list[str] | None) -> dict:
     be = open_backend(source)
     if source.is_dir():  # a Parquet folder (the 10M run): let DuckDB spill to disk
         be.con.raw_sql(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
+        be.con.raw_sql(f"SET memory_limit = '{os.environ.get('BENCH_DUCKDB_MEMORY', '14GB')}'")
     import ibis
 
     t = time.perf_counter()
