@@ -26,6 +26,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# throwaway PostgreSQL so the API tests also run on it (stopped on exit); SQLite always runs
+if [ -z "${CHURNRADAR_TEST_POSTGRES_URL:-}" ]; then
+  # shellcheck source=scripts/test_postgres.sh
+  . scripts/test_postgres.sh || true
+fi
+
 echo "== ruff"
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
