@@ -28,12 +28,22 @@ _pg_stop() {
 }
 trap _pg_stop EXIT
 
-"${_pg_as[@]}" "$_pg_bin/initdb" -D "$_pg_dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${_pg_as[@]}" "$_pg_bin/pg_ctl" -D "$_pg_dir/data" -l "$_pg_dir/server.log" -w -t 30 \
+# (each step checked by hand: errexit does not apply inside `. script || true`)
+if ! "${_pg_as[@]}" "$_pg_bin/initdb" -D "$_pg_dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$_pg_dir/initdb.log" 2>&1; then
+  echo "test_postgres.sh: initdb failed: $(tail -3 "$_pg_dir/initdb.log")" >&2
+  return 1 2>/dev/null || exit 1
+fi
+if ! "${_pg_as[@]}" "$_pg_bin/pg_ctl" -D "$_pg_dir/data" -l "$_pg_dir/server.log" -w -t 30 \
   -o "-p $_pg_port -k $_pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-  start >/dev/null
-psql -h 127.0.0.1 -p "$_pg_port" -U postgres -v ON_ERROR_STOP=1 -q \
+  start >/dev/null; then
+  echo "test_postgres.sh: the server did not start: $(tail -3 "$_pg_dir/server.log")" >&2
+  return 1 2>/dev/null || exit 1
+fi
+if ! "$_pg_bin/psql" -h 127.0.0.1 -p "$_pg_port" -U postgres -v ON_ERROR_STOP=1 -q \
   -c "CREATE ROLE churnradar LOGIN CREATEDB PASSWORD 'churnradar'" \
-  -c "CREATE DATABASE churnradar OWNER churnradar" >/dev/null
+  -c "CREATE DATABASE churnradar OWNER churnradar" >/dev/null; then
+  echo "test_postgres.sh: could not create the test role and database" >&2
+  return 1 2>/dev/null || exit 1
+fi
 export CHURNRADAR_TEST_POSTGRES_URL="postgresql://churnradar:churnradar@127.0.0.1:$_pg_port/churnradar"
 echo "PostgreSQL $("$_pg_bin/postgres" --version | awk '{print $3}') for the API tests on 127.0.0.1:$_pg_port"
