@@ -11,6 +11,7 @@ with a different body 409.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -126,6 +127,13 @@ def _records(df: Any) -> list[dict[str, Any]]:
     if df is None or not len(df):
         return []
     return _jsonable(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+
+
+def _iso_utc(t: Any) -> str:
+    """ISO text of a stored time; SQLite drops the zone, and every stored time is UTC."""
+    if isinstance(t, datetime):
+        return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
+    return str(t)
 
 
 # -- routes -----------------------------------------------------------------------------------
@@ -256,9 +264,7 @@ def post_outcome(
         "verified": bool(r["verified"]),
         "note": r.get("note") or "",
         "recorded_by": r["recorded_by"],
-        "recorded_time": r["recorded_time"].isoformat()
-        if hasattr(r["recorded_time"], "isoformat")
-        else str(r["recorded_time"]),
+        "recorded_time": _iso_utc(r["recorded_time"]),
         "replayed": not rec.created,
     }
     return JSONResponse(out, status_code=201 if rec.created else 200)

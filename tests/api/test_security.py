@@ -1,0 +1,155 @@
+"""Sessions, CSRF, login rate limiting, tokens, audit log, headers and pseudonymous output."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from tests.api.conftest import PASSWORD
+
+from churnradar.api import auth
+
+
+def _login_post(client, username, password, csrf=None):
+    client.get("/login")
+    token = client.cookies.get(auth.LOGIN_CSRF_COOKIE) if csrf is None else csrf
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+
+
+def test_session_cookie_is_httponly_and_samesite(api):
+    r = _login_post(api.client(), "analyst", PASSWORD)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"].lower()
+    assert "churnradar_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain http on loopback
+
+
+def test_session_cookie_is_secure_behind_tls(api):
+    r = _login_post(api.client(base_url="https://testserver"), "analyst", PASSWORD)
+    assert r.status_code == 303
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_wrong_password_is_refused_and_audited(api):
+    r = _login_post(api.client(), "rm_b", "not-the-password")
+    assert r.status_code == 401
+    rows = api.client("admin").get("/api/audit", params={"action": "login.failed"}).json()
+    assert any(row["target"] == "rm_b" for row in rows)
+
+
+def test_login_without_csrf_token_is_forbidden(api):
+    c = api.client()
+    c.get("/login")
+    r = c.post("/login", data={"username": "analyst", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+def test_login_with_forged_csrf_token_is_forbidden(api):
+    r = _login_post(api.client(), "analyst", PASSWORD, csrf="forged-token-value")
+    assert r.status_code == 403
+
+
+def test_outcome_post_with_session_needs_csrf_token(api):
+    w = api.world
+    c = api.login("rm_a")
+    url = f"/api/campaigns/{w.ops_campaign[w.county_a]}/contacts/{w.ops_contacts[w.county_a][2]}/outcome"
+    body = {"idempotency_key": "csrf-test-0001", "accepted": True}
+    assert c.post(url, json=body).status_code == 403
+    assert c.post(url, json=body, headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    assert c.post(url, json=body, headers={"X-CSRF-Token": c.csrf}).status_code == 201
+
+
+def test_logout_needs_csrf_token_and_ends_the_session(api):
+    c = api.login("analyst")
+    assert c.post("/logout", follow_redirects=False).status_code == 403
+    r = c.post("/logout", data={"csrf_token": c.csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    assert c.get("/api/me").status_code == 401
+
+
+def test_login_is_rate_limited_after_repeated_failures(api):
+    engine = api.app.state.engine
+    auth.add_user(engine, "target", PASSWORD, "analyst", actor="test")
+    c = api.client()
+    for _ in range(auth.MAX_FAILURES_PER_USER):
+        assert _login_post(c, "target", "wrong-password").status_code == 401
+    # now even the right password is refused for a while
+    r = _login_post(c, "target", PASSWORD)
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) > 0
+    # other accounts are not locked by it
+    assert _login_post(api.client(), "analyst", PASSWORD).status_code == 303
+
+
+def test_api_token_works_without_csrf(api):
+    w = api.world
+    c = api.client("agent_a")
+    contact = next(
+        k for k, s in zip(w.ops_contacts[w.county_a], w.subs[w.county_a], strict=False) if _in_grid(api, s)
+    )
+    url = f"/api/campaigns/{w.ops_campaign[w.county_a]}/contacts/{contact}/outcome"
+    r = c.post(url, json={"idempotency_key": "token-test-0001", "accepted": False})
+    assert r.status_code == 201, r.text
+
+
+def _in_grid(api, sid):
+    return api.client("agent_a").get(f"/api/subscribers/{sid}").status_code == 200
+
+
+def test_exports_and_writes_are_audited(api):
+    api.login("rm_a")
+    c = api.client("rm_a")
+    r = c.get("/api/risk/export.csv", params={"risk": "high"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    actions = {row["action"] for row in api.client("admin").get("/api/audit", params={"limit": 1000}).json()}
+    assert {"export.risk_list", "login", "user.add", "token.create"} <= actions
+
+
+def test_security_headers_on_pages_and_api(api):
+    c = api.client("analyst")
+    for path in ("/", "/api/me"):
+        h = c.get(path).headers
+        assert h["x-content-type-options"] == "nosniff"
+        assert h["x-frame-options"] == "DENY"
+        assert "script-src 'self'" in h["content-security-policy"]
+
+
+def test_errors_are_clean_json(api):
+    c = api.client("analyst")
+    r = c.get("/api/subscribers/NOPE")
+    assert r.status_code == 404 and r.json()["error"] == "NotInScope"
+    r = c.get("/api/risk", params={"page_size": 100000})
+    assert r.status_code == 422 and r.json()["error"] == "ValidationError"
+
+
+RAW_ID = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")  # an 11-digit mainland mobile number
+
+
+@pytest.mark.parametrize("path_kind", ["subscriber", "risk", "contacts"])
+def test_only_pseudonymous_identifiers_are_served(api, path_kind):
+    w = api.world
+    c = api.client("admin")
+    path = {
+        "subscriber": f"/api/subscribers/{w.subs[w.county_a][0]}",
+        "risk": "/api/risk?page_size=200",
+        "contacts": f"/api/campaigns/{w.ops_campaign[w.county_a]}/contacts",
+    }[path_kind]
+    text = c.get(path).text
+    assert not RAW_ID.search(text)
+    for raw in ('msisdn"', "certificate_no", 'imei"'):
+        assert raw not in text
+
+
+def test_users_are_stored_with_argon2_hashes(api):
+    import sqlalchemy as sa
+
+    from churnradar.opstore import app_user
+
+    with api.app.state.engine.connect() as conn:
+        hashes = [r[0] for r in conn.execute(sa.select(app_user.c.password_hash))]
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert PASSWORD not in "".join(hashes)
