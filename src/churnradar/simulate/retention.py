@@ -13,7 +13,8 @@ month after the data.
 
 Survey: ratings follow the drivers — black-spot grids rate data and call quality lower, recent
 unresolved complaints lower the service rating, pending leavers give lower NPS and name an
-alternative operator more often (the pushing competitor in pushed counties).
+alternative operator more often (the pushing competitor in pushed counties). NPS weights each
+rating by the stated importance (``NPS_IMPORTANCE_MEANS`` gives the true driver order).
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ OFFERS = (
 
 #: Offer kinds of :data:`OFFERS`, in order (the columns of the effect matrix).
 OFFER_KINDS = tuple(o[1] for o in OFFERS)
+
+
+#: Mean stated importance (1–10) of each survey factor; the NPS answer weights each rating by the
+#: respondent's stated importance, so this order is the true NPS driver order (data quality > call
+#: quality > price > plan choice > service, DOMAIN.md section 4). Spaced 1.5 apart so that a driver
+#: analysis of a few thousand answers can recover the order (closer means, e.g. 8/7/7.5/6/6.5, were
+#: within the noise and the omitted pending-leaver effect of each other).
+NPS_IMPORTANCE_MEANS: dict[str, float] = {"data": 9.0, "call": 7.5, "price": 6.0, "plan": 4.5, "service": 3.0}
 
 
 @dataclass
@@ -407,7 +416,7 @@ def survey_arrays(
     service = rate(8.0 - 2.5 * unresolved - 0.6 * pending)
     imp = {
         name: np.clip(np.round(rng.normal(mu, 1.5, m)), 1, 10).astype(np.int64)
-        for name, mu in (("data", 8.0), ("call", 7.0), ("price", 7.5), ("plan", 6.0), ("service", 6.5))
+        for name, mu in NPS_IMPORTANCE_MEANS.items()
     }
     w = {key: imp[key] / 10.0 for key in imp}
     score = (
