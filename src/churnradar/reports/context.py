@@ -17,6 +17,7 @@ Counting conventions (docs/reports.md says the same):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -91,6 +92,7 @@ class ReportContext:
     min_count: int = 5
     first_data_month: date | None = None
     last_data_month: date | None = None
+    region: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ construction
@@ -105,6 +107,7 @@ class ReportContext:
         lang: str = "zh",
         min_count: int = 5,
         backend: str = "duckdb",
+        region: str | None = None,
     ) -> ReportContext:
         """Open ``store`` and fix the month window: up to ``window`` months ending at ``as_of``.
 
@@ -137,9 +140,29 @@ class ReportContext:
         earliest = add_months(first, 1) if dating == "left" and month > first else first
         n = min(int(window), months_between(earliest, month) + 1)
         months = [add_months(month, -i) for i in range(n - 1, -1, -1)]
-        return cls(bk, month, months, dating, normalise_lang(lang), int(min_count), first, last)
+        if region is not None:
+            r = bk.to_pyarrow(
+                bk.table("region").select("county_id", "county_name", "county_name_en").distinct()
+            ).to_pylist()
+            found = [
+                x["county_id"] for x in r if region in (x["county_id"], x["county_name"], x["county_name_en"])
+            ]
+            if not found:
+                bk.close()
+                raise ConfigError(
+                    f"region {region!r} is not a county of this store; expected one of "
+                    + ", ".join(sorted(x["county_id"] for x in r))
+                )
+            region = found[0]
+        return cls(bk, month, months, dating, normalise_lang(lang), int(min_count), first, last, region)
 
     def close(self) -> None:
+        for v in self._cache.values():
+            release = getattr(v, "release", None)
+            if callable(release):
+                with contextlib.suppress(Exception):  # the connection may already be gone
+                    release()
+        self._cache.clear()
         self.bk.close()
 
     def __enter__(self) -> ReportContext:
@@ -208,6 +231,8 @@ class ReportContext:
                 .join(r, "grid_id")
                 .left_join(ends, "subscriber_id")
             )
+            if self.region is not None:
+                j = j.filter(j.county_id == self.region)
             return j.select(
                 "subscriber_id",
                 "customer_id",
