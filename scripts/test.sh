@@ -19,7 +19,7 @@ bash scripts/install_assets.sh
 # headless Chromium for the browser tests (Debian package; never `playwright install`)
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
   else
     echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests need it)" >&2
     exit 1

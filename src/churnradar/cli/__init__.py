@@ -5,7 +5,19 @@ from __future__ import annotations
 import sys
 
 # Importing a command module registers its commands on ``app``.
-from churnradar.cli import demo, features, ingest, label, schema, serve, simulate, users  # noqa: F401
+from churnradar.cli import (  # noqa: F401
+    demo,
+    diagnose,
+    features,
+    forecast,
+    ingest,
+    label,
+    report,
+    schema,
+    serve,
+    simulate,
+    users,
+)
 from churnradar.cli._app import app, err_console, state
 from churnradar.errors import ChurnRadarError
 

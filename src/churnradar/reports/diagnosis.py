@@ -11,11 +11,13 @@
 5. **Tracking**: the measures of the follow-up campaign against a randomised control group.
 
 >>> from churnradar.reports.diagnosis import diagnose_store
->>> path = diagnose_store("operator.duckdb", month="2025-03", out="reports/")  # doctest: +SKIP
+>>> result = diagnose_store("operator.duckdb", month="2025-03", out="reports/")  # doctest: +SKIP
+>>> result.path, result.report.findings  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -503,6 +505,14 @@ def diagnose(ctx: ReportContext, month: str | date | None = None) -> Report:
     return rep
 
 
+@dataclass
+class Diagnosis:
+    """A written diagnosis: where the file is and the report (findings, sections)."""
+
+    path: Path
+    report: Report
+
+
 def diagnose_store(
     store: Path | str,
     month: str | date | None = None,
@@ -513,8 +523,8 @@ def diagnose_store(
     lang: str = "zh",
     min_count: int = 5,
     backend: str = "duckdb",
-) -> Path:
-    """Diagnose ``month`` on ``store`` (optionally one county) and write the report; returns its path."""
+) -> Diagnosis:
+    """Diagnose ``month`` on ``store`` (optionally one county) and write the report (HTML or XLSX)."""
     from churnradar.errors import ChurnRadarError
 
     if fmt not in ("html", "xlsx"):
@@ -536,7 +546,7 @@ def diagnose_store(
     if fmt == "html":
         from churnradar.reports.html import render_html
 
-        return render_html(rep, out / f"{stem}.html")
+        return Diagnosis(render_html(rep, out / f"{stem}.html"), rep)
     from churnradar.reports.xlsx import render_xlsx
 
-    return render_xlsx([rep], out / f"{stem}.xlsx")
+    return Diagnosis(render_xlsx([rep], out / f"{stem}.xlsx"), rep)
