@@ -6,6 +6,7 @@ import sys
 
 # Importing a command module registers its commands on ``app``.
 from churnradar.cli import (  # noqa: F401
+    campaign,
     demo,
     diagnose,
     features,
@@ -16,6 +17,7 @@ from churnradar.cli import (  # noqa: F401
     schema,
     serve,
     simulate,
+    target,
     users,
 )
 from churnradar.cli._app import app, err_console, state

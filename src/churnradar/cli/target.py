@@ -1,0 +1,1 @@
+"""`churnradar target`: budgeted retention target list (being written)."""

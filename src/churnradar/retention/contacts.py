@@ -1,0 +1,266 @@
+"""Who may be put on a contact list: consent per channel, do-not-contact flags and a frequency rule.
+
+Rules are checked before anyone is listed: at campaign creation (do-not-contact and frequency drop a
+subscriber before randomisation; missing consent on the arm's channel keeps the randomised member
+but marks them not listable) and again at export (a do-not-contact flag or a consent withdrawal set
+after creation removes the line from the list, and the removal is audited).
+
+Consent is opt-in: a subscriber without a ``consent`` row allowing a channel is not contacted on it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from churnradar.retention import opstore as ops
+from churnradar.retention.errors import CampaignError
+from churnradar.schema import enums as E
+
+CHANNELS = E.codes(E.CONTACT_CHANNEL)
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    """At most ``max_contacts`` retention contacts per subscriber in any ``per_days`` days."""
+
+    max_contacts: int = 2
+    per_days: int = 30
+
+    def validate(self) -> ContactRules:
+        if self.max_contacts < 0 or self.per_days < 1:
+            raise CampaignError(
+                f"contact rule {self.max_contacts} per {self.per_days} days is invalid; "
+                "expected max_contacts ≥ 0 and per_days ≥ 1"
+            )
+        return self
+
+
+def check_channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise CampaignError(
+            f"channel {channel!r} is not a contact channel; expected one of {', '.join(CHANNELS)}"
+        )
+    return channel
+
+
+def consent_matrix(store_path: Path | str | None, subscriber_ids: pd.Series | list[str]) -> pd.DataFrame:
+    """Boolean frame (index subscriber_id, one column per channel): may we contact them there.
+
+    Reads the analytical store's ``consent`` table; missing rows mean no consent.
+    """
+    ids = pd.Index(pd.unique(pd.Series(subscriber_ids, dtype="string")), name="subscriber_id")
+    out = pd.DataFrame(False, index=ids, columns=list(CHANNELS))
+    if store_path is None or len(ids) == 0:
+        return out
+    import duckdb
+
+    con = duckdb.connect(str(store_path), read_only=True)
+    try:
+        con.register("_ids", pd.DataFrame({"subscriber_id": ids.astype(str)}))
+        rows = con.sql(
+            "SELECT c.subscriber_id, c.channel, bool_or(c.allowed) AS allowed FROM consent c "
+            "JOIN _ids USING (subscriber_id) GROUP BY ALL"
+        ).df()
+    finally:
+        con.close()
+    if len(rows):
+        wide = rows.pivot(index="subscriber_id", columns="channel", values="allowed")
+        wide = wide.reindex(columns=list(CHANNELS)).astype("boolean").fillna(False).astype(bool)
+        out.loc[wide.index.intersection(out.index)] = wide.loc[wide.index.intersection(out.index)]
+    return out
+
+
+def do_not_contact(engine: Engine) -> set[str]:
+    """Subscribers flagged do-not-contact in the operational store."""
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(sa.select(ops.contact_dnc.c.subscriber_id))}
+
+
+def recent_contacts(
+    engine: Engine,
+    store_path: Path | str | None,
+    subscriber_ids: pd.Series | list[str],
+    on: date,
+    per_days: int,
+    exclude_campaign: str | None = None,
+) -> pd.Series:
+    """Retention contacts per subscriber in the ``per_days`` days up to ``on``.
+
+    Counts members put on a list in the operational store (dated by their campaign's assignment
+    date) and ``retention_contact`` interactions in the analytical store.
+    """
+    ids = pd.Index(pd.unique(pd.Series(subscriber_ids, dtype="string")), name="subscriber_id")
+    counts = pd.Series(0, index=ids, dtype="int64")
+    since = datetime.combine(on - timedelta(days=per_days), datetime.min.time(), tzinfo=UTC)
+    until = datetime.combine(on + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    a = ops.contact_assignment
+    # a listed member counts as contacted on the campaign's assignment date (its contact period)
+    q = sa.select(a.c.subscriber_id, sa.func.count()).where(
+        a.c.listed_at.is_not(None), a.c.assigned_date >= since.date(), a.c.assigned_date <= on
+    )
+    if exclude_campaign:
+        q = q.where(a.c.campaign_id != exclude_campaign)
+    with engine.connect() as conn:
+        listed = dict(conn.execute(q.group_by(a.c.subscriber_id)).all())
+    counts = counts.add(pd.Series(listed, dtype="int64"), fill_value=0).reindex(ids).fillna(0)
+    if store_path is not None and len(ids):
+        import duckdb
+
+        con = duckdb.connect(str(store_path), read_only=True)
+        try:
+            con.register("_ids", pd.DataFrame({"subscriber_id": ids.astype(str)}))
+            hist = con.execute(
+                "SELECT i.subscriber_id, count(*) AS n FROM interaction i JOIN _ids USING (subscriber_id) "
+                "WHERE i.kind = 'retention_contact' AND i.interaction_time >= ? AND i.interaction_time < ? "
+                "GROUP BY ALL",
+                [since.replace(tzinfo=None), until.replace(tzinfo=None)],
+            ).df()
+        finally:
+            con.close()
+        if len(hist):
+            counts = counts.add(hist.set_index("subscriber_id")["n"], fill_value=0).reindex(ids).fillna(0)
+    return counts.astype("int64")
+
+
+def screen(
+    engine: Engine,
+    store_path: Path | str | None,
+    subscriber_ids: pd.Series | list[str],
+    on: date,
+    rules: ContactRules,
+    exclude_campaign: str | None = None,
+) -> pd.Series:
+    """Why each subscriber may not be contacted at all on ``on`` ('' when they may):
+    ``do_not_contact`` or ``frequency`` (already ``max_contacts`` contacts in ``per_days`` days)."""
+    rules.validate()
+    ids = pd.Index(pd.unique(pd.Series(subscriber_ids, dtype="string")), name="subscriber_id")
+    reason = pd.Series("", index=ids, dtype="object")
+    dnc = do_not_contact(engine)
+    n = recent_contacts(engine, store_path, ids, on, rules.per_days, exclude_campaign)
+    reason[n.reindex(ids).to_numpy() >= rules.max_contacts] = "frequency"
+    reason[ids.isin(list(dnc))] = "do_not_contact"
+    return reason
+
+
+LIST_COLUMNS = (
+    "contact_id",
+    "subscriber_id",
+    "region",
+    "segment",
+    "channel",
+    "offer_id",
+    "offer_kind",
+    "offer_zh",
+    "offer_en",
+    "cost",
+)
+
+
+def export_lists(
+    engine: Engine,
+    store_path: Path | str | None,
+    campaign_id: str,
+    out_dir: Path | str,
+    formats: tuple[str, ...] = ("csv", "xlsx"),
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Write one contact list per region and channel (``<campaign>_<region>_<channel>.csv|xlsx``).
+
+    Only treated members who are eligible *now* are listed: consent on the offer's channel and no
+    do-not-contact flag are re-checked at export; listed members get ``listed_at`` (which the
+    frequency rule counts), and newly excluded ones are audited.
+    """
+    for f in formats:
+        if f not in ("csv", "xlsx"):
+            raise CampaignError(f"list format {f!r} is not supported; expected csv or xlsx")
+    a, o = ops.contact_assignment, ops.campaign_offer
+    with engine.connect() as conn:
+        if (
+            conn.execute(
+                sa.select(ops.campaign_header.c.campaign_id).where(
+                    ops.campaign_header.c.campaign_id == campaign_id
+                )
+            ).first()
+            is None
+        ):
+            raise CampaignError(f"campaign {campaign_id!r} does not exist in the operational store")
+        rows = pd.DataFrame(
+            conn.execute(
+                sa.select(
+                    a.c.contact_id,
+                    a.c.subscriber_id,
+                    a.c.region,
+                    a.c.segment,
+                    o.c.channel,
+                    a.c.offer_id,
+                    o.c.kind.label("offer_kind"),
+                    o.c.cost,
+                )
+                .join(o, o.c.offer_id == a.c.offer_id)
+                .where(a.c.campaign_id == campaign_id, a.c.eligible, sa.not_(a.c.is_control))
+                .order_by(a.c.region, o.c.channel, a.c.contact_id)
+            )
+            .mappings()
+            .all()
+        )
+    if rows.empty:
+        rows = pd.DataFrame(columns=[c for c in LIST_COLUMNS if c not in ("offer_zh", "offer_en")])
+    consent = consent_matrix(store_path, rows["subscriber_id"])
+    dnc = do_not_contact(engine)
+    ok_consent = [bool(consent.at[s, c]) for s, c in zip(rows["subscriber_id"], rows["channel"], strict=True)]
+    reason = pd.Series("", index=rows.index, dtype="object")
+    reason[~pd.Series(ok_consent, index=rows.index, dtype=bool)] = "no_consent"
+    reason[rows["subscriber_id"].isin(list(dnc))] = "do_not_contact"
+    dropped = rows[reason != ""]
+    listed = rows[reason == ""].copy()
+    listed["offer_zh"] = [E.label(E.OFFER_KIND, k, "zh") for k in listed["offer_kind"]]
+    listed["offer_en"] = [E.label(E.OFFER_KIND, k, "en") for k in listed["offer_kind"]]
+    listed = listed[list(LIST_COLUMNS)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    for (region, channel), part in listed.groupby(["region", "channel"], sort=True):
+        stem = out / f"{campaign_id}_{region or 'all'}_{channel}"
+        if "csv" in formats:
+            path = stem.with_suffix(".csv")
+            part.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8-sig")
+            files.append(str(path))
+        if "xlsx" in formats:
+            path = stem.with_suffix(".xlsx")
+            with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
+                part.to_excel(xw, index=False, sheet_name="contacts")
+            files.append(str(path))
+    now = ops_now()
+    with engine.begin() as conn:
+        if len(listed):
+            conn.execute(
+                ops.contact_assignment.update()
+                .where(ops.contact_assignment.c.contact_id.in_(listed["contact_id"].tolist()))
+                .values(listed_at=now)
+            )
+        for reason_code, part in dropped.groupby(reason[reason != ""]):
+            conn.execute(
+                ops.contact_assignment.update()
+                .where(ops.contact_assignment.c.contact_id.in_(part["contact_id"].tolist()))
+                .values(eligible=False, exclusion=str(reason_code))
+            )
+        ops.audit(
+            conn,
+            actor=actor,
+            action="campaign.export",
+            target=campaign_id,
+            detail={"listed": len(listed), "excluded_at_export": len(dropped), "files": files},
+        )
+    return {"campaign_id": campaign_id, "listed": len(listed), "excluded": len(dropped), "files": files}
+
+
+def ops_now() -> datetime:
+    return datetime.now(UTC)
