@@ -7,6 +7,7 @@
     (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
       if (el.dataset.drawn) { return; }
       var option = JSON.parse(el.getAttribute("data-chart"));
+      option.animation = false;  // figures at once (and stable screenshots)
       var chart = echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(option);
       el.dataset.drawn = "1";

@@ -1,0 +1,111 @@
+"""Browser tests: the dashboard served by uvicorn on 127.0.0.1, driven by Debian's Chromium through
+Playwright (never `playwright install`). Screenshots go to ``out/screenshots/`` (git-ignored)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tests.api import conftest as api_fixtures
+
+api_world = api_fixtures.api_world  # the scored store with per-county campaigns (session fixture)
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+
+
+def _chromium() -> str | None:
+    for candidate in ("/usr/lib/chromium/chromium", shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium; scripts/test.sh does it)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": exe,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(api_world, tmp_path_factory):
+    """The app on a SQLite operational store, served by uvicorn in a thread on a free loopback port."""
+    import uvicorn
+
+    from churnradar.api import auth, create_app
+
+    PASSWORD, _seed_ops_campaigns = api_fixtures.PASSWORD, api_fixtures._seed_ops_campaigns
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser_ops') / 'ops.sqlite'}"
+    _seed_ops_campaigns(api_world, url)
+    app = create_app(api_world.store, url)
+    auth.add_user(app.state.engine, "browser_rm", PASSWORD, "regional_manager", [api_world.county_a])
+    auth.add_user(app.state.engine, "browser_analyst", PASSWORD, "analyst")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "world": api_world, "password": PASSWORD}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors and uncaught page errors seen during the test (must stay empty)."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda req: errors.append(f"requestfailed: {req.url}") if "127.0.0.1" in req.url else None,
+    )
+    return errors
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
