@@ -1,0 +1,391 @@
+"""Train, store and apply churn models on a store: ``train_store`` and ``score_store``.
+
+Point in time: a model trained ``as_of`` T learns from feature months S < T and outcomes in months
+up to T − ``gap_months`` only; it is calibrated on the last outcome month of that window. Labels are
+dated by last activity (the default ``offnet`` definition), so a churn in month M is only *recorded*
+about 3 months later; with ``gap_months=0`` training uses outcomes the operator would see in full
+only at T + 3 (see docs/model.md, "Point in time").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from churnradar.errors import ChurnRadarError, ConfigError
+from churnradar.models.churn import ChurnModel
+from churnradar.models.explain import ReasonExplainer
+from churnradar.models.hazard import ChurnHazardModel, hazard_panel
+from churnradar.models.health import HealthScorer
+from churnradar.periods import add_months, format_month, months_between, parse_month
+
+SCORE_TABLE = "score"
+#: Share of the scored population (the riskiest) whose reasons are exact TreeSHAP.
+DEFAULT_EXACT_SHARE = 0.10
+DEREGISTRATION_LAG_MONTHS = 3
+
+Progress = Callable[..., None]
+
+
+class FeatureSetMismatchError(ChurnRadarError):
+    """The model was trained on another feature set (or another version of it) than scoring would use."""
+
+
+def _noop(*_a: Any, **_k: Any) -> None:
+    return None
+
+
+class TrainingData:
+    """Features and labels per as-of month from one backend, each computed once."""
+
+    def __init__(self, bk: Any, feature_set: Any = "core", definition: Any = "offnet", max_step: int = 3):
+        from churnradar.features.compute import _feature_set
+        from churnradar.labels import get_definition
+
+        self.bk = bk
+        self.fs = _feature_set(feature_set)
+        d = definition if not isinstance(definition, str) else get_definition(definition)
+        steps = tuple(range(1, max_step + 1))
+        if tuple(d.horizons) != steps:
+            d = d.with_params(horizons=steps)
+        self.definition = d
+        self._features: dict[date, pa.Table] = {}
+        self._labels: dict[date, pa.Table] = {}
+        self._events: Any = None
+        u = bk.table("usage_monthly")
+        first, last = bk.to_pyarrow(u.select(a=u.month.min(), b=u.month.max())).to_pylist()[0].values()
+        if first is None:
+            raise ConfigError("the store has no usage_monthly rows; ingest data first")
+        self.first_month, self.last_month = parse_month(first), parse_month(last)
+
+    def features(self, month: date) -> pa.Table:
+        from churnradar.features import compute_features
+
+        if month not in self._features:
+            self._features[month] = compute_features(self.bk, month, self.fs).to_pyarrow()
+        return self._features[month]
+
+    def labels(self, month: date) -> pa.Table:
+        from churnradar.labels import build_labels, churn_events
+
+        if month not in self._labels:
+            if self._events is None:
+                self._events = churn_events(self.bk, self.definition)
+            self._labels[month] = self.bk.to_pyarrow(
+                build_labels(self.bk, month, self.definition, self._events)
+            )
+        return self._labels[month]
+
+
+def _data_hash(panel: pa.Table, extra: str) -> str:
+    h = hashlib.sha256(extra.encode())
+    sink = pa.BufferOutputStream()
+    table = panel.combine_chunks()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    h.update(sink.getvalue().to_pybytes())
+    return h.hexdigest()
+
+
+def training_months(data: TrainingData, as_of: date, history_months: int) -> list[date]:
+    """Feature months S for a model as of T: T − history … T − 1, each with ≥ 2 months of data."""
+    earliest = add_months(data.first_month, 1)
+    months = [add_months(as_of, -i) for i in range(history_months, 0, -1)]
+    return [m for m in months if m >= earliest]
+
+
+def fit_churn_model(
+    data: TrainingData,
+    as_of: date,
+    *,
+    horizons: Sequence[int] = (1, 2, 3),
+    history_months: int = 4,
+    gap_months: int = 0,
+    params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> tuple[ChurnModel, pa.Table]:
+    """Fit a :class:`ChurnModel` as of ``as_of`` from ``data``; returns it and its training panel."""
+    report = progress or _noop
+    max_step = max(horizons)
+    months = training_months(data, as_of, history_months)
+    outcome_until = add_months(as_of, -gap_months)
+    usable = [s for s in months if add_months(s, 1) <= outcome_until]
+    outcomes = {add_months(s, k) for s in usable for k in range(1, max_step + 1)}
+    if len({m for m in outcomes if m <= outcome_until}) < 2:
+        raise ConfigError(
+            f"training as of {format_month(as_of)} needs at least two outcome months after "
+            f"{format_month(add_months(data.first_month, 1))} (the first month with history) and on or before "
+            f"{format_month(outcome_until)}; the store's data start in {format_month(data.first_month)}"
+        )
+    total = 2 * len(usable) + 2
+    feats, labs = {}, {}
+    for i, s in enumerate(usable):
+        report("training data", 2 * i, total)
+        feats[s] = data.features(s)
+        report("training data", 2 * i + 1, total)
+        labs[s] = data.labels(s)
+    report("training data", total - 2, total)
+    panel = hazard_panel(feats, labs, max_step, outcome_until)
+    hazard = ChurnHazardModel(horizons=tuple(horizons), **(params or {})).fit(panel)
+    report("training data", total - 1, total)
+    latest = feats[usable[-1]]
+    health = HealthScorer().fit(latest)
+    explainer = ReasonExplainer().fit(hazard.encoder_.columns_)
+    p_latest = hazard.predict_proba(latest).iloc[:, -1].to_numpy()
+    base_rate = float(np.mean(p_latest))
+    d = data.definition
+    lag_ok = add_months(outcome_until, DEREGISTRATION_LAG_MONTHS) <= data.last_month
+    notes = []
+    if not lag_ok:
+        notes.append(
+            f"outcomes up to {format_month(outcome_until)} are recorded in full only by "
+            f"{format_month(add_months(outcome_until, DEREGISTRATION_LAG_MONTHS))}; the data end in "
+            f"{format_month(data.last_month)}, so the latest churners are undercounted"
+        )
+    panel_events = pc.sum(panel.column("event").cast(pa.int64())).as_py()
+    meta = {
+        "as_of": str(as_of),
+        "data_hash": _data_hash(panel, f"{d.name}:{d.version}:{data.fs.full_version}"),
+        "feature_set": data.fs.name,
+        "feature_set_version": data.fs.full_version,
+        "label_definition": d.name,
+        "label_definition_version": d.version,
+        "feature_months": [format_month(s) for s in usable],
+        "outcome_until": format_month(outcome_until),
+        "gap_months": gap_months,
+        "metrics": {
+            **hazard.fit_metrics_,
+            "panel_rows": panel.num_rows,
+            "panel_events": panel_events,
+            "train_rows": hazard.n_train_rows_,
+            "base_rate": round(base_rate, 6),
+        },
+        "notes": notes,
+    }
+    report("training data", total, total)
+    return ChurnModel(hazard, explainer, health, base_rate, meta), panel
+
+
+@dataclass
+class TrainResult:
+    model_id: str
+    record: Any
+    model: ChurnModel
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **self.record.summary(),
+            "notes": self.model.meta.get("notes", []),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def train_store(
+    store: Path | str,
+    as_of: str | date,
+    *,
+    feature_set: str = "core",
+    definition: str = "offnet",
+    horizons: Sequence[int] = (1, 2, 3),
+    history_months: int = 4,
+    gap_months: int = 0,
+    params: dict[str, Any] | None = None,
+    backend: str = "duckdb",
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train a churn model as of ``as_of`` on ``store`` and save it in the store's ``model`` table."""
+    from churnradar.models.registry import save_model
+    from churnradar.store.backends import open_backend
+
+    started = time.perf_counter()
+    month = parse_month(as_of)
+    bk = open_backend(store, backend)
+    try:
+        data = TrainingData(bk, feature_set, definition, max(horizons))
+        model, _ = fit_churn_model(
+            data,
+            month,
+            horizons=horizons,
+            history_months=history_months,
+            gap_months=gap_months,
+            params=params,
+            progress=progress,
+        )
+    finally:
+        bk.close()
+    record = save_model(store, model)
+    return TrainResult(record.model_id, record, model, time.perf_counter() - started)
+
+
+# -- scoring ---------------------------------------------------------------------------------------
+@dataclass
+class ScoreResult:
+    store: Path
+    as_of: date
+    model_id: str
+    rows: int
+    exact_rows: int
+    backend: str
+    seconds: float
+    table: pa.Table = field(repr=False)
+
+    def summary(self, top: int = 10) -> dict[str, Any]:
+        t = self.table
+        levels = pc.value_counts(t.column("risk_level")).to_pylist()
+        pcols = [c for c in t.column_names if c.startswith("p_churn_")]
+        head = t.slice(0, top).select(
+            [
+                "risk_rank",
+                "subscriber_id",
+                *pcols,
+                "health_score",
+                "risk_level",
+                "reason_1",
+                "reason_1_zh",
+                "reason_2",
+                "reason_3",
+            ]
+        )
+        return {
+            "store": str(self.store),
+            "table": SCORE_TABLE,
+            "as_of": format_month(self.as_of),
+            "model_id": self.model_id,
+            "backend": self.backend,
+            "rows": self.rows,
+            "exact_reason_rows": self.exact_rows,
+            "seconds": round(self.seconds, 2),
+            "mean_probability": {c: round(float(pc.mean(t.column(c)).as_py()), 5) for c in pcols},
+            "risk_levels": {r["values"]: r["counts"] for r in levels},
+            "top": head.to_pylist(),
+        }
+
+
+def check_feature_set(record: Any, fs: Any) -> None:
+    """Refuse a model whose feature set (name or version hash) is not the one scoring computes."""
+    if record.feature_set != fs.name or record.feature_set_version != fs.full_version:
+        raise FeatureSetMismatchError(
+            f"model {record.model_id} was trained on feature set {record.feature_set} "
+            f"{record.feature_set_version}, but scoring computes {fs.name} {fs.full_version}; "
+            f"retrain with `churnradar train --as-of {record.as_of:%Y-%m}` (allowed: a model of the "
+            "current feature-set version)"
+        )
+
+
+def finish_scores(
+    model: ChurnModel,
+    scored: pa.Table,
+    top_features: Callable[[pa.Array], pa.Table],
+    as_of: date,
+    model_id: str,
+    exact_share: float,
+) -> tuple[pa.Table, int]:
+    """Rank by risk, recompute exact reasons for the riskiest ``exact_share``, add keys."""
+    pmax = model.proba_columns[-1]
+    order = pc.sort_indices(scored, sort_keys=[(pmax, "descending"), ("subscriber_id", "ascending")])
+    scored = scored.take(order)
+    n = scored.num_rows
+    n_exact = min(n, int(np.ceil(exact_share * n))) if exact_share > 0 else 0
+    if n_exact:
+        top = scored.slice(0, n_exact)
+        feats = top_features(top.column("subscriber_id"))
+        # align the features to the ranked rows
+        idx = pc.index_in(top.column("subscriber_id"), value_set=feats.column("subscriber_id"))
+        feats = feats.take(idx)
+        X = model.hazard.transform_features(feats)
+        exact = model.reason_columns(X, "exact")
+        for name, arr in exact.items():
+            top = top.set_column(top.schema.get_field_index(name), name, arr)
+        scored = pa.concat_tables([top, scored.slice(n_exact)])
+    keys = {
+        "as_of": pa.array([as_of] * n, pa.date32()),
+        "model_id": pa.array([model_id] * n, pa.string()),
+        "risk_rank": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+    }
+    out = pa.table({**keys, **{c: scored.column(c) for c in scored.column_names}})
+    return out, n_exact
+
+
+def score_store(
+    store: Path | str,
+    as_of: str | date,
+    *,
+    model_id: str | None = None,
+    backend: str = "duckdb",
+    exact_share: float = DEFAULT_EXACT_SHARE,
+    write: bool = True,
+    progress: Progress | None = None,
+) -> ScoreResult:
+    """Score every subscriber open at ``as_of`` with a stored model and write the ``score`` batch.
+
+    The batch for ``as_of`` replaces the previous one in one transaction, only once it is complete.
+    Reasons are exact TreeSHAP for the riskiest ``exact_share`` (the rows people act on) and path
+    contributions for the rest (column ``reason_method``).
+    """
+    from churnradar.features import get_feature_set
+    from churnradar.models.registry import load_model
+    from churnradar.store.backends import BACKENDS, open_backend
+    from churnradar.store.derived import replace_rows
+
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if not 0 <= exact_share <= 1:
+        raise ConfigError(f"exact_share {exact_share} must be between 0 and 1")
+    report = progress or _noop
+    started = time.perf_counter()
+    month = parse_month(as_of)
+    record, model = load_model(store, model_id, as_of=None if model_id else month)
+    if months_between(record.as_of, month) < 0:
+        warnings.warn(
+            f"model {record.model_id} was trained as of {record.as_of:%Y-%m}, after {format_month(month)}",
+            stacklevel=2,
+        )
+    fs = get_feature_set(record.feature_set)
+    check_feature_set(record, fs)
+    report("score", 0, 3)
+    if backend == "duckdb":
+        from churnradar.features import compute_features
+
+        bk = open_backend(store, "duckdb")
+        try:
+            features = compute_features(bk, month, fs).to_pyarrow()
+        finally:
+            bk.close()
+        report("score", 1, 3)
+        scored = model.score(features, reasons="path")
+
+        def top_features(ids: pa.Array) -> pa.Table:
+            mask = pc.is_in(features.column("subscriber_id"), value_set=ids)
+            return features.filter(mask)
+
+    else:
+        from churnradar.models.spark import score_spark
+
+        scored, top_features = score_spark(store, month, model, fs)
+        report("score", 1, 3)
+    report("score", 2, 3)
+    table, n_exact = finish_scores(model, scored, top_features, month, record.model_id, exact_share)
+    if write:
+        replace_rows(Path(store), SCORE_TABLE, table, {"as_of": month})
+    report("score", 3, 3)
+    return ScoreResult(
+        Path(store),
+        month,
+        record.model_id,
+        table.num_rows,
+        n_exact,
+        backend,
+        time.perf_counter() - started,
+        table,
+    )

@@ -1,0 +1,177 @@
+"""Model registry: the ``model`` table inside the analytical store, so a store file carries its models.
+
+One row per model: ``model_id`` (content hash of the artifact), ``kind``, ``as_of``, ``created``,
+``data_hash``, ``feature_set`` and ``feature_set_version``, ``label_definition`` and its version,
+``params`` and ``metrics`` (JSON text) and ``artifact`` (the serialised :class:`ChurnModel`:
+LightGBM model string, calibrator, reason map and health reference, zlib-compressed JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from churnradar.errors import ChurnRadarError, StoreError
+from churnradar.models.churn import ChurnModel
+
+MODEL_TABLE = "model"
+
+
+class ModelNotFoundError(ChurnRadarError):
+    """No model in the store matches the request."""
+
+
+@dataclass
+class ModelRecord:
+    model_id: str
+    kind: str
+    as_of: date
+    created: datetime
+    data_hash: str
+    feature_set: str
+    feature_set_version: str
+    label_definition: str
+    label_definition_version: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "kind": self.kind,
+            "as_of": self.as_of.strftime("%Y-%m"),
+            "created": self.created.isoformat(timespec="seconds"),
+            "data_hash": self.data_hash,
+            "feature_set": self.feature_set,
+            "feature_set_version": self.feature_set_version,
+            "label_definition": self.label_definition,
+            "label_definition_version": self.label_definition_version,
+            "params": self.params,
+            "metrics": self.metrics,
+        }
+
+
+def save_model(store: Path | str, model: ChurnModel, *, kind: str = "churn_hazard") -> ModelRecord:
+    """Store ``model`` (its ``meta`` carries as_of, data hash, feature set, label definition, metrics)."""
+    from churnradar.store.derived import replace_rows
+
+    m = model.meta
+    blob = model.to_bytes()
+    model_id = model.model_id
+    rec = ModelRecord(
+        model_id=model_id,
+        kind=kind,
+        as_of=date.fromisoformat(str(m["as_of"])),
+        created=datetime.now(UTC).replace(tzinfo=None),
+        data_hash=m["data_hash"],
+        feature_set=m["feature_set"],
+        feature_set_version=m["feature_set_version"],
+        label_definition=m["label_definition"],
+        label_definition_version=m["label_definition_version"],
+        params=model.hazard.get_params(),
+        metrics=m.get("metrics", {}),
+    )
+    row = pa.table(
+        {
+            "model_id": [rec.model_id],
+            "kind": [rec.kind],
+            "as_of": pa.array([rec.as_of], pa.date32()),
+            "created": pa.array([rec.created], pa.timestamp("us")),
+            "data_hash": [rec.data_hash],
+            "feature_set": [rec.feature_set],
+            "feature_set_version": [rec.feature_set_version],
+            "label_definition": [rec.label_definition],
+            "label_definition_version": [rec.label_definition_version],
+            "params": [json.dumps(rec.params, sort_keys=True)],
+            "metrics": [json.dumps(rec.metrics, sort_keys=True, default=str)],
+            "artifact": pa.array([blob], pa.binary()),
+        }
+    )
+    replace_rows(Path(store), MODEL_TABLE, row, {"model_id": model_id})
+    return rec
+
+
+def _connect(store: Path | str) -> Any:
+    import duckdb
+
+    store = Path(store)
+    if not store.exists():
+        raise StoreError(f"{store}: no such store")
+    try:
+        return duckdb.connect(str(store), read_only=True)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open store {store}: {exc}") from None
+
+
+def _has_table(con: Any) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal", [MODEL_TABLE]
+        ).fetchone()[0]
+    )
+
+
+_COLS = (
+    "model_id, kind, as_of, created, data_hash, feature_set, feature_set_version, label_definition, "
+    "label_definition_version, params, metrics"
+)
+
+
+def _record(row: tuple) -> ModelRecord:
+    return ModelRecord(*row[:9], params=json.loads(row[9]), metrics=json.loads(row[10]))
+
+
+def list_models(store: Path | str) -> list[ModelRecord]:
+    """Every model in the store, newest as-of first."""
+    con = _connect(store)
+    try:
+        if not _has_table(con):
+            return []
+        rows = con.execute(
+            f'SELECT {_COLS} FROM "{MODEL_TABLE}" ORDER BY as_of DESC, created DESC'
+        ).fetchall()
+    finally:
+        con.close()
+    return [_record(r) for r in rows]
+
+
+def load_model(
+    store: Path | str, model_id: str | None = None, as_of: date | None = None
+) -> tuple[ModelRecord, ChurnModel]:
+    """The model ``model_id`` (a prefix is enough), or the newest trained at or before ``as_of``."""
+    con = _connect(store)
+    try:
+        if not _has_table(con):
+            raise ModelNotFoundError(f"{store} has no trained model; run `churnradar train` first")
+        if model_id:
+            rows = con.execute(
+                f'SELECT {_COLS}, artifact FROM "{MODEL_TABLE}" WHERE model_id LIKE ? ORDER BY created DESC',
+                [model_id + "%"],
+            ).fetchall()
+            if not rows:
+                known = [r[0] for r in con.execute(f'SELECT model_id FROM "{MODEL_TABLE}"').fetchall()]
+                raise ModelNotFoundError(
+                    f"no model {model_id!r} in {store}; models there: {', '.join(known)}"
+                )
+        else:
+            where, args = ("WHERE as_of <= ?", [as_of]) if as_of else ("", [])
+            rows = con.execute(
+                f'SELECT {_COLS}, artifact FROM "{MODEL_TABLE}" {where} ORDER BY as_of DESC, created DESC LIMIT 1',
+                args,
+            ).fetchall()
+            if not rows:
+                raise ModelNotFoundError(
+                    f"{store} has no model trained at or before {as_of:%Y-%m}; train one with "
+                    f"`churnradar train --as-of {as_of:%Y-%m}` (or pass --model)"
+                    if as_of
+                    else f"{store} has no trained model"
+                )
+    finally:
+        con.close()
+    row = rows[0]
+    return _record(row), ChurnModel.from_bytes(bytes(row[11]))
