@@ -17,8 +17,10 @@ def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
     """Calls, minutes and distinct subscribers with each competitor by county and month.
 
     ``minute_share`` = minutes with the competitor / all call-graph minutes of our subscribers in the
-    county that month; ``share_change_3m`` = its change over three months (a rising share is an
-    early sign of a push); ``port_outs`` = numbers ported to that competitor (recorded month).
+    county that month; ``share_change_3m`` = its relative change over three months (log ratio);
+    ``excess_change_3m`` = that change minus the competitor's median change across counties the same
+    month (a county rising faster than the competitor's general trend is an early sign of a push);
+    ``port_outs`` = numbers ported to that competitor (recorded month).
     """
     e = ctx.bk.table("call_edge")
     e = e.filter(e.month.between(ibis.literal(ctx.months[0]), ibis.literal(ctx.as_of)))
@@ -46,18 +48,25 @@ def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
         pdf["month"] = pdf["month"].map(lambda d: format_month(pd.Timestamp(d).date()))
     df = df.merge(pdf, on=["county_id", "month", "competitor_id"], how="left").fillna({"port_outs": 0})
     df = df.sort_values(["competitor_id", "county_id", "month"])
-    df["share_change_3m"] = df.groupby(["competitor_id", "county_id"])["minute_share"].diff(3)
+    logs = np.log(df["minute_share"].where(df["minute_share"] > 0))
+    df["share_change_3m"] = logs.groupby([df["competitor_id"], df["county_id"]]).diff(3)
+    med = df.groupby(["competitor_id", "month"])["share_change_3m"].transform("median")
+    df["excess_change_3m"] = df["share_change_3m"] - med
     df["county"] = df["county_id"].map(lambda c: label_of(ctx, "county_id", c))
     df["label"] = df["competitor_id"].map(lambda c: label_of(ctx, "competitor_id", c))
     return df.reset_index(drop=True)
 
 
-def push_signals(traffic: pd.DataFrame, min_rise: float = 0.03) -> pd.DataFrame:
-    """County × competitor cells whose minute share rose by at least ``min_rise`` over three months."""
-    f = traffic[traffic["share_change_3m"] >= min_rise]
+def push_signals(traffic: pd.DataFrame, min_excess: float = 0.12) -> pd.DataFrame:
+    """County × competitor cells whose minute share rose at least ``min_excess`` (log ratio, ≈12%)
+    faster over three months than the competitor's median county."""
+    f = traffic[traffic["excess_change_3m"] >= min_excess]
     if f.empty:
         return f
     g = f.groupby(["competitor_id", "label", "county_id", "county"], as_index=False).agg(
-        first_month=("month", "min"), last_month=("month", "max"), peak_rise=("share_change_3m", "max")
+        first_month=("month", "min"),
+        last_month=("month", "max"),
+        peak_rise=("excess_change_3m", "max"),
+        months=("month", "nunique"),
     )
     return g.sort_values("peak_rise", ascending=False).reset_index(drop=True)

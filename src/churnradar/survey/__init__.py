@@ -167,6 +167,8 @@ def churn_by_cci(df: pd.DataFrame, min_count: int = 5, bands: int = 5) -> pd.Dat
 def churn_by_category(df: pd.DataFrame, min_count: int = 5) -> pd.DataFrame:
     """Churn within the follow-up window by NPS category (promoter / passive / detractor)."""
     d = df[df["follow_complete"]]
+    if "category" not in d.columns:
+        d = d.assign(category=np.select([d["nps"] >= 9, d["nps"] <= 6], ["promoter", "detractor"], "passive"))
     g = (
         d.groupby("category")
         .agg(n=("nps", "size"), churners=("churned_after", "sum"))
