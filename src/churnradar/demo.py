@@ -148,6 +148,20 @@ def run_demo(
         "feature_set": snap.feature_set,
         "version": snap.version,
     }
+    # reports: the full set (HTML, zh-CN) and the five-step diagnosis of the latest complete month
+    from churnradar.reports import write_reports
+    from churnradar.reports.diagnosis import diagnose_store
+
+    reports_dir = out / "reports"
+    say(f"reports: the full report set and a churn diagnosis into {reports_dir}")
+    files = write_reports(store_path, "all", out=reports_dir, progress=progress)
+    diagnosis = diagnose_store(store_path, out=reports_dir)
+    summary["reports"] = {
+        "folder": str(reports_dir),
+        "files": [str(p) for p in files],
+        "diagnosis": str(diagnosis.path),
+        "findings": diagnosis.report.findings,
+    }
     return DemoResult(
         out=out,
         data_dir=data_dir,

@@ -75,6 +75,12 @@ def demo(
             f"[bold]Features[/]: {feat['features']} features ({feat['feature_set']} {feat['version']}) "
             f"for {feat['rows']:,} subscribers"
         )
+        rep = s["reports"]
+        console.print(
+            f"[bold]Reports[/]: {len(rep['files'])} HTML files in {rep['folder']}; diagnosis {rep['diagnosis']}"
+        )
+        for f in rep["findings"]:
+            console.print(f"  • {f}", highlight=False)
         console.print(f"store: {result.store_path}")
     if not no_serve and not json_out:
         console.print(

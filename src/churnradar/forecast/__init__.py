@@ -248,8 +248,22 @@ def report_forecast(ctx):
         ctx.first_data_month,
         ctx.last_data_month,
     )
-    res = forecast_context(rc, 6, Scenario())
     lang = ctx.lang
+    try:
+        res = forecast_context(rc, 6, Scenario())
+    except ForecastError as exc:  # too short a history: show it and say what is needed
+        hist = churn_series(rc)
+        w = hist.pivot_table(index="ds", columns="unique_id", values="y").reset_index()
+        w["month"] = pd.to_datetime(w.pop("ds")).dt.strftime("%Y-%m")
+        cols = [c for c in w.columns if c != "month"]
+        sec = Section(
+            "history",
+            t("report.forecast.title", lang),
+            w,
+            Chart("line", t("chart.forecast", lang), w, "month", cols),
+            str(exc),
+        )
+        return Report("forecast", t("report.forecast.title", lang), ctx.as_of, lang, [sec], {}, [str(exc)])
 
     def name(u):
         return t("col.total", lang) if u == ALL else label_of(ctx, "county_id", u)
