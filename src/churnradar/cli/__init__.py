@@ -6,18 +6,22 @@ import sys
 
 # Importing a command module registers its commands on ``app``.
 from churnradar.cli import (  # noqa: F401
+    backtest,
     campaign,
     demo,
     diagnose,
     features,
+    fit_table,
     forecast,
     ingest,
     label,
     report,
     schema,
+    score,
     serve,
     simulate,
     target,
+    train,
     users,
 )
 from churnradar.cli._app import app, err_console, state
