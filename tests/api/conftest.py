@@ -37,20 +37,24 @@ class World:
     hist_contacts: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _write_scores(con, as_of: date) -> None:
-    """A `score` table shaped like the model's (until the model writes it for real in the fixture)."""
-    con.execute(
-        """CREATE TABLE score AS
-        WITH h AS (SELECT subscriber_id, (hash(subscriber_id) % 1000) / 1000.0 AS u FROM subscription)
-        SELECT subscriber_id, ?::DATE AS as_of, round(u * 0.3, 4) AS p_churn_1m, round(u * 0.5, 4) AS p_churn_2m,
-               round(u * 0.7, 4) AS p_churn_3m, round(100 - u * 100, 1) AS health,
-               '["arrears", "competitor"]' AS top_reasons,
-               CASE WHEN u > 0.5 THEN 'high_value_high_risk' ELSE 'mass_low_risk' END AS segment,
-               CASE WHEN u > 0.8 THEN 'A' WHEN u > 0.4 THEN 'B' ELSE 'C' END AS value_tier,
-               round(u * 1000, 2) AS clv, 'account_manager' AS recommended_action
-        FROM h""",
-        [as_of],
-    )
+def _train_and_score(store: Path) -> None:
+    """The real pipeline on the copy: a small churn model, its scores, then value and segments."""
+    import warnings
+
+    import duckdb
+
+    from churnradar.models.pipeline import score_store, train_store
+    from churnradar.periods import add_months, format_month
+    from churnradar.retention.segments import write_segments
+
+    con = duckdb.connect(str(store), read_only=True)
+    last = con.execute("SELECT max(month) FROM usage_monthly").fetchone()[0]
+    con.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_store(store, format_month(add_months(last, -4)), history_months=2, params={"n_estimators": 40})
+        score_store(store, format_month(last))
+        write_segments(store, format_month(last))
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +87,6 @@ def api_world(small_operator, tmp_path_factory) -> World:
             for c in (a, b)
         }
         grid_a = con.execute("SELECT min(grid_id) FROM region WHERE county_id = ?", [a]).fetchone()[0]
-        as_of = con.execute("SELECT max(month) FROM usage_monthly").fetchone()[0]
-        _write_scores(con, as_of)
         # an ingested (historical) campaign per county whose contacts all live in that county
         hist, hist_contacts = {}, {}
         for c in (a, b):
@@ -108,6 +110,7 @@ def api_world(small_operator, tmp_path_factory) -> World:
             hist_contacts[c] = ids
     finally:
         con.close()
+    _train_and_score(store)
     return World(
         store=store,
         county_a=a,

@@ -17,30 +17,48 @@ def test_risk_list_is_sorted_by_risk_and_paged(api):
 def test_risk_list_filters(api):
     w = api.world
     c = api.client("analyst")
-    high = c.get("/api/risk", params={"risk": "high", "page_size": 200}).json()["items"]
-    assert high and all(i["p"] >= 0.5 for i in high)
+    for level in ("very_high", "high", "low"):
+        items = c.get("/api/risk", params={"risk": level, "page_size": 200}).json()["items"]
+        assert items and {i["risk_level"] for i in items} == {level}
     county = c.get("/api/risk", params={"region": w.county_b, "page_size": 200}).json()["items"]
     assert county and {i["county_id"] for i in county} == {w.county_b}
     grid = c.get("/api/risk", params={"region": w.grid_a, "page_size": 200}).json()["items"]
     assert grid and {i["grid_id"] for i in grid} == {w.grid_a}
-    seg = c.get("/api/risk", params={"segment": "high_value_high_risk", "page_size": 50}).json()["items"]
-    assert seg and {i["segment"] for i in seg} == {"high_value_high_risk"}
-    tier = c.get("/api/risk", params={"value": "A", "page_size": 50}).json()["items"]
-    assert tier and {i["value_tier"] for i in tier} == {"A"}
-    pkg = c.get("/api/risk", params={"page_size": 1}).json()["items"][0]["package_id"]
-    items = c.get("/api/risk", params={"package": pkg, "page_size": 200}).json()["items"]
-    assert items and {i["package_id"] for i in items} == {pkg}
+    top = c.get("/api/risk", params={"page_size": 1}).json()["items"][0]
+    seg = c.get("/api/risk", params={"segment": top["segment"], "page_size": 50}).json()["items"]
+    assert seg and {i["segment"] for i in seg} == {top["segment"]}
+    tier = c.get("/api/risk", params={"value": top["value_tier"], "page_size": 50}).json()["items"]
+    assert tier and {i["value_tier"] for i in tier} == {top["value_tier"]}
+    items = c.get("/api/risk", params={"package": top["package_id"], "page_size": 200}).json()["items"]
+    assert items and {i["package_id"] for i in items} == {top["package_id"]}
+    assert c.get("/api/risk", params={"segment": "no-such-segment"}).json()["total"] == 0
+
+
+def test_risk_list_serves_the_models_scores_with_reasons_and_actions(api):
+    c = api.client("analyst")
+    r = c.get("/api/risk", params={"page_size": 50}).json()
+    assert r["model"]["state"] == "scored" and r["model"]["as_of"]
+    top = r["items"][0]
+    assert top["model_id"] and top["p"] == top["p_churn_3m"]
+    assert top["reasons"] and top["reasons"][0]["reason"] and top["reasons"][0]["driver"]
+    assert {"clv", "value_tier", "segment", "action", "action_zh", "health_score"} <= set(top)
+    assert not any(k.startswith("reason_1") for k in top)  # folded into `reasons`
 
 
 def test_subscriber_has_score_reasons_value_segment_and_history(api):
     w = api.world
-    s = api.client("analyst").get(f"/api/subscribers/{w.subs[w.county_a][3]}").json()
-    assert s["score"]["p_churn_1m"] <= s["score"]["p_churn_2m"] <= s["score"]["p_churn_3m"]
-    assert s["score"]["top_reasons"] == ["arrears", "competitor"]
-    assert s["score"]["segment"] and s["score"]["value_tier"]
+    c = api.client("analyst")
+    sid = c.get("/api/risk", params={"region": w.county_a, "page_size": 1}).json()["items"][0][
+        "subscriber_id"
+    ]
+    s = c.get(f"/api/subscribers/{sid}").json()
+    sc = s["score"]
+    assert sc["p_churn_1m"] <= sc["p_churn_2m"] <= sc["p_churn_3m"]
+    assert sc["reasons"] and sc["segment"] and sc["value_tier"] and sc["action"]
+    assert 0 <= sc["health_score"] <= 100
     assert len(s["history"]) >= 6 and {"revenue", "mou"} <= set(s["history"][0])
-    short = api.client("analyst").get(f"/api/subscribers/{w.subs[w.county_a][3]}/score").json()
-    assert short["score"] == s["score"]
+    short = c.get(f"/api/subscribers/{sid}/score").json()
+    assert short["score"] == sc
 
 
 def test_overview_and_drill_down_add_up(api):

@@ -57,8 +57,8 @@ def test_dashboard_walkthrough_as_regional_manager(page, live_server, console_er
     page.click("#risk-apply")
     expect(page.locator("#risk-total")).not_to_have_text(total_before)
     expect(page).to_have_url(re.compile(r"risk=high"))
-    ps = page.locator("#risk-table tbody tr td:nth-child(5)").all_inner_texts()
-    assert ps and all(float(p.rstrip("%")) >= 50 for p in ps)
+    levels = page.locator("#risk-table tbody tr td.risk").all_inner_texts()
+    assert levels and set(levels) == {"高"}
     _shot(page, screenshots, "11_risk_high")
 
     # open a subscriber from the list

@@ -11,6 +11,7 @@ independent connections to the same database and safe to use from different thre
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,7 +24,21 @@ from churnradar.api.roles import NotInScope, Scope
 from churnradar.errors import ConfigError, StoreError
 
 CHURN_EVENTS = ("deregister", "port_out")
-RISK_LEVELS = {"high": (0.5, 1.01), "medium": (0.2, 0.5), "low": (0.0, 0.2)}
+#: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
+RISK_LEVELS = ("low", "medium", "high", "very_high")
+#: Columns the risk list takes from retention's ``value_segment`` table.
+VALUE_COLUMNS = (
+    "clv",
+    "cvf",
+    "value_tier",
+    "switching_cost",
+    "segment",
+    "action",
+    "action_zh",
+    "action_en",
+    "offer_kind",
+    "channel",
+)
 MAX_PAGE_SIZE = 200
 
 
@@ -147,10 +162,25 @@ class AnalyticalData:
         return {"state": "scored" if as_of or horizons else "no_model", "as_of": as_of, "horizons": horizons}
 
     def _score_select(self) -> tuple[str, list[str]]:
-        """SQL for the newest score batch, one row per subscriber, and the columns it offers."""
+        """SQL for the newest score batch joined to the newest value and segment batch, and its columns.
+
+        ``score`` (the churn model: probabilities, health, risk level, reasons) is one row per
+        subscriber and month; ``value_segment`` (retention: CLV, CVF, value tier, segment,
+        recommended action) is joined on the subscriber from its newest month.
+        """
         cols = self.columns("score")
-        where = "WHERE as_of = (SELECT max(as_of) FROM score)" if "as_of" in cols else ""
-        return f"(SELECT * FROM score {where})", cols
+        where = "WHERE sc0.as_of = (SELECT max(as_of) FROM score)" if "as_of" in cols else ""
+        extra, join = "", ""
+        if self.has("value_segment"):
+            vcols = [c for c in VALUE_COLUMNS if c in self.columns("value_segment")]
+            if vcols:
+                extra = ", " + ", ".join(f"v.{_q(c)}" for c in vcols)
+                join = (
+                    "LEFT JOIN value_segment v ON v.subscriber_id = sc0.subscriber_id "
+                    "AND v.as_of = (SELECT max(as_of) FROM value_segment)"
+                )
+                cols = cols + [c for c in vcols if c not in cols]
+        return f"(SELECT sc0.*{extra} FROM score sc0 {join} {where})", cols
 
     # -- subscriber ------------------------------------------------------------------------
     def subscriber(self, scope: Scope, subscriber_id: str) -> dict[str, Any]:
@@ -272,10 +302,7 @@ class AnalyticalData:
                 wparams.append(filters.segment)
             elif filters.segment:
                 where.append("FALSE")
-            if filters.value and "tier" in cols:
-                where.append("CAST(sc.tier AS VARCHAR) = ?")
-                wparams.append(filters.value)
-            elif filters.value and "value_tier" in cols:
+            if filters.value and "value_tier" in cols:
                 where.append("CAST(sc.value_tier AS VARCHAR) = ?")
                 wparams.append(filters.value)
             elif filters.value:
@@ -285,9 +312,11 @@ class AnalyticalData:
                     raise ConfigError(
                         f"risk {filters.risk!r} unknown; expected one of {', '.join(RISK_LEVELS)}"
                     )
-                lo, hi = RISK_LEVELS[filters.risk]
-                where.append(f"sc.{pcol} >= ? AND sc.{pcol} < ?")
-                wparams += [lo, hi]
+                if "risk_level" in cols:
+                    where.append("sc.risk_level = ?")
+                    wparams.append(filters.risk)
+                else:
+                    where.append("FALSE")
             if filters.min_p is not None:
                 where.append(f"sc.{pcol} >= ?")
                 wparams.append(filters.min_p)
@@ -353,7 +382,7 @@ class AnalyticalData:
             sel, cols = self._score_select()
             pcol = _main_p(cols)
             r = cur.execute(
-                f"WITH {cte} SELECT count(*), avg(sc.{pcol}), count(*) FILTER (WHERE sc.{pcol} >= 0.5) "
+                f"WITH {cte} SELECT count(*), avg(sc.{pcol}), count(*) FILTER (WHERE {_high(cols, pcol)}) "
                 f"FROM subs JOIN {sel} sc USING (subscriber_id)",
                 params,
             ).fetchone()
@@ -376,7 +405,7 @@ class AnalyticalData:
         if self.score_info()["state"] == "scored":
             sel, cols = self._score_select()
             pcol = _main_p(cols)
-            risk_sel = f"round(avg(sc.{pcol}), 4) AS mean_risk, count(*) FILTER (WHERE sc.{pcol} >= 0.5) AS high_risk"
+            risk_sel = f"round(avg(sc.{pcol}), 4) AS mean_risk, count(*) FILTER (WHERE {_high(cols, pcol)}) AS high_risk"
             risk_join = f"LEFT JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id"
         rows = _rows(
             self.cursor(),
@@ -556,7 +585,7 @@ class AnalyticalData:
         if not self.has("model"):
             return []
         cols = [c for c in self.columns("model") if c not in ("artifact", "booster", "model_json")]
-        order = "ORDER BY created_at DESC" if "created_at" in cols else ""
+        order = next((f"ORDER BY {c} DESC" for c in ("created", "created_at") if c in cols), "")
         return [
             _jsonable({k: _maybe_json(v) for k, v in r.items()})
             for r in _rows(self.cursor(), f"SELECT {', '.join(map(_q, cols))} FROM model {order}")
@@ -586,6 +615,13 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _high(cols: list[str], pcol: str) -> str:
+    """SQL condition of a high-risk score row: the model's risk level, else p ≥ 0.5."""
+    if "risk_level" in cols:
+        return "sc.risk_level IN ('high', 'very_high')"
+    return f"sc.{pcol} >= 0.5"
+
+
 def _round(v: Any, n: int = 4) -> Any:
     return round(v, n) if isinstance(v, float) else v
 
@@ -602,7 +638,7 @@ def _main_p(cols: list[str]) -> str:
 
 
 def _reason_col(cols: list[str]) -> str | None:
-    for c in ("top_reasons", "reasons", "reason_codes", "top_reason", "reason_code"):
+    for c in ("reason_1", "top_reasons", "reasons", "reason_codes", "top_reason", "reason_code"):
         if c in cols:
             return c
     return None
@@ -639,7 +675,26 @@ def _maybe_json(v: Any) -> Any:
 
 
 def _decode_score(row: dict[str, Any]) -> dict[str, Any]:
-    return _jsonable({k: _maybe_json(v) for k, v in row.items()})
+    """A score row as served: JSON text decoded, ``reason_<n>_*`` columns folded into ``reasons``."""
+    out: dict[str, Any] = {}
+    reasons: dict[int, dict[str, Any]] = {}
+    for k, v in row.items():
+        m = _REASON_COL.match(k)
+        if m:
+            slot = reasons.setdefault(int(m.group(1)), {})
+            slot[m.group(2) or "reason"] = v
+            continue
+        out[k] = _maybe_json(v)
+    if reasons:
+        out["reasons"] = [
+            {"reason": r.get("reason"), "driver": r.get("driver"), "size": r.get("size")}
+            for _, r in sorted(reasons.items())
+            if r.get("reason")
+        ]
+    return _jsonable(out)
+
+
+_REASON_COL = re.compile(r"^reason_(\d+)(?:_(driver|size|zh|en))?$")
 
 
 def _jsonable(v: Any) -> Any:

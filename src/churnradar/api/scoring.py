@@ -1,15 +1,25 @@
 """Online scoring of one subscriber: from the stored features or from a posted feature vector.
 
-The scorer loads the newest model of the store's ``model`` registry once and keeps it in memory;
-features of a stored subscriber come from the newest ``feature_snapshot``.
+The scorer loads the newest model of the store's registry (:mod:`churnradar.models.registry`) once,
+and, on the first request for a stored subscriber, computes the model's feature set for the month of
+the newest ``score`` batch (or the newest month of data), encodes it once and precomputes the
+health scores. A request then costs one LightGBM row prediction, the calibrated horizon
+probabilities and exact TreeSHAP reasons for that row, all single-threaded (a web worker must not
+start an OpenMP or numba thread pool per request; the batch scorer is the place for those).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from datetime import date
 from typing import Any
 
-from churnradar.errors import ChurnRadarError
+import numpy as np
+
+from churnradar.api.roles import NotInScope, Scope
+from churnradar.errors import ChurnRadarError, ConfigError
 
 
 class NoModel(ChurnRadarError):
@@ -17,24 +27,165 @@ class NoModel(ChurnRadarError):
 
 
 class Scorer:
-    """Lazily loaded model + stored-feature lookup for one analytical store."""
+    """The newest model of one store, with its stored features encoded in memory."""
 
     def __init__(self, data: Any):
         self.data = data
         self._lock = threading.Lock()
         self._model: Any = None
+        self._record: Any = None
+        self._stored: dict[str, Any] | None = None
 
-    def model(self) -> Any:
-        raise NoModel("no model trained yet: run `churnradar train` on this store")
+    # -- loading ----------------------------------------------------------------------------------
+    def model(self) -> tuple[Any, Any]:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    try:
+                        from churnradar.models.registry import ModelNotFoundError, load_model
+                    except ImportError as exc:  # pragma: no cover - models are part of the package
+                        raise NoModel(f"the churn model package is not available: {exc}") from None
+                    if not self.data.has("model"):
+                        raise NoModel("no model trained yet: run `churnradar train` on this store")
+                    try:
+                        self._record, self._model = load_model(self.data.path)
+                    except ModelNotFoundError as exc:
+                        raise NoModel(str(exc)) from None
+                    self._prepare_model(self._model)
+        return self._record, self._model
 
-    def score_stored(self, scope: Any, subscriber_id: str) -> dict[str, Any]:
-        from churnradar.api.roles import NotInScope
+    def _prepare_model(self, model: Any) -> None:
+        enc = model.hazard.encoder_
+        self._columns = list(enc.columns_)
+        self._cats = {
+            name: {v: float(i) for i, v in enumerate(vals)} for name, vals in enc.categories_.items()
+        }
+        self._n_features = len(model.explainer.features_)
 
+    def feature_month(self) -> date:
+        info = self.data.score_info()
+        if info["as_of"]:
+            return (
+                info["as_of"]
+                if isinstance(info["as_of"], date)
+                else date.fromisoformat(str(info["as_of"])[:10])
+            )
+        cur = self.data.cursor()
+        return cur.execute("SELECT max(month) FROM usage_monthly").fetchone()[0]
+
+    def stored(self) -> dict[str, Any]:
+        """Features of every subscriber for the feature month: encoded matrix, health, row index."""
+        record, model = self.model()
+        if self._stored is None:
+            with self._lock:
+                if self._stored is None:
+                    from churnradar.features import compute_features, get_feature_set
+                    from churnradar.store.backends import open_backend
+
+                    started = time.perf_counter()
+                    month = self.feature_month()
+                    bk = open_backend(self.data.path, "duckdb")
+                    try:
+                        table = compute_features(bk, month, get_feature_set(record.feature_set)).to_pyarrow()
+                    finally:
+                        bk.close()
+                    X = np.ascontiguousarray(model.hazard.transform_features(table), dtype=np.float32)
+                    health = model.health.transform(table)
+                    ids = table.column("subscriber_id").to_pylist()
+                    self._stored = {
+                        "month": month,
+                        "X": X,
+                        "health": health,
+                        "index": {s: i for i, s in enumerate(ids)},
+                        "seconds": round(time.perf_counter() - started, 2),
+                    }
+        return self._stored
+
+    def warm(self) -> None:
+        """Load the model and the stored features now (``churnradar serve`` does it at start)."""
+        with contextlib.suppress(NoModel):
+            self.stored()
+
+    # -- scoring ----------------------------------------------------------------------------------
+    def _score_row(self, x: np.ndarray) -> dict[str, Any]:
+        from churnradar.models.health import risk_level
+
+        record, model = self._record, self._model
+        booster = model.hazard.booster_
+        raw = booster.predict(x, raw_score=True, num_threads=1)
+        p = model.hazard.proba_from_raw(np.asarray(raw))[0]
+        contrib = np.asarray(booster.predict(x, pred_contrib=True, num_threads=1))
+        pairs = contrib[:, : self._n_features] @ model.explainer.pair_matrix_
+        top = model.explainer.top_reasons(pairs)
+        reasons = [
+            {
+                "reason": top["code"][0, t],
+                "driver": top["driver"][0, t],
+                "size": round(float(top["size"][0, t]), 6),
+            }
+            for t in range(top["code"].shape[1])
+            if top["code"][0, t] is not None
+        ]
+        return {
+            "model_id": record.model_id,
+            **{c: round(float(v), 6) for c, v in zip(model.proba_columns, p, strict=True)},
+            "risk_level": str(risk_level(np.array([p[-1]]), model.base_rate)[0]),
+            "reasons": reasons,
+        }
+
+    def score_stored(self, scope: Scope, subscriber_id: str) -> dict[str, Any]:
+        """Score one subscriber in scope from their stored features."""
         if not self.data.in_scope(scope, subscriber_id):
             raise NotInScope(f"no subscriber {subscriber_id!r} in your regions")
-        self.model()
-        return {}
+        st = self.stored()
+        i = st["index"].get(subscriber_id)
+        if i is None:
+            raise NotInScope(
+                f"subscriber {subscriber_id!r} has no features for {st['month']:%Y-%m} "
+                "(not open at the end of that month)"
+            )
+        out = self._score_row(st["X"][i : i + 1])
+        health = {k: float(v[i]) for k, v in st["health"].items()}
+        return {
+            "subscriber_id": subscriber_id,
+            "features_as_of": st["month"].isoformat(),
+            "source": "stored_features",
+            **out,
+            **health,
+        }
 
     def score_features(self, features: dict[str, Any]) -> dict[str, Any]:
+        """Score a posted feature vector (missing features are null; unknown names are refused)."""
+        import pyarrow as pa
+
         self.model()
-        return {}
+        model = self._model
+        unknown = sorted(set(features) - set(self._columns) - set(model.health.reference_))
+        if unknown:
+            raise ConfigError(
+                f"unknown feature(s) {', '.join(unknown[:8])}; the model reads {len(self._columns)} features "
+                "(see GET /api/model for their names)"
+            )
+        x = np.full((1, len(self._columns)), np.nan, dtype=np.float32)
+        for j, name in enumerate(self._columns):
+            v = features.get(name)
+            if v is None:
+                continue
+            if name in self._cats:
+                x[0, j] = self._cats[name].get(str(v), np.nan)
+            else:
+                try:
+                    x[0, j] = float(v)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"feature {name!r} must be a number, got {v!r}") from None
+        row = {
+            name: pa.array([features.get(name)], pa.string() if name in self._cats else pa.float64())
+            for name in set(self._columns) | set(model.health.reference_)
+            if not isinstance(features.get(name), str) or name in self._cats
+        }
+        health = {k: float(v[0]) for k, v in model.health.transform(pa.table(row)).items()}
+        return {"source": "posted_features", **self._score_row(x), **health}
+
+    def feature_names(self) -> list[str]:
+        self.model()
+        return list(self._columns)

@@ -18,7 +18,17 @@ ModelDep = Annotated[Principal, Depends(permission("model"))]
 def model_info(p: ModelDep, request: Request) -> dict[str, Any]:
     """The newest model and the registry (newest first); ``state`` is ``no_model`` before training."""
     rows = request.app.state.data.model_rows()
-    return {"state": "trained" if rows else "no_model", "current": rows[0] if rows else None, "models": rows}
+    features: list[str] = []
+    if rows:
+        from churnradar.api.routes.scoring import scorer_of
+
+        features = scorer_of(request).feature_names()
+    return {
+        "state": "trained" if rows else "no_model",
+        "current": rows[0] if rows else None,
+        "features": features,
+        "models": rows,
+    }
 
 
 @router.get("/backtest")

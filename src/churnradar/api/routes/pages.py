@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from churnradar.api import auth
 from churnradar.api.auth import Principal
-from churnradar.api.data import RiskFilters, _jsonable
+from churnradar.api.data import RISK_LEVELS, RiskFilters, _jsonable
 from churnradar.api.deps import PrincipalDep, client_of, csrf_protect
 from churnradar.api.messages import code_label, tr
 from churnradar.api.roles import PERMISSIONS, require
@@ -52,7 +52,8 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         "tojson": lambda v: json.dumps(_jsonable(v), ensure_ascii=False),
         "reason_codes": _reasons_of,
         "value_of": _value_of,
-        "action_of": _action_of,
+        "action_of": lambda row: _action_of(row, lang),
+        "segment_of": lambda row: _segment_of(row, lang),
     }
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
 
@@ -66,7 +67,7 @@ def _reasons_of(row: dict[str, Any] | None) -> list[str]:
 
     if not row:
         return []
-    for c in ("top_reasons", "reasons", "reason_codes", "top_reason", "reason_code"):
+    for c in ("reasons", "top_reasons", "reason_codes", "top_reason", "reason_code"):
         if row.get(c) is not None:
             return _reason_codes(row[c])
     return []
@@ -80,20 +81,32 @@ def _value_of(row: dict[str, Any] | None) -> str:
         if row.get(c) is not None:
             parts.append(str(row[c]))
             break
-    for c in ("clv", "value", "cvf"):
+    for c in ("clv", "value"):
         if isinstance(row.get(c), int | float):
             parts.append(f"{row[c]:,.0f}")
             break
     return " · ".join(parts)
 
 
-def _action_of(row: dict[str, Any] | None) -> str:
+def _action_of(row: dict[str, Any] | None, lang: str = "zh") -> str:
     if not row:
         return ""
-    for c in ("recommended_action", "action", "policy"):
+    for c in (f"action_{lang}", "recommended_action", "action"):
         if row.get(c):
             return str(row[c])
     return ""
+
+
+def _segment_of(row: dict[str, Any] | None, lang: str = "zh") -> str:
+    seg = (row or {}).get("segment")
+    if not seg:
+        return ""
+    try:
+        from churnradar.retention.policy import segment_label
+
+        return segment_label(seg, lang)
+    except Exception:
+        return str(seg)
 
 
 def _pct(v: Any) -> str:
@@ -270,7 +283,7 @@ def _risk_filters(
     clean = {
         k: (v or None) for k, v in dict(region=region, segment=segment, package=package, value=value).items()
     }
-    return RiskFilters(**clean, risk=risk if risk in ("high", "medium", "low") else None)
+    return RiskFilters(**clean, risk=risk if risk in RISK_LEVELS else None)
 
 
 @router.get("/risk")

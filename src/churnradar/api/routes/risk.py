@@ -22,9 +22,9 @@ Code = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$"
 
 def filters_dep(
     region: Code = None,
-    segment: Code = None,
+    segment: Annotated[str | None, Query(max_length=64, pattern=r"^[\w.:×\-]+$")] = None,
     package: Code = None,
-    risk: Annotated[str | None, Query(pattern="^(high|medium|low)$")] = None,
+    risk: Annotated[str | None, Query(pattern="^(low|medium|high|very_high)$")] = None,
     value: Code = None,
     min_p: Annotated[float | None, Query(ge=0, le=1)] = None,
 ) -> RiskFilters:

@@ -22,7 +22,7 @@ class FeatureVector(BaseModel):
     )
 
 
-def _scorer(request: Request) -> Any:
+def scorer_of(request: Request) -> Any:
     from churnradar.api.scoring import Scorer
 
     state = request.app.state
@@ -36,10 +36,10 @@ def score_subscriber(
     subscriber_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")], p: ScoreDep, request: Request
 ) -> dict[str, Any]:
     """Score one subscriber now from their newest stored features (no CSRF: reads only)."""
-    return _scorer(request).score_stored(p.scope, subscriber_id)
+    return scorer_of(request).score_stored(p.scope, subscriber_id)
 
 
 @router.post("")
 def score_vector(body: FeatureVector, p: ScoreDep, request: Request) -> dict[str, Any]:
     """Score a posted feature vector (what-if analysis; nothing is stored)."""
-    return _scorer(request).score_features(body.features)
+    return scorer_of(request).score_features(body.features)

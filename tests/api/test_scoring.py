@@ -1,0 +1,50 @@
+"""Online scoring from stored features and from a posted feature vector, with the stored model."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_scoring_a_stored_subscriber_matches_the_batch_score(api):
+    w = api.world
+    c = api.client("rm_a")
+    item = c.get("/api/risk", params={"page_size": 1}).json()["items"][0]
+    r = c.post(f"/api/score/{item['subscriber_id']}")
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert s["source"] == "stored_features" and s["model_id"] == item["model_id"]
+    for h in ("p_churn_1m", "p_churn_2m", "p_churn_3m"):
+        assert s[h] == pytest.approx(item[h], abs=1e-6)
+    assert s["risk_level"] == item["risk_level"]
+    assert s["health_score"] == pytest.approx(item["health_score"], abs=0.05)
+    assert s["reasons"] and s["reasons"][0]["reason"] == item["reasons"][0]["reason"]
+    assert w.county_a == item["county_id"]
+
+
+def test_scoring_a_posted_feature_vector(api):
+    c = api.client("analyst")
+    names = c.get("/api/model").json()["features"]
+    assert len(names) > 20
+    empty = c.post("/api/score", json={"features": {}}).json()
+    assert 0 <= empty["p_churn_1m"] <= empty["p_churn_2m"] <= empty["p_churn_3m"] <= 1
+    numeric = next(n for n in names if "arrears" in n or "arpu" in n)
+    r = c.post("/api/score", json={"features": {numeric: 50.0}})
+    assert r.status_code == 200 and r.json()["source"] == "posted_features"
+
+
+def test_unknown_feature_names_are_refused(api):
+    r = api.client("analyst").post("/api/score", json={"features": {"shoe_size": 42}})
+    assert r.status_code == 400 and "unknown feature" in r.json()["detail"]
+
+
+def test_agent_may_not_score(api):
+    assert api.client("agent_a").post("/api/score", json={"features": {}}).status_code == 403
+
+
+def test_model_info_and_backtest_metrics(api):
+    c = api.client("analyst")
+    info = c.get("/api/model").json()
+    assert info["state"] == "trained" and info["current"]["model_id"]
+    assert "artifact" not in info["current"]
+    bt = c.get("/api/model/backtest").json()
+    assert bt["model_id"] == info["current"]["model_id"] and bt["metrics"]
