@@ -5,6 +5,9 @@ a default reason code (``churnradar features --list``). Contributions to the mod
 summed per (reason, driver) pair, then per reason; a subscriber's reasons are the three reason
 codes with the largest positive contribution, each with its dominant driver, its size (log-odds)
 and its zh-CN and en labels. Reason codes are DOMAIN.md's taxonomy, never raw feature names.
+Features that are symptoms of leaving rather than evidence of why (usage and spend falling, balance
+run down) and the static profile move the probability but do not choose the reason (see
+``feature_reason_map``); a subscriber with no positive evidence gets ``unknown`` (未知).
 
 Two ways to get contributions, same grouping:
 
@@ -48,6 +51,34 @@ NOT_A_REASON = frozenset(
     }
 )
 
+#: Themes whose features are the *symptom* of leaving (usage, spend and top-ups falling, balance run
+#: down): every leaver shows them whatever the reason, so they raise the risk but are not evidence
+#: of a reason. Measured on the simulator: mapping them to reasons put "arrears" or "relocation" on
+#: top for most churners and agreed with the true reason for 29% of top-decile churners; leaving them
+#: out of the reason choice, 43% (docs/model.md).
+SIGNAL_THEMES = frozenset({"usage", "spend", "recharge"})
+SIGNAL_FEATURES = frozenset(
+    {"balance_1m", "balance_trend_3m", "balance_months_of_spend", "months_since_recharge"}
+)
+
+#: Static profile (prepaid, tenure, fee, brand, customer group): who the subscriber is, not why
+#: they leave.
+PROFILE_FEATURES = frozenset(
+    {
+        "is_prepaid",
+        "tenure_months",
+        "package_fee",
+        "is_5g_package",
+        "brand",
+        "current_brand",
+        "is_premium_brand",
+        "customer_group",
+        "acquisition_channel_type",
+        "is_local_certificate",
+        "customer_lines",
+    }
+)
+
 #: Where this model reads a feature differently from the feature's declared default reason, and why.
 REASON_OVERRIDES: dict[str, tuple[str, str]] = {
     # promotion cards dropped at 3–9 months are abandoned down the arrears route (DOMAIN.md: "burn
@@ -59,12 +90,25 @@ REASON_OVERRIDES: dict[str, tuple[str, str]] = {
 
 
 def feature_reason_map(features: Sequence[str]) -> dict[str, tuple[str, str] | None]:
-    """For each feature: (driver, reason code), or None when it is not a reason (campaign history)."""
+    """For each feature: (driver, reason code), or None when it is not evidence of a reason.
+
+    None: our own campaign history, the symptoms of leaving (usage, spend, top-ups, balance) and
+    the static profile. They still move the probability; they do not choose the reason.
+    """
     from churnradar.features import FEATURES, get_feature
+    from churnradar.features.registry import _load_themes
+
+    _load_themes()
 
     out: dict[str, tuple[str, str] | None] = {}
     for name in features:
-        if name in NOT_A_REASON:
+        f = FEATURES.get(name)
+        if (
+            name in NOT_A_REASON
+            or name in SIGNAL_FEATURES
+            or name in PROFILE_FEATURES
+            or (f is not None and f.theme in SIGNAL_THEMES)
+        ):
             out[name] = None
             continue
         if name in REASON_OVERRIDES:
@@ -148,6 +192,9 @@ class ReasonExplainer:
         codes[empty] = None
         drivers[empty] = None
         size = np.where(empty, 0.0, size)
+        # no positive evidence at all: the first reason is "unknown" (未知), with size 0
+        codes[:, 0] = np.where(empty[:, 0], "unknown", codes[:, 0])
+        drivers[:, 0] = np.where(empty[:, 0], "none", drivers[:, 0])
         if order.shape[1] < self.top:  # fewer reason codes than slots
             pad = self.top - order.shape[1]
             codes = np.hstack([codes, np.full((n, pad), None, dtype=object)])
