@@ -59,10 +59,20 @@ def _train_and_score(store: Path) -> None:
 
 @pytest.fixture(scope="session")
 def api_world(small_operator, tmp_path_factory) -> World:
-    """A copy of the small operator with scores and per-county campaigns in both stores."""
+    """A copy of the small operator with scores and per-county campaigns in both stores.
+
+    Built once per session and reused by the browser tests (a marker file in the session's base
+    temporary folder), since training the model is the slow part.
+    """
+    import json
+
     import duckdb
 
-    root = tmp_path_factory.mktemp("api_store")
+    root = tmp_path_factory.getbasetemp() / "api_store"
+    ready = root / "world.json"
+    if ready.exists():
+        return World(**{**json.loads(ready.read_text()), "store": root / "store.duckdb", "ops_contacts": {}})
+    root.mkdir(exist_ok=True)
     store = root / "store.duckdb"
     shutil.copy(small_operator.store, store)
     con = duckdb.connect(str(store))
@@ -111,17 +121,17 @@ def api_world(small_operator, tmp_path_factory) -> World:
     finally:
         con.close()
     _train_and_score(store)
-    return World(
-        store=store,
-        county_a=a,
-        county_b=b,
-        grid_a=grid_a,
-        subs=subs,
-        hist_campaign=hist,
-        ops_campaign={a: f"OP{a}", b: f"OP{b}"},
-        ops_contacts={},
-        hist_contacts=hist_contacts,
-    )
+    facts = {
+        "county_a": a,
+        "county_b": b,
+        "grid_a": grid_a,
+        "subs": subs,
+        "hist_campaign": hist,
+        "ops_campaign": {a: f"OP{a}", b: f"OP{b}"},
+        "hist_contacts": hist_contacts,
+    }
+    ready.write_text(json.dumps(facts))
+    return World(store=store, ops_contacts={}, **facts)
 
 
 def _postgres_database(url: str) -> str:

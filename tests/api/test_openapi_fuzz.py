@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 6
 
 
 def test_generated_requests_never_cause_server_errors(api):
