@@ -54,15 +54,23 @@ def ctx(report_operator):
 
 
 @pytest.fixture(scope="session")
-def html_reports(report_operator, tmp_path_factory) -> dict[str, Path]:
-    """Every report of the set as HTML (zh-CN), plus the diagnosis of the latest complete month."""
-    from churnradar.reports import write_reports
-    from churnradar.reports.diagnosis import diagnose_store
+def built_reports(ctx) -> dict:
+    """Every report of the set (zh-CN) and the diagnosis of the latest complete month, built once."""
+    from churnradar.reports import build_report, report_names
+    from churnradar.reports.diagnosis import diagnose
+
+    reports = {name: build_report(ctx, name) for name in report_names()}
+    reports["diagnosis"] = diagnose(ctx)
+    return reports
+
+
+@pytest.fixture(scope="session")
+def html_reports(built_reports, tmp_path_factory) -> dict[str, Path]:
+    """The built reports rendered as self-contained HTML files."""
+    from churnradar.reports.html import render_html
 
     out = tmp_path_factory.mktemp("html")
-    paths = {p.stem: p for p in write_reports(report_operator.store, "all", out=out)}
-    paths["diagnosis"] = diagnose_store(report_operator.store, out=out).path
-    return paths
+    return {name: render_html(rep, out / f"{name}.html") for name, rep in built_reports.items()}
 
 
 @pytest.fixture(scope="session")

@@ -140,13 +140,6 @@ def test_unknown_report_and_out_of_range_months_are_rejected_with_allowed_values
         ReportContext.open(report_operator.store, region="YC99")
 
 
-def test_region_filter_keeps_one_county(report_operator):
-    with ReportContext.open(report_operator.store, region="南湾开发区") as c:
-        assert c.region == "YC06"
-        d = C.churn_rate(c, ["county_id"])
-        assert set(d["county_id"]) == {"YC06"}
-
-
 def test_missing_echarts_asset_says_how_to_install_it(monkeypatch, tmp_path):
     from churnradar.reports import html
 

@@ -11,7 +11,7 @@ def test_report_command_writes_an_xlsx_workbook(report_operator, tmp_path, capsy
     code = main(
         [
             "report",
-            "anomaly",
+            "kpi",
             "--store",
             str(report_operator.store),
             "--as-of",
@@ -27,7 +27,7 @@ def test_report_command_writes_an_xlsx_workbook(report_operator, tmp_path, capsy
     )
     assert code == 0
     files = json.loads(capsys.readouterr().out)["files"]
-    assert files == [str(tmp_path / "anomaly-2025-03.xlsx")]
+    assert files == [str(tmp_path / "kpi-2025-03.xlsx")]
 
 
 def test_diagnose_command_writes_one_report_for_one_county(report_operator, tmp_path, capsys):
@@ -39,7 +39,7 @@ def test_diagnose_command_writes_one_report_for_one_county(report_operator, tmp_
             "--month",
             "2025-02",
             "--region",
-            "YC06",
+            "南湾开发区",
             "--out",
             str(tmp_path),
             "--json",

@@ -9,7 +9,6 @@ import numpy as np
 from churnradar.periods import add_months, format_month
 from churnradar.reports import seasonality as S
 from churnradar.reports.builders import anomaly_summary
-from churnradar.reports.diagnosis import diagnose
 
 
 def _promo(store):
@@ -46,9 +45,9 @@ def test_anomaly_view_flags_promotion_package_at_tenure_3_to_9(ctx, report_opera
     assert other.empty or other["total_excess"].iloc[0] < 0.2 * cell["total_excess"].iloc[0]
 
 
-def test_diagnosis_traces_promotion_churn_to_the_promotion_that_caused_it(ctx, report_operator):
+def test_diagnosis_traces_promotion_churn_to_the_promotion_that_caused_it(built_reports, report_operator):
     pkg, _launch, promos = _promo(report_operator.store)
-    rep = diagnose(ctx)  # latest complete month
+    rep = built_reports["diagnosis"]  # latest complete month
     excess = rep.section("excess").table
     assert excess.iloc[0]["cell"].startswith(pkg)
     trace = rep.section("trace").table
@@ -92,10 +91,10 @@ def test_second_spring_festival_is_expected_from_the_first(ctx):
     assert not mig["flag_temporal"].any()
 
 
-def test_forecast_beats_seasonal_naive_on_backtest_mape(report_operator):
-    from churnradar.forecast import BASELINE, forecast_store
+def test_forecast_beats_seasonal_naive_on_backtest_mape(built_reports):
+    from churnradar.forecast import BASELINE
 
-    res = forecast_store(report_operator.store, months=6)
+    res = built_reports["forecast"].data["result"]  # recorded churn per county, 6 months ahead
     s = res.summary()
     assert s["chosen_mape"] < s["seasonal_naive_mape"]
     bt = res.backtest.pivot_table(index="unique_id", columns="model", values="mape")

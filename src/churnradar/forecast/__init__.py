@@ -354,6 +354,7 @@ def report_forecast(ctx):
         secs,
         {"dating": t("dating.recorded", lang)},
         findings,
+        data={"result": res},
     )
 
 

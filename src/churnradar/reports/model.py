@@ -69,6 +69,8 @@ class Report:
     sections: list[Section]
     meta: dict[str, Any] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
+    #: raw results behind the report for programmatic use (not rendered), e.g. a ForecastResult
+    data: dict[str, Any] = field(default_factory=dict)
 
     def section(self, key: str) -> Section:
         for s in self.sections:
