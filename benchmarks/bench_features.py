@@ -105,7 +105,10 @@ def stage_duckdb(source: Path, as_of: str, features: list[str] | None) -> dict:
     be = open_backend(source)
     if source.is_dir():  # a Parquet folder (the 10M run): let DuckDB spill to disk
         be.con.raw_sql(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
-        be.con.raw_sql(f"SET memory_limit = '{os.environ.get('BENCH_DUCKDB_MEMORY', '14GB')}'")
+        be.con.raw_sql(f"SET memory_limit = '{os.environ.get('BENCH_DUCKDB_MEMORY', '16GB')}'")
+        # spill at most this much (a full disk would hurt everyone on the machine), keep no row order
+        be.con.raw_sql(f"SET max_temp_directory_size = '{os.environ.get('BENCH_DUCKDB_SPILL', '28GB')}'")
+        be.con.raw_sql("SET preserve_insertion_order = false")
     import ibis
 
     t = time.perf_counter()
