@@ -162,6 +162,7 @@ def run_demo(
         "diagnosis": str(diagnosis.path),
         "findings": diagnosis.report.findings,
     }
+    summary["retention"] = retention_stage(store_path, data_dir, say)
     return DemoResult(
         out=out,
         data_dir=data_dir,
@@ -170,3 +171,33 @@ def run_demo(
         ingest=result.counts(),
         summary=summary,
     )
+
+
+def retention_stage(store_path: Path, data_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Target and evaluate: evaluate the simulator's first observed campaign, then choose next
+    month's targets under a budget of 1 yuan per subscriber, compared with the simulator's truth."""
+    import warnings
+
+    from churnradar.errors import ChurnRadarError
+    from churnradar.retention.evaluate import evaluate_campaign
+    from churnradar.retention.targeting import plan_targets
+
+    out: dict[str, Any] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            say("retention: evaluate campaign RC01 against its control group")
+            ev = evaluate_campaign(store_path, "RC01", with_segments=False)
+            out["evaluation"] = {
+                "campaign_id": "RC01",
+                "observed": ev.observed,
+                "overall": ev.overall,
+                "by_offer": ev.summary()["offer_quality"],
+            }
+            budget = float(store_summary(store_path)["subscribers"])
+            say(f"target: uplift × CLV − cost under a budget of {budget:,.0f} yuan")
+            res = plan_targets(store_path, budget, truth=data_dir / "_truth")
+            out["target"] = {k: v for k, v in res.summary.items() if k != "uplift_metrics"}
+    except ChurnRadarError as exc:  # e.g. too few logged campaign members in a tiny demo
+        out["skipped"] = str(exc)
+    return out

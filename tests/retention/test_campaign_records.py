@@ -86,7 +86,9 @@ def test_reused_key_with_different_content_is_refused(ops, members, tmp_path):
     res = create_campaign(ops, members, OFFERS, name="t", as_of="2024-06", store_path=store, seed=1)
     cid = f"{res.campaign_id}-0000003"
     record_outcome(ops, cid, key="k", accepted=True)
-    with pytest.raises(IdempotencyConflictError, match=r"'k' was already used.*accepted=True.*accepted=False"):
+    with pytest.raises(
+        IdempotencyConflictError, match=r"'k' was already used.*accepted=True.*accepted=False"
+    ):
         record_outcome(ops, cid, key="k", accepted=False)
 
 

@@ -81,6 +81,23 @@ def demo(
         )
         for f in rep["findings"]:
             console.print(f"  • {f}", highlight=False)
+        ret = s.get("retention", {})
+        if "skipped" in ret:
+            console.print(f"[bold]Retention[/]: skipped ({ret['skipped']})")
+        elif ret:
+            o = ret["evaluation"]["overall"]
+            console.print(
+                f"[bold]Campaign RC01[/]: treated retention {o['retention']:.1%} vs control "
+                f"{o['control_retention']:.1%} (uplift {o['uplift']:+.2%}, 95% CI {o['uplift_ci'][0]:+.1%} … "
+                f"{o['uplift_ci'][1]:+.1%})"
+            )
+            t = ret["target"]
+            console.print(
+                f"[bold]Target list[/] {t['as_of']}: {t['n_targeted']:,} subscribers, expected cost "
+                f"{t['cost']:,.0f}, expected retained value {t['expected_retained_value']:,.0f}; true retained "
+                f"value: this plan {t['true_value_plan']:,.0f}, top-risk {t['true_value_top_risk']:,.0f}, "
+                f"oracle {t['true_value_oracle']:,.0f}"
+            )
         console.print(f"store: {result.store_path}")
     if not no_serve and not json_out:
         console.print(

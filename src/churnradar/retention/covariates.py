@@ -139,6 +139,7 @@ def covariates(store_path: Path | str, as_of: str | date, con=None) -> pd.DataFr
     con = con or duckdb.connect(str(store_path), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         df = con.execute(sql, params).df()
     finally:
         if own:

@@ -47,6 +47,7 @@ def _con(store_path):
 
     con = duckdb.connect(str(store_path), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
