@@ -73,7 +73,14 @@ def _axis_fmt(fmt: str) -> str:
     return {"pct": "pct", "yuan": "num", "num": "num"}.get(fmt, "num")
 
 
-def chart_option(ch: Chart) -> dict[str, Any]:
+def _series_label(ch: Chart, col: str, lang: str) -> str:
+    if col in ch.series_names:
+        return ch.series_names[col]
+    text = t(f"col.{col}", lang)
+    return col if text == f"col.{col}" else text
+
+
+def chart_option(ch: Chart, lang: str = "zh") -> dict[str, Any]:
     """ECharts option for one chart (data embedded)."""
     base: dict[str, Any] = {
         "color": PALETTE,
@@ -88,7 +95,7 @@ def chart_option(ch: Chart) -> dict[str, Any]:
         series = []
         for col in ch.series:
             s: dict[str, Any] = {
-                "name": ch.series_names.get(col, col),
+                "name": _series_label(ch, col, lang),
                 "type": "bar" if ch.kind in ("bar", "stacked_bar") else "line",
                 "data": [_clean(v) for v in df[col]],
                 "connectNulls": False,
@@ -120,7 +127,7 @@ def chart_option(ch: Chart) -> dict[str, Any]:
         ]
         s = {
             "type": "scatter",
-            "name": ch.series_names.get(ycol, ycol),
+            "name": _series_label(ch, ycol, lang),
             "data": pts,
             "symbolSize": 14,
             "label": {"show": True, "formatter": "{b}", "position": "right", "fontSize": 10},
@@ -131,8 +138,8 @@ def chart_option(ch: Chart) -> dict[str, Any]:
         if lines:
             s["markLine"] = {"symbol": "none", "lineStyle": {"type": "dashed"}, "data": lines}
         base.update(
-            xAxis={"type": "value", "name": ch.series_names.get(ch.x, ch.x), "scale": True},
-            yAxis={"type": "value", "name": ch.series_names.get(ycol, ycol), "scale": True},
+            xAxis={"type": "value", "name": _series_label(ch, ch.x, lang), "scale": True},
+            yAxis={"type": "value", "name": _series_label(ch, ycol, lang), "scale": True},
             series=[s],
         )
     elif ch.kind == "heatmap":
@@ -210,7 +217,9 @@ def render_html(report: Report, path: Path | str) -> Path:
         ids = []
         for ch in s.all_charts():
             cid = f"chart{len(charts)}"
-            charts.append({"id": cid, "title": ch.title, "option": chart_option(ch), "points": ch.n_points()})
+            charts.append(
+                {"id": cid, "title": ch.title, "option": chart_option(ch, lang), "points": ch.n_points()}
+            )
             ids.append({"id": cid, "title": ch.title})
         head, rows, total = table_html(s.table, lang)
         sections.append(
