@@ -12,7 +12,11 @@ from churnradar.periods import add_months
 
 
 def reason_agreement(
-    scores: pd.DataFrame, truth: Path | str | pd.DataFrame, as_of: date, horizon: int = 3, top_share: float = 0.1
+    scores: pd.DataFrame,
+    truth: Path | str | pd.DataFrame,
+    as_of: date,
+    horizon: int = 3,
+    top_share: float = 0.1,
 ) -> dict[str, Any]:
     """Among true off-net churners (left in the ``horizon`` months after ``as_of``) in the riskiest
     ``top_share`` of ``scores``, the share whose ``reason_1`` equals the true reason code.
@@ -37,7 +41,9 @@ def reason_agreement(
         "agreement": float(m["agree"].mean()) if len(m) else float("nan"),
         "agreement_with_evidence": float(evidence["agree"].mean()) if len(evidence) else float("nan"),
         "share_with_evidence": float(len(evidence) / len(m)) if len(m) else float("nan"),
-        "by_true_reason": {k: {"n": int(r["size"]), "agree": float(r["mean"])} for k, r in by_reason.iterrows()},
+        "by_true_reason": {
+            k: {"n": int(r["size"]), "agree": float(r["mean"])} for k, r in by_reason.iterrows()
+        },
         "by_mechanism": {k: {"n": int(r["size"]), "agree": float(r["mean"])} for k, r in by_mech.iterrows()},
         "predicted": m["reason_1"].value_counts().to_dict(),
     }

@@ -179,7 +179,7 @@ class ReasonExplainer:
         size = np.take_along_axis(by_reason, order, axis=1)
         codes = np.asarray(self.reasons_, dtype=object)[order]
         # dominant driver within each chosen reason
-        drivers = np.empty((n, self.top), dtype=object)
+        drivers = np.empty((n, order.shape[1]), dtype=object)
         for t in range(order.shape[1]):
             best = np.full(n, -np.inf)
             drv = np.full(n, None, dtype=object)

@@ -72,7 +72,9 @@ class TrainingData:
         from churnradar.features import compute_features
 
         if month not in self._features:
-            self._features[month] = compute_features(self.bk, month, self.fs).to_pyarrow()
+            # sorted: engines return rows in any order, and sums over them must not depend on it
+            table = compute_features(self.bk, month, self.fs).to_pyarrow()
+            self._features[month] = table.sort_by("subscriber_id")
         return self._features[month]
 
     def labels(self, month: date) -> pa.Table:
