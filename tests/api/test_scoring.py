@@ -48,3 +48,24 @@ def test_model_info_and_backtest_metrics(api):
     assert "artifact" not in info["current"]
     bt = c.get("/api/model/backtest").json()
     assert bt["model_id"] == info["current"]["model_id"] and bt["metrics"]
+
+
+def test_fast_single_row_reasons_match_the_batch_explainer(api):
+    import numpy as np
+
+    from churnradar.api.scoring import Scorer
+
+    scorer = Scorer(api.app.state.data)
+    st = scorer.stored()
+    model = scorer.model()[1]
+    X = st["X"][:200]
+    pairs = np.asarray(model.hazard.booster_.predict(X, pred_contrib=True))[
+        :, : len(model.explainer.features_)
+    ]
+    pairs = pairs @ model.explainer.pair_matrix_
+    batch = model.explainer.top_reasons(pairs)
+    for i in range(X.shape[0]):
+        fast = scorer._top_reasons(pairs[i])
+        expected = [c for c in batch["code"][i] if c is not None]
+        assert [r["reason"] for r in fast] == expected
+        assert [r["driver"] for r in fast] == [d for d in batch["driver"][i] if d is not None]

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnradar.api import auth
 from churnradar.api.data import AnalyticalData
+from churnradar.api.deps import PrincipalCache
 from churnradar.api.roles import NotInScope, PermissionDenied
 from churnradar.errors import ChurnRadarError
 from churnradar.opstore import WEB_MIGRATIONS, default_url, migrate, open_engine
@@ -110,6 +111,7 @@ def create_app(
     app.state.store_path = Path(store_path)
     app.state.database_url = database_url
     app.state.ops = None
+    app.state.principals = PrincipalCache()
     app.add_middleware(SecurityHeaders)
 
     app.mount("/static/app", StaticFiles(directory=HERE / "static"), name="static_app")

@@ -61,6 +61,14 @@ class Scorer:
             name: {v: float(i) for i, v in enumerate(vals)} for name, vals in enc.categories_.items()
         }
         self._n_features = len(model.explainer.features_)
+        from churnradar.models.health import risk_level
+
+        self._risk_level = risk_level
+        ex = model.explainer
+        # pair (driver, reason) → reason matrix, to sum a row's pair contributions per reason at once
+        self._pair_to_reason = np.zeros((len(ex.pairs_), len(ex.reasons_)))
+        self._pair_to_reason[np.arange(len(ex.pairs_)), ex.reason_of_pair_] = 1.0
+        self._pairs_of_reason = [np.flatnonzero(ex.reason_of_pair_ == r) for r in range(len(ex.reasons_))]
 
     def feature_month(self) -> date:
         info = self.data.score_info()
@@ -92,7 +100,10 @@ class Scorer:
                     X = np.ascontiguousarray(model.hazard.transform_features(table), dtype=np.float32)
                     health = model.health.transform(table)
                     ids = table.column("subscriber_id").to_pylist()
+                    cur = self.data.cursor()
+                    grid_of = dict(cur.execute("SELECT subscriber_id, grid_id FROM subscription").fetchall())
                     self._stored = {
+                        "grid_of": grid_of,
                         "month": month,
                         "X": X,
                         "health": health,
@@ -101,6 +112,11 @@ class Scorer:
                     }
         return self._stored
 
+    @property
+    def ready(self) -> bool:
+        """Model and stored features are loaded: a score is a few milliseconds of CPU."""
+        return self._stored is not None
+
     def warm(self) -> None:
         """Load the model and the stored features now (``churnradar serve`` does it at start)."""
         with contextlib.suppress(NoModel):
@@ -108,36 +124,43 @@ class Scorer:
 
     # -- scoring ----------------------------------------------------------------------------------
     def _score_row(self, x: np.ndarray) -> dict[str, Any]:
-        from churnradar.models.health import risk_level
-
         record, model = self._record, self._model
         booster = model.hazard.booster_
-        raw = booster.predict(x, raw_score=True, num_threads=1)
-        p = model.hazard.proba_from_raw(np.asarray(raw))[0]
+        # one pass: TreeSHAP contributions sum (with the bias column) to the raw score
         contrib = np.asarray(booster.predict(x, pred_contrib=True, num_threads=1))
-        pairs = contrib[:, : self._n_features] @ model.explainer.pair_matrix_
-        top = model.explainer.top_reasons(pairs)
-        reasons = [
-            {
-                "reason": top["code"][0, t],
-                "driver": top["driver"][0, t],
-                "size": round(float(top["size"][0, t]), 6),
-            }
-            for t in range(top["code"].shape[1])
-            if top["code"][0, t] is not None
-        ]
+        p = model.hazard.proba_from_raw(contrib.sum(axis=1))[0]
+        reasons = self._top_reasons(contrib[0, : self._n_features] @ model.explainer.pair_matrix_)
         return {
             "model_id": record.model_id,
             **{c: round(float(v), 6) for c, v in zip(model.proba_columns, p, strict=True)},
-            "risk_level": str(risk_level(np.array([p[-1]]), model.base_rate)[0]),
+            "risk_level": str(self._risk_level(np.array([p[-1]]), model.base_rate)[0]),
             "reasons": reasons,
         }
 
+    def _top_reasons(self, pair: np.ndarray) -> list[dict[str, Any]]:
+        """The explainer's top reasons for one row (same rule as ``ReasonExplainer.top_reasons``:
+        reasons by summed positive contribution, each with its dominant driver), without the
+        per-call overhead of the batch version."""
+        ex = self._model.explainer
+        by_reason = pair @ self._pair_to_reason
+        out = []
+        for r in np.argsort(-by_reason, kind="stable")[: ex.top]:
+            size = float(by_reason[r])
+            if size <= 0:
+                break
+            js = self._pairs_of_reason[r]
+            driver = ex.pairs_[js[int(np.argmax(pair[js]))]][0]
+            out.append({"reason": ex.reasons_[r], "driver": driver, "size": round(size, 6)})
+        if not out:  # no positive evidence at all: "unknown" (未知), as the batch explainer says
+            out.append({"reason": "unknown", "driver": "none", "size": 0.0})
+        return out
+
     def score_stored(self, scope: Scope, subscriber_id: str) -> dict[str, Any]:
         """Score one subscriber in scope from their stored features."""
-        if not self.data.in_scope(scope, subscriber_id):
-            raise NotInScope(f"no subscriber {subscriber_id!r} in your regions")
         st = self.stored()
+        grid = st["grid_of"].get(subscriber_id)
+        if grid is None or not scope.allows_grid(grid):
+            raise NotInScope(f"no subscriber {subscriber_id!r} in your regions")
         i = st["index"].get(subscriber_id)
         if i is None:
             raise NotInScope(

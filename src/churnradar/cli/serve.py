@@ -25,6 +25,7 @@ def run_server(store, database_url: str | None, host: str, port: int, workers: i
     from churnradar.api import create_app
 
     web = create_app(store, database_url)
+    warm_scorer(web)
     uvicorn.run(
         web,
         host=host,
@@ -34,6 +35,16 @@ def run_server(store, database_url: str | None, host: str, port: int, workers: i
         proxy_headers=True,  # X-Forwarded-Proto from a local TLS proxy → Secure cookies
         forwarded_allow_ips="127.0.0.1",
     )
+
+
+def warm_scorer(web) -> None:
+    """Load the model and encode the stored features in a background thread (first scores are fast)."""
+    import threading
+
+    from churnradar.api.scoring import Scorer
+
+    web.state.scorer = Scorer(web.state.data)
+    threading.Thread(target=web.state.scorer.warm, name="churnradar-warm", daemon=True).start()
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from churnradar.api.auth import Principal
@@ -32,11 +33,18 @@ def scorer_of(request: Request) -> Any:
 
 
 @router.post("/{subscriber_id}")
-def score_subscriber(
+async def score_subscriber(
     subscriber_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")], p: ScoreDep, request: Request
 ) -> dict[str, Any]:
-    """Score one subscriber now from their newest stored features (no CSRF: reads only)."""
-    return scorer_of(request).score_stored(p.scope, subscriber_id)
+    """Score one subscriber now from their newest stored features (no CSRF: reads only).
+
+    Once the model and features are loaded a score is ~2 ms of CPU and runs on the event loop;
+    before that (loading takes seconds) it runs in the thread pool.
+    """
+    scorer = scorer_of(request)
+    if scorer.ready:
+        return scorer.score_stored(p.scope, subscriber_id)
+    return await run_in_threadpool(scorer.score_stored, p.scope, subscriber_id)
 
 
 @router.post("")
