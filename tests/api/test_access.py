@@ -26,6 +26,7 @@ def test_every_route_requires_authentication(api):
         "contact_id": w.ops_contacts[w.county_a][1],
         "county": w.county_a,
         "code": "en",
+        "name": "churn",
     }
     anonymous = api.client()
     for call in calls:
@@ -66,6 +67,7 @@ def test_regional_manager_cannot_read_other_county(api, campaign_kind):
         "contact_id": contact,
         "county": b,
         "code": "en",
+        "name": "churn",
     }
     checked = 0
     for client_kind in ("token", "session"):

@@ -131,6 +131,13 @@ class AnalyticalData:
             ]
         return self._region_rows
 
+    def full_counties(self, scope: Scope) -> list[str]:
+        """Counties all of whose grids are in scope (aggregate reports are per whole county)."""
+        by_county: dict[str, set[str]] = {}
+        for g, c in self.region_rows():
+            by_county.setdefault(c, set()).add(g)
+        return sorted(c for c, grids in by_county.items() if all(scope.allows_grid(g) for g in grids))
+
     def known_regions(self) -> set[str]:
         return {g for g, _ in self.region_rows()} | {c for _, c in self.region_rows()}
 
@@ -590,25 +597,6 @@ class AnalyticalData:
             _jsonable({k: _maybe_json(v) for k, v in r.items()})
             for r in _rows(self.cursor(), f"SELECT {', '.join(map(_q, cols))} FROM model {order}")
         ]
-
-    def forecast(self, scope: Scope) -> dict[str, Any]:
-        """Forecast rows of the newest batch, for the regions in scope (county or grid keyed)."""
-        if not self.has("forecast"):
-            return {"state": "no_forecast", "rows": []}
-        cols = self.columns("forecast")
-        cur = self.cursor()
-        where, params = "TRUE", []
-        if "as_of" in cols:
-            where = "as_of = (SELECT max(as_of) FROM forecast)"
-        key = next((c for c in ("county_id", "grid_id", "region_id", "region") if c in cols), None)
-        if not scope.everything:
-            if key is None:
-                return {"state": "not_regional", "rows": []}
-            allowed = sorted(scope.counties | (scope.grids or frozenset()))
-            where += f" AND list_contains(?::VARCHAR[], {_q(key)})"
-            params.append(allowed)
-        rows = _rows(cur, f"SELECT * FROM forecast WHERE {where}", params)
-        return {"state": "forecast", "rows": [_jsonable(r) for r in rows]}
 
 
 def _q(name: str) -> str:

@@ -122,7 +122,7 @@ UI: dict[str, tuple[str, str]] = {
     "camp.history": ("历史活动（只读）", "Ingested history (read-only)"),
     "camp.operational": ("执行中的活动", "Operational"),
     "camp.none": ("您的区域内暂无活动", "No campaigns in your regions"),
-    "forecast.none": ("尚无预测：运行 churnradar forecast。", "No forecast yet: run churnradar forecast."),
+    "forecast.none": ("暂无预测。", "No forecast available."),
     "reports.none": ("暂无可下载的报表。", "No reports available."),
     "reports.download": ("下载", "Download"),
     "model.registry": ("模型注册表", "Model registry"),

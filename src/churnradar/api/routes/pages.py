@@ -393,9 +393,13 @@ def outcome_form(
 
 
 @router.get("/forecast")
-def forecast_page(request: Request, p: PrincipalDep) -> Response:
+def forecast_page(
+    request: Request, p: PrincipalDep, county: Annotated[str | None, Query(pattern=SAFE_ID)] = None
+) -> Response:
+    from churnradar.api.routes.reports import forecast_rows
+
     require(p.role, "reports")
-    fc = request.app.state.data.forecast(p.scope)
+    fc = forecast_rows(request, p, 6, county)
     return render(request, "forecast.html", fc=fc, chart=_forecast_chart(fc))
 
 
@@ -403,29 +407,39 @@ def _forecast_chart(fc: dict[str, Any]) -> dict[str, Any] | None:
     rows = fc.get("rows") or []
     if not rows:
         return None
-    month_col = next((c for c in ("month", "ds", "target_month") if c in rows[0]), None)
-    val_col = next((c for c in ("forecast", "y_hat", "mean", "yhat", "value", "n") if c in rows[0]), None)
-    if not month_col or not val_col:
-        return None
-    totals: dict[str, float] = {}
+    series: dict[str, dict[str, float]] = {}
     for r in rows:
-        k = str(r[month_col])[:7]
-        totals[k] = totals.get(k, 0.0) + float(r[val_col] or 0)
-    keys = sorted(totals)
+        series.setdefault(str(r["region"]), {})[r["month"]] = r.get("forecast")
+    months = sorted({r["month"] for r in rows})
     return {
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "category", "data": keys},
+        "legend": {},
+        "xAxis": {"type": "category", "data": months},
         "yAxis": {"type": "value"},
-        "series": [{"type": "line", "data": [round(totals[k], 1) for k in keys]}],
+        "series": [
+            {"name": k, "type": "line", "data": [v.get(m) for m in months]} for k, v in sorted(series.items())
+        ],
     }
 
 
 @router.get("/reports")
-def reports_page(request: Request, p: PrincipalDep) -> Response:
+def reports_page(
+    request: Request, p: PrincipalDep, county: Annotated[str | None, Query(pattern=SAFE_ID)] = None
+) -> Response:
     require(p.role, "reports")
     from churnradar.api.routes.reports import available_reports
 
-    return render(request, "reports.html", reports=available_reports())
+    data = request.app.state.data
+    counties = (
+        sorted({c for _, c in data.region_rows()}) if p.scope.everything else data.full_counties(p.scope)
+    )
+    if county is not None and county not in counties:
+        from churnradar.api.roles import NotInScope
+
+        raise NotInScope(f"no county {county!r} in your regions")
+    if county is None and not p.scope.everything and counties:
+        county = counties[0]
+    return render(request, "reports.html", reports=available_reports(), counties=counties, county=county)
 
 
 @router.get("/model")
