@@ -148,6 +148,7 @@ def run_demo(
         "feature_set": snap.feature_set,
         "version": snap.version,
     }
+    summary["model"] = model_stage(store_path, as_of, say, progress)
     # reports: the full set (HTML, zh-CN) and the five-step diagnosis of the latest complete month
     from churnradar.reports import write_reports
     from churnradar.reports.diagnosis import diagnose_store
@@ -171,6 +172,36 @@ def run_demo(
         ingest=result.counts(),
         summary=summary,
     )
+
+
+def model_stage(
+    store_path: Path, as_of: str, say: Callable[[str], None], progress: Callable[..., None] | None = None
+) -> dict[str, Any]:
+    """Backtest (3 origins ending at ``as_of``), store the ``as_of`` model, score ``as_of``.
+
+    The backtest's last origin trains exactly what ``churnradar train --as-of`` trains, so that model
+    is stored instead of training it twice.
+    """
+    from churnradar.evaluate.backtest import run_backtest
+    from churnradar.models.pipeline import TrainingData, score_store
+    from churnradar.models.registry import save_model
+    from churnradar.periods import add_months, parse_month
+    from churnradar.store.backends import open_backend
+
+    t = parse_month(as_of)
+    say(
+        f"backtest: hazard model vs logistic regression vs ARPU rule, origins {add_months(t, -2):%Y-%m} … {as_of}"
+    )
+    bk = open_backend(store_path)
+    try:
+        bt = run_backtest(TrainingData(bk), [add_months(t, -2), add_months(t, -1), t], progress=progress)
+    finally:
+        bk.close()
+    say(f"train: store the churn model as of {as_of} in the registry")
+    rec = save_model(store_path, bt.models[t])
+    say(f"score: probabilities, health, risk level and reasons for every subscriber as of {as_of}")
+    scored = score_store(store_path, as_of, model_id=rec.model_id, progress=progress)
+    return {"backtest": bt.summary(), "train": rec.summary(), "score": scored.summary(5)}
 
 
 def retention_stage(store_path: Path, data_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:

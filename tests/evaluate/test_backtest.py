@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 
 import pyarrow.compute as pc
@@ -63,11 +62,23 @@ def test_backtest_refuses_fewer_than_three_or_too_late_origins(small_operator):
         backtest_store(small_operator.store, end="2024-08", params=SMALL)
 
 
-def test_backtest_cli_prints_the_table_as_json(small_operator, tmp_path, capsys):
+def test_backtest_cli_passes_options_and_prints_the_table(result, tmp_path, capsys, monkeypatch):
+    import churnradar.evaluate.backtest as bt
+
+    seen = {}
+
+    def fake(store, origins, **kw):
+        seen.update(kw, origins=origins)
+        return result
+
+    monkeypatch.setattr(bt, "backtest_store", fake)
     store = tmp_path / "bt.duckdb"
-    shutil.copy(small_operator.store, store)
-    args = ["backtest", "--store", str(store), "--trees", "20", "--leaves", "5", "--horizon", "1", "--json"]
-    assert main([*args, "--clv", "300"]) == 0
+    store.touch()
+    args = ["backtest", "--store", str(store), "--origins", "2024-04,2024-05,2024-06", "--clv", "300"]
+    assert main([*args, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["horizon"] == 1 and out["params"]["emp"]["clv"] == 300
+    assert seen["origins"] == ["2024-04", "2024-05", "2024-06"] and seen["emp_params"]["clv"] == 300
     assert {r["model"] for r in out["table"]} == set(MODELS)
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "ROC-AUC" in text and "arpu_rule" in text and "reliability" in text

@@ -75,11 +75,11 @@ def _synthetic_csv(path, n=1500, seed=0):
 
 def test_fit_table_cross_validates_and_prints_json(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    csv = _synthetic_csv(tmp_path / "flat.csv")
+    csv = _synthetic_csv(tmp_path / "flat.csv", n=600)
     assert main(["fit-table", str(csv), "--target", "Churned", "--id", "cust", "--folds", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert {"roc_auc", "pr_auc", "top_decile_lift"} <= set(out)
-    assert out["roc_auc"] > 0.75 and out["mode"] == "3-fold" and len(out["folds"]) == 3
+    assert out["roc_auc"] > 0.7 and out["mode"] == "3-fold" and len(out["folds"]) == 3
     assert (tmp_path / "fit-table-flat.md").read_text().startswith("# Churn model on flat.csv")
 
 

@@ -75,6 +75,23 @@ def demo(
             f"[bold]Features[/]: {feat['features']} features ({feat['feature_set']} {feat['version']}) "
             f"for {feat['rows']:,} subscribers"
         )
+        if "model" in s:
+            from churnradar.cli.backtest import print_backtest
+
+            mod = s["model"]
+            print_backtest(mod["backtest"])
+            sc = mod["score"]
+            console.print(
+                f"[bold]Model[/] {mod['train']['model_id']} as of {mod['train']['as_of']}; [bold]score[/]: "
+                f"{sc['rows']:,} subscribers, mean "
+                + ", ".join(f"{k[8:]} {v:.2%}" for k, v in sc["mean_probability"].items())
+                + "; riskiest: "
+                + "; ".join(
+                    f"{r['subscriber_id']} {r[list(sc['mean_probability'])[-1]]:.0%} {r['reason_1_zh']}"
+                    for r in sc["top"][:3]
+                ),
+                highlight=False,
+            )
         rep = s["reports"]
         console.print(
             f"[bold]Reports[/]: {len(rep['files'])} HTML files in {rep['folder']}; diagnosis {rep['diagnosis']}"
@@ -100,6 +117,6 @@ def demo(
             )
         console.print(f"store: {result.store_path}")
     if not no_serve and not json_out:
-        console.print(
-            "The dashboard is not part of this release yet; nothing to serve (use --no-serve to skip)."
-        )
+        from churnradar.cli.serve import serve_demo
+
+        serve_demo(result.store_path)

@@ -139,6 +139,7 @@ class BacktestResult:
     rows: list[dict[str, Any]]
     reliability: dict[str, Any]
     monotone_violations: int
+    models: dict[date, Any] = field(default_factory=dict, repr=False)
     params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -205,15 +206,10 @@ def backtest_store(
     ``end`` defaults to the last month whose ``max(horizons)``-month labels the data cover in full
     (allowing for the 3-month deregistration lag).
     """
-    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS, TrainingData, fit_churn_model
+    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS, TrainingData
     from churnradar.store.backends import open_backend
 
-    started = time.perf_counter()
-    report = progress or (lambda *a, **k: None)
     horizons = [int(h) for h in horizons]
-    horizon = int(horizon or max(horizons))
-    if horizon not in horizons:
-        raise ConfigError(f"horizon {horizon} is not one of the horizons {horizons}")
     bk = open_backend(store, backend)
     try:
         data = TrainingData(bk, feature_set, definition, max(horizons))
@@ -223,62 +219,99 @@ def backtest_store(
         else:
             last = parse_month(end) if end else latest
             months = [add_months(last, -i) for i in range(n_origins - 1, -1, -1)]
-        if len(months) < 3:
-            raise ConfigError(f"a backtest needs at least 3 origin months; got {len(months)}")
-        late = [format_month(m) for m in months if m > latest]
-        if late:
-            raise ConfigError(
-                f"origins {late} are too late: their {max(horizons)}-month labels need data up to "
-                f"{max(horizons)} + {DEREGISTRATION_LAG_MONTHS} months later, and the data end in "
-                f"{format_month(data.last_month)}; the last usable origin is {format_month(latest)}"
-            )
-        rows: list[dict[str, Any]] = []
-        pooled_y, pooled_p = [], []
-        violations = 0
-        for i, t in enumerate(months):
-            report("backtest", i, len(months))
-            model, panel = fit_churn_model(
-                data,
-                t,
-                horizons=horizons,
-                history_months=history_months,
-                gap_months=gap_months,
-                params=params,
-            )
-            feats = data.features(t)
-            lab = data.labels(t)
-            lab = lab.filter(pc.invert(lab.column("already_churned")))
-            idx = pc.index_in(lab.column("subscriber_id"), value_set=feats.column("subscriber_id"))
-            keep = pc.is_valid(idx)
-            lab, feats = lab.filter(keep), feats.take(idx.filter(keep))
-            X = model.hazard.transform_features(feats)
-            probs = {
-                "hazard": model.probabilities(X),
-                "logistic": LogisticHazard(horizons).fit(panel).predict_proba(feats),
-                "arpu_rule": ArpuDropRule(horizons).fit(panel).predict_proba(feats),
-            }
-            violations += int((np.diff(probs["hazard"], axis=1) < -1e-12).any(axis=1).sum())
-            for name, p in probs.items():
-                for j, h in enumerate(horizons):
-                    y = np.asarray(
-                        lab.column(f"churn_within_{h}m").to_numpy(zero_copy_only=False), dtype=float
-                    )
-                    m = evaluate_scores(y, p[:, j], emp_params=emp_params)
-                    rows.append(
-                        {
-                            "origin": format_month(t),
-                            "model": name,
-                            "horizon": h,
-                            "model_id": model.model_id if name == "hazard" else None,
-                            **{k: v for k, v in m.items() if k != "reliability"},
-                        }
-                    )
-                    if name == "hazard" and h == horizon:
-                        pooled_y.append(y)
-                        pooled_p.append(p[:, j])
-        report("backtest", len(months), len(months))
+        return run_backtest(
+            data,
+            months,
+            horizons=horizons,
+            horizon=horizon,
+            history_months=history_months,
+            gap_months=gap_months,
+            params=params,
+            emp_params=emp_params,
+            progress=progress,
+        )
     finally:
         bk.close()
+
+
+def run_backtest(
+    data: Any,
+    months: Sequence[date],
+    *,
+    horizons: Sequence[int] = (1, 2, 3),
+    horizon: int | None = None,
+    history_months: int = 4,
+    gap_months: int = 0,
+    params: dict[str, Any] | None = None,
+    emp_params: dict[str, float] | None = None,
+    progress: Callable[..., None] | None = None,
+) -> BacktestResult:
+    """The backtest on already-opened :class:`~churnradar.models.pipeline.TrainingData`.
+
+    The hazard model of each origin is kept in ``result.models`` (the last one is what
+    ``churnradar train --as-of <last origin>`` with the same parameters stores).
+    """
+    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS, fit_churn_model
+
+    started = time.perf_counter()
+    report = progress or (lambda *a, **k: None)
+    horizons = [int(h) for h in horizons]
+    horizon = int(horizon or max(horizons))
+    if horizon not in horizons:
+        raise ConfigError(f"horizon {horizon} is not one of the horizons {horizons}")
+    months = sorted(months)
+    if len(months) < 3:
+        raise ConfigError(f"a backtest needs at least 3 origin months; got {len(months)}")
+    latest = add_months(data.last_month, -(max(horizons) + DEREGISTRATION_LAG_MONTHS))
+    late = [format_month(m) for m in months if m > latest]
+    if late:
+        raise ConfigError(
+            f"origins {late} are too late: their {max(horizons)}-month labels need data up to "
+            f"{max(horizons)} + {DEREGISTRATION_LAG_MONTHS} months later, and the data end in "
+            f"{format_month(data.last_month)}; the last usable origin is {format_month(latest)}"
+        )
+    rows: list[dict[str, Any]] = []
+    pooled_y, pooled_p = [], []
+    violations = 0
+    models: dict[date, Any] = {}
+    steps = 4 * len(months)
+    for i, t in enumerate(months):
+        report("backtest", 4 * i, steps)
+        model, panel = fit_churn_model(
+            data, t, horizons=horizons, history_months=history_months, gap_months=gap_months, params=params
+        )
+        models[t] = model
+        report("backtest", 4 * i + 1, steps)
+        feats = data.features(t)
+        lab = data.labels(t)
+        lab = lab.filter(pc.invert(lab.column("already_churned")))
+        idx = pc.index_in(lab.column("subscriber_id"), value_set=feats.column("subscriber_id"))
+        keep = pc.is_valid(idx)
+        lab, feats = lab.filter(keep), feats.take(idx.filter(keep))
+        X = model.hazard.transform_features(feats)
+        probs = {"hazard": model.probabilities(X)}
+        probs["logistic"] = LogisticHazard(horizons).fit(panel).predict_proba(feats)
+        report("backtest", 4 * i + 2, steps)
+        probs["arpu_rule"] = ArpuDropRule(horizons).fit(panel).predict_proba(feats)
+        violations += int((np.diff(probs["hazard"], axis=1) < -1e-12).any(axis=1).sum())
+        for name, p in probs.items():
+            for j, h in enumerate(horizons):
+                y = np.asarray(lab.column(f"churn_within_{h}m").to_numpy(zero_copy_only=False), dtype=float)
+                m = evaluate_scores(y, p[:, j], emp_params=emp_params)
+                rows.append(
+                    {
+                        "origin": format_month(t),
+                        "model": name,
+                        "horizon": h,
+                        "model_id": model.model_id if name == "hazard" else None,
+                        **{k: v for k, v in m.items() if k != "reliability"},
+                    }
+                )
+                if name == "hazard" and h == horizon:
+                    pooled_y.append(y)
+                    pooled_p.append(p[:, j])
+        report("backtest", 4 * i + 3, steps)
+    report("backtest", steps, steps)
     rel = reliability_curve(np.concatenate(pooled_y), np.concatenate(pooled_p)).to_dict()
     return BacktestResult(
         origins=months,
@@ -287,11 +320,12 @@ def backtest_store(
         rows=rows,
         reliability={"model": "hazard", "horizon": horizon, **rel},
         monotone_violations=violations,
+        models=models,
         params={
             "history_months": history_months,
             "gap_months": gap_months,
-            "feature_set": feature_set,
-            "definition": definition,
+            "feature_set": data.fs.name,
+            "definition": data.definition.name,
             "model_params": params or {},
             "emp": emp_params or {},
             "rule": f"{RULE_FEATURE} < {RULE_DROP}",
