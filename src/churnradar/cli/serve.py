@@ -60,3 +60,60 @@ def serve(
     """
     console.print(f"serving {store} on http://{host}:{port}/ (API docs at /api/docs); Ctrl-C stops")
     run_server(store, database_url, host, port)
+
+
+DEMO_PORT = 8000
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def demo_accounts(store, database_url: str | None = None) -> list[tuple[str, str, str]]:
+    """(Re)create the demo's accounts with fresh random passwords: an analyst and a regional manager."""
+    import contextlib
+    import secrets
+
+    from churnradar.api.auth import UserError, add_user, remove_user
+    from churnradar.api.data import AnalyticalData
+    from churnradar.opstore import WEB_MIGRATIONS, default_url, migrate, open_engine
+
+    engine = open_engine(database_url or default_url(store))
+    migrate(engine, "web", WEB_MIGRATIONS)
+    data = AnalyticalData(store)
+    try:
+        county = sorted({c for _, c in data.region_rows()})[0]
+    finally:
+        data.close()
+    accounts = []
+    for name, role, regions in (("demo", "analyst", []), ("demo_manager", "regional_manager", [county])):
+        password = secrets.token_urlsafe(9)
+        with contextlib.suppress(UserError):
+            remove_user(engine, name, actor="demo")
+        add_user(engine, name, password, role, regions, actor="demo")
+        accounts.append((name, password, role + (f" ({county})" if regions else "")))
+    engine.dispose()
+    return accounts
+
+
+def serve_demo(store, host: str = "127.0.0.1", port: int = DEMO_PORT) -> None:
+    """The demo's last stage: demo logins, then the dashboard on 127.0.0.1 until Ctrl-C."""
+    if not _port_free(host, port):
+        import socket
+
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    accounts = demo_accounts(store)
+    console.print(f"\n[bold]Dashboard[/]: http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    for name, password, role in accounts:
+        console.print(f"  login [bold]{name}[/] / password [bold]{password}[/]  — {role}", highlight=False)
+    console.print("Ctrl-C stops the server.")
+    run_server(store, None, host, port)
