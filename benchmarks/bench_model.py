@@ -1,0 +1,179 @@
+"""Benchmark of the churn model: training, scoring and reasons, each beside its baseline.
+
+Targets (issue): train on 1,000,000 subscriber-months; score 1,000,000 subscribers at ≥ 300,000
+probability rows/s; reason codes for all 1,000,000 in under 2 minutes, with the agreement of the
+fast (path) reasons with exact TreeSHAP reported on a sample.
+
+Data: a simulated operator (default 100,000 subscribers × 12 months, seed 5) gives the training
+panel (about 1M subscriber-months over 4 feature months); its feature table at the as-of month is
+repeated to 1,000,000 rows (ids made unique) for scoring and reasons.
+
+    python benchmarks/bench_model.py                          # full run (~10 min here)
+    python benchmarks/bench_model.py --subscribers 20000 --score-rows 200000   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+HERE = Path(__file__).resolve().parent
+
+
+def _timed(fn, *a, **k):
+    t, c = time.perf_counter(), time.process_time()
+    out = fn(*a, **k)
+    return out, time.perf_counter() - t, time.process_time() - c
+
+
+def build_store(work: Path, subscribers: int, months: int, seed: int) -> Path:
+    from churnradar.ingest import ingest
+    from churnradar.simulate import simulate
+
+    store = work / "store.duckdb"
+    if store.exists():
+        return store
+    simulate(subscribers=subscribers, months=months, seed=seed, out=work / "data", fmt="parquet")
+    ingest([work / "data"], store=store, key="bench-key-not-secret")
+    return store
+
+
+def repeat_rows(table: pa.Table, n: int) -> pa.Table:
+    reps = -(-n // table.num_rows)
+    parts = []
+    for r in range(reps):
+        ids = pa.array([f"{s}#{r}" for s in table.column("subscriber_id").to_pylist()])
+        parts.append(table.set_column(0, "subscriber_id", ids))
+    return pa.concat_tables(parts).slice(0, n)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--subscribers", type=int, default=100_000)
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--as-of", default="2024-06")
+    ap.add_argument("--score-rows", type=int, default=1_000_000)
+    ap.add_argument("--threads", type=int, default=2, help="threads for scoring (numba and LightGBM)")
+    ap.add_argument("--sample", type=int, default=5_000, help="rows for the path-vs-exact agreement")
+    ap.add_argument("--work", type=Path, default=None, help="folder to keep the simulated store in")
+    args = ap.parse_args(argv)
+
+    import numba
+
+    from churnradar.evaluate.backtest import LogisticHazard
+    from churnradar.models.pipeline import DEFAULT_EXACT_SHARE, TrainingData, fit_churn_model
+    from churnradar.periods import parse_month
+    from churnradar.store.backends import open_backend
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_model_"))
+    work.mkdir(parents=True, exist_ok=True)
+    out: dict = {
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "params": vars(args) | {"work": str(work)},
+    }
+    _, t_build, _ = _timed(build_store, work, args.subscribers, args.months, args.seed)
+    out["build_store_s"] = round(t_build, 1)
+    as_of = parse_month(args.as_of)
+    bk = open_backend(work / "store.duckdb")
+    data = TrainingData(bk)
+    for m in (4, 3, 2, 1):  # feature months of the training window, computed before the timing
+        from churnradar.periods import add_months
+
+        data.features(add_months(as_of, -m))
+        data.labels(add_months(as_of, -m))
+    feats = data.features(as_of)
+    bk.close()
+
+    # -- training -------------------------------------------------------------------------------
+    (model, panel), t_train, c_train = _timed(fit_churn_model, data, as_of)
+    _, t_lr, _ = _timed(LogisticHazard().fit, panel)
+    out["train"] = {
+        "panel_rows": panel.num_rows,
+        "features": len(model.hazard.encoder_.columns_),
+        "trees": model.hazard.booster_.num_trees(),
+        "hazard_lightgbm_s": round(t_train, 1),
+        "hazard_cpu_s": round(c_train, 1),
+        "baseline_logistic_s": round(t_lr, 1),
+        "ratio_hazard_vs_logistic": round(t_train / t_lr, 2),
+    }
+    print(json.dumps(out["train"]), file=sys.stderr, flush=True)
+
+    # -- scoring --------------------------------------------------------------------------------
+    numba.set_num_threads(args.threads)
+    model.hazard.num_threads = args.threads
+    big = repeat_rows(feats, args.score_rows)
+    X, t_enc, _ = _timed(model.hazard.transform_features, big)
+    model.trees.predict_raw(X[:1000])  # compile (cached on disk after the first run)
+    raw, t_raw, _ = _timed(model.trees.predict_raw, X)
+    lgb_raw, t_lgb, _ = _timed(model.hazard.booster_.predict, X, raw_score=True, num_threads=args.threads)
+    probs, t_prob, _ = _timed(model.hazard.proba_from_raw, raw)
+    _, t_score, _ = _timed(model.score, big, reasons=None)
+    n = big.num_rows
+    out["score"] = {
+        "rows": n,
+        "encode_s": round(t_enc, 2),
+        "compiled_trees_s": round(t_raw, 2),
+        "baseline_lightgbm_predict_s": round(t_lgb, 2),
+        "ratio_compiled_vs_lightgbm": round(t_lgb / t_raw, 2),
+        "max_abs_diff_vs_lightgbm": float(np.abs(raw - lgb_raw).max()),
+        "calibrate_compose_s": round(t_prob, 2),
+        "probability_rows_per_s": int(n / (t_enc + t_raw + t_prob)),
+        "lightgbm_probability_rows_per_s": int(n / (t_enc + t_lgb + t_prob)),
+        "full_score_rows_per_s_with_health_and_levels": int(n / t_score),
+        "monotone": bool((np.diff(probs, axis=1) >= 0).all()),
+    }
+    print(json.dumps(out["score"]), file=sys.stderr, flush=True)
+
+    # -- reasons --------------------------------------------------------------------------------
+    ex, booster = model.explainer, model.hazard.booster_
+    _, t_path, _ = _timed(ex.explain, booster, X, "path", model.trees)
+    n_exact = int(np.ceil(DEFAULT_EXACT_SHARE * n))
+    order = np.argsort(-probs[:, -1], kind="stable")
+    top = np.ascontiguousarray(X[order[:n_exact]])
+    _, t_exact_top, _ = _timed(ex.explain, booster, top, "exact")
+    rng = np.random.default_rng(0)
+    sample = np.ascontiguousarray(
+        X[rng.choice(feats.num_rows, size=min(args.sample, feats.num_rows), replace=False)]
+    )
+    riskiest = np.ascontiguousarray(X[order[: args.sample]])
+    agreement = {}
+    for name, rows in (("random", sample), ("riskiest", riskiest)):
+        (e, t_e, _) = _timed(ex.explain, booster, rows, "exact")
+        p = ex.explain(booster, rows, "path", model.trees)
+        top1 = float(np.mean(e["code"][:, 0] == p["code"][:, 0]))
+        overlap = float(
+            np.mean(
+                [
+                    len({c for c in a if c} & {c for c in b if c}) / max(1, len({c for c in a if c}))
+                    for a, b in zip(e["code"], p["code"], strict=True)
+                ]
+            )
+        )
+        agreement[name] = {"rows": len(rows), "top1": round(top1, 3), "top3_overlap": round(overlap, 3)}
+        agreement[name]["exact_rows_per_s"] = int(len(rows) / t_e)
+    out["reasons"] = {
+        "rows": n,
+        "path_all_s": round(t_path, 1),
+        "path_rows_per_s": int(n / t_path),
+        "exact_top_rows": n_exact,
+        "exact_top_s": round(t_exact_top, 1),
+        "exact_rows_per_s": int(n_exact / t_exact_top),
+        "all_rows_path_plus_exact_top_s": round(t_path + t_exact_top, 1),
+        "exact_all_rows_estimate_s": round(n / (n_exact / t_exact_top), 0),
+        "agreement_path_vs_exact": agreement,
+    }
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
