@@ -14,7 +14,7 @@ from churnradar.reports.context import ReportContext
 
 
 def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
-    """Calls, minutes and distinct subscribers with each competitor by county and month.
+    """Calls, minutes and distinct subscribers (HyperLogLog estimate) with each competitor by county and month.
 
     ``minute_share`` = minutes with the competitor / all call-graph minutes of our subscribers in the
     county that month; ``share_change_3m`` = its relative change over three months (log ratio);
@@ -29,7 +29,7 @@ def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
     j = e.join(s, "subscriber_id").join(r, "grid_id")
     df = ctx.run(
         j.group_by(["county_id", "month", "peer_operator"]).agg(
-            calls=j.calls.sum(), minutes=j.minutes.sum(), subscribers=j.subscriber_id.nunique()
+            calls=j.calls.sum(), minutes=j.minutes.sum(), subscribers=j.subscriber_id.approx_nunique()
         )
     )
     df["month"] = df["month"].map(lambda d: format_month(pd.Timestamp(d).date()))
