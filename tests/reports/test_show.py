@@ -115,3 +115,14 @@ def test_nps_driver_ranking_recovers_simulator_driver_order(ctx):
     truth = sorted(NPS_IMPORTANCE_MEANS, key=NPS_IMPORTANCE_MEANS.get, reverse=True)
     assert list(drivers["factor_name"]) == truth
     assert np.all(np.diff(drivers["coef"]) < 0)
+
+
+def test_diagnosis_of_a_festival_month_names_the_migrant_counties_and_keeps_the_promotion_apart(ctx):
+    from churnradar.reports.diagnosis import diagnose
+
+    rep = diagnose(ctx, "2025-01")
+    text = " ".join(rep.findings)
+    assert "春节季节性流动离网" in text and "南湾开发区" in text and "北港工业园区" in text
+    assert "入网促销引导的离网" in text  # the promotion excess is still told apart
+    status = rep.section("status").table.set_index("month")
+    assert status.loc["2025-01", "status"] in ("seasonal", "normal")

@@ -404,22 +404,23 @@ def diagnose(ctx: ReportContext, month: str | date | None = None) -> Report:
                     "cost_per_save": cost / saves if saves > 0 else np.nan,
                 }
             )
-        # seasonal migrant evidence
-        if ms in sf:
-            fac = S.spring_festival_factors(ctx, "county_id")
-            hi = fac[(fac["z"] > 2) & (fac["factor"] > 1.1)]
-            if len(hi):
-                findings.append(
-                    t(
-                        "diag.seasonal_migrant",
-                        lang,
-                        counties=", ".join(sorted(set(hi["label"]))),
-                        factor=", ".join(
-                            f"{a} {b}: ×{c:.2f}"
-                            for a, b, c in zip(hi["label"], hi["season"], hi["factor"], strict=False)
-                        ),
-                    )
+    # seasonal migrant evidence: a festival uplift that recurs in every season seen so far
+    if ms in sf:
+        fac = S.spring_festival_factors(ctx, "county_id")
+        fac = fac[fac["festival_months"].str[:7] <= ms]
+        g = fac.groupby(["county_id", "label"]).agg(
+            seasons=("season", "nunique"), mean=("factor", "mean"), low=("factor", "min"), z=("z", "max")
+        )
+        hi = g[(g["seasons"] >= 2) & (g["mean"] > 1.15) & (g["low"] > 1.05) & (g["z"] > 2)].reset_index()
+        if len(hi):
+            findings.append(
+                t(
+                    "diag.seasonal_migrant",
+                    lang,
+                    counties=", ".join(hi["label"]),
+                    factor=", ".join(f"{a} ×{b:.2f}" for a, b in zip(hi["label"], hi["mean"], strict=False)),
                 )
+            )
 
     # step 3
     sv, text = _survey_evidence(
