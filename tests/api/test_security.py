@@ -153,3 +153,17 @@ def test_users_are_stored_with_argon2_hashes(api):
         hashes = [r[0] for r in conn.execute(sa.select(app_user.c.password_hash))]
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
     assert PASSWORD not in "".join(hashes)
+
+
+def test_no_page_loads_assets_from_elsewhere(api):
+    """Every script and stylesheet is served by the app itself (vendored from npm at install)."""
+    import re
+
+    c = api.client("analyst")
+    for path in ("/", "/risk", "/login"):
+        html = c.get(path).text
+        for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert not src.startswith(("http:", "https:", "//")), f"{path} loads {src}"
+    assert c.get("/api/docs").status_code == 404  # no Swagger UI from a CDN
+    assert c.get("/static/vendor/htmx.min.js").status_code == 200
+    assert c.get("/static/vendor/echarts.min.js").status_code == 200

@@ -102,7 +102,7 @@ def create_app(
         description="Churn analytics and retention: scores, reasons, risk lists, campaigns, reports. "
         "Every route except /api/health needs a session cookie or an API token; results are limited "
         "to the caller's regions.",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI would load scripts from a CDN; the spec is at /openapi.json
         redoc_url=None,
         openapi_url="/openapi.json",
     )

@@ -58,7 +58,7 @@ def serve(
 
     Example: `churnradar serve --store operator.duckdb --port 8000`
     """
-    console.print(f"serving {store} on http://{host}:{port}/ (API docs at /api/docs); Ctrl-C stops")
+    console.print(f"serving {store} on http://{host}:{port}/ (OpenAPI at /openapi.json); Ctrl-C stops")
     run_server(store, database_url, host, port)
 
 
@@ -112,7 +112,9 @@ def serve_demo(store, host: str = "127.0.0.1", port: int = DEMO_PORT) -> None:
             s.bind((host, 0))
             port = s.getsockname()[1]
     accounts = demo_accounts(store)
-    console.print(f"\n[bold]Dashboard[/]: http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    console.print(
+        f"\n[bold]Dashboard[/]: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json)"
+    )
     for name, password, role in accounts:
         console.print(f"  login [bold]{name}[/] / password [bold]{password}[/]  — {role}", highlight=False)
     console.print("Ctrl-C stops the server.")
