@@ -33,9 +33,24 @@ def model_info(p: ModelDep, request: Request) -> dict[str, Any]:
 
 @router.get("/backtest")
 def backtest(p: ModelDep, request: Request) -> dict[str, Any]:
-    """Backtest metrics (ROC-AUC, PR-AUC, lift, calibration...) of the newest model."""
-    rows = request.app.state.data.model_rows()
+    """Held-out metrics of the newest model (per-step hazard AUC and ECE on the later calibration
+    slice) and the rows of a stored rolling-origin ``backtest`` table when there is one."""
+    data = request.app.state.data
+    rows = data.model_rows()
     if not rows:
-        return {"state": "no_model", "metrics": None}
+        return {"state": "no_model", "metrics": None, "backtest": []}
     cur = rows[0]
-    return {"state": "trained", "model_id": cur.get("model_id"), "metrics": cur.get("metrics")}
+    backtest_rows: list[dict[str, Any]] = []
+    if data.has("backtest"):  # a stored rolling-origin backtest, when one was written
+        from churnradar.api.data import _jsonable, _rows
+
+        backtest_rows = _jsonable(_rows(data.cursor(), "SELECT * FROM backtest LIMIT 1000"))
+    return {
+        "state": "trained",
+        "model_id": cur.get("model_id"),
+        "as_of": cur.get("as_of"),
+        # held-out metrics of the stored model: hazard AUC and calibration (ECE) per step on the
+        # later calibration slice, base rate, training and calibration sizes
+        "metrics": cur.get("metrics"),
+        "backtest": backtest_rows,
+    }
