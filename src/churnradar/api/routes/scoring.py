@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from churnradar.api.auth import Principal
@@ -43,8 +44,8 @@ async def score_subscriber(
     """
     scorer = scorer_of(request)
     if scorer.ready:
-        return scorer.score_stored(p.scope, subscriber_id)
-    return await run_in_threadpool(scorer.score_stored, p.scope, subscriber_id)
+        return JSONResponse(scorer.score_stored(p.scope, subscriber_id))  # plain JSON types already
+    return JSONResponse(await run_in_threadpool(scorer.score_stored, p.scope, subscriber_id))
 
 
 @router.post("")
