@@ -167,3 +167,9 @@ def test_no_page_loads_assets_from_elsewhere(api):
     assert c.get("/api/docs").status_code == 404  # no Swagger UI from a CDN
     assert c.get("/static/vendor/htmx.min.js").status_code == 200
     assert c.get("/static/vendor/echarts.min.js").status_code == 200
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example/"])
+def test_language_switch_and_login_never_redirect_off_site(api, target):
+    r = api.client().get("/lang/en", params={"next": target}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"

@@ -136,7 +136,9 @@ def login_form(request: Request, next: str = "/", error: str = "") -> Response:
 
 
 def _safe_next(next: str) -> str:
-    return next if next.startswith("/") and not next.startswith("//") else "/"
+    # a local path only: "//host" and "/\\host" would leave the site
+    ok = next.startswith("/") and not next.startswith(("//", "/\\")) and "\r" not in next and "\n" not in next
+    return next if ok else "/"
 
 
 @router.post("/login")
