@@ -225,3 +225,52 @@ def test_reports_of_bad_rows_mask_identifiers_in_both_modes(tmp_path: Path, mode
         assert mode == "fail" and raw not in str(exc)
         result = exc.result  # type: ignore[attr-defined]
     assert result.rejected >= 1 and raw not in repr(result.to_dict())
+
+
+def test_every_stored_digest_is_the_hmac_of_its_raw_identifier_in_and_outside_keys(tmp_path: Path) -> None:
+    """Identifiers outside a key (imei, msisdn, certificate) are joined to their digests when
+    published, identifiers in a key (call_edge.peer_msisdn) replaced before the key checks; both give
+    the HMAC of the raw value, an empty identifier stays NULL, and a duplicate key on a raw
+    identifier is reported with its digest."""
+    folder = tmp_path / "in"
+    sizes = {**parent_sizes(20), "usage_monthly": 40, "call_edge": 30}
+    write_csv_dataset(folder, sizes)
+    usage = folder / "usage_monthly.csv"
+    lines = usage.read_text().splitlines(keepends=True)
+    imei_col = lines[0].strip().split(",").index("imei")
+    cells = lines[2].rstrip("\n").split(",")
+    blank_sub, blank_month = cells[0], cells[1]
+    cells[imei_col] = ""
+    lines[2] = ",".join(cells) + "\n"
+    usage.write_text("".join(lines))
+    calls = folder / "call_edge.csv"
+    lines = calls.read_text().splitlines(keepends=True)
+    lines.append(lines[5])  # a duplicate key (month, subscriber_id, peer_msisdn)
+    calls.write_text("".join(lines))
+    store = tmp_path / "s.duckdb"
+    result = ingest([folder], store, on_error="quarantine", key=KEY)
+    (dup,) = [e for e in result.errors if "duplicates the key" in e.reason]
+    raw_peer = lines[5].strip().split(",")[lines[0].strip().split(",").index("peer_msisdn")]
+    assert hmac_hex(KEY, raw_peer) in (dup.value or "")
+    assert raw_peer not in repr(result.to_dict())
+    want = {
+        hmac_hex(KEY, raw_identifier(kind, i))
+        for kind in ("msisdn", "certificate", "imei")
+        for i in range(40)
+    }
+    with Store.open(store) as st_:
+        con = st_.connection
+        for table, col in [
+            ("usage_monthly", "imei_hash"),
+            ("subscription", "msisdn_hash"),
+            ("customer", "certificate_hash"),
+            ("call_edge", "peer_hash"),
+        ]:
+            got = [r[0] for r in con.execute(f'SELECT "{col}" FROM "{table}"').fetchall()]
+            assert got and all(v is None or v in want for v in got), (table, col)
+        assert con.execute(
+            "SELECT imei_hash IS NULL FROM usage_monthly WHERE subscriber_id = ? AND strftime(month, '%Y-%m') = ?",
+            [blank_sub, blank_month[:7]],
+        ).fetchone() == (True,)
+        n_null = con.execute("SELECT count(*) FROM usage_monthly WHERE imei_hash IS NULL").fetchone()[0]
+        assert n_null == 1

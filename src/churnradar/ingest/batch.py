@@ -9,7 +9,8 @@ transcoding pass):
 2. read, type and check each file in one pass into a TEMP staging table in file order (CSV: as
    text, structural errors captured by DuckDB's ``store_rejects``; Parquet: native types), with a
    ``_bad`` flag computed from the schema's checks and, for bad CSV rows, the input text;
-3. replace raw identifiers by their HMAC digests (each distinct value hashed once);
+3. hash each distinct raw identifier once (HMAC); identifiers in a key are replaced in the staging
+   table, the others are joined to their digests when published;
 4. per table, in load order: duplicate keys within the batch, then foreign keys against the store
    plus the good rows of the same batch;
 5. compute the file line of every problem and the counts (``loaded + rejected == read``);
@@ -168,6 +169,7 @@ class _File:
     good_raw: int = 0  # rows parsed into the raw table (CSV) or read (Parquet)
     structural: int = 0  # lines DuckDB could not parse
     undecodable: int = 0  # lines left out by transcoding
+    deferred_pii: list[str] = field(default_factory=list)  # raw identifiers hashed by the publish join
 
     @property
     def stage(self) -> str:
@@ -435,18 +437,47 @@ class _Batch:
         return rej
 
     def _pseudonymise(self, key: bytes) -> None:
-        """Replace the raw identifiers in the staging tables by their HMAC digests (each distinct
-        identifier hashed once), before any check or publication reads them."""
+        """Hash every distinct raw identifier of the batch once into ``_ing_pii (v, h)``.
+
+        Identifiers that are part of a table's key are replaced in the staging tables at once (the
+        duplicate-key check and its messages need the digests); the others are swapped for their
+        digests by the join in the publication view (:meth:`_publish_view`), which costs less than
+        rewriting a column of the staging table. Either way only digests leave the temporary tables.
+        """
         cols = [(f, cs.column.name) for f in self.files for cs in f.sources if cs.raw_pii]
         if not cols:
             return
         values = [f"SELECT {q(name)} AS v FROM {q(f.stage)}" for f, name in cols]
         self._temp("_ing_pii", "AS " + pii_map_select(values, key))
         for f, name in cols:
-            self._x(
-                f"UPDATE {q(f.stage)} SET {q(name)} = m.h FROM _ing_pii m WHERE {q(f.stage)}.{q(name)} = m.v"
-            )
-        self._x("DROP TABLE _ing_pii")
+            if name in f.table.key:
+                self._x(
+                    f"UPDATE {q(f.stage)} SET {q(name)} = m.h FROM _ing_pii m WHERE {q(f.stage)}.{q(name)} = m.v"
+                )
+            else:
+                f.deferred_pii.append(name)
+
+    def _publish_view(self, t: Table) -> str:
+        """A TEMP view of the rows of table ``t`` as they are published: ``_bad``, the key columns and
+        the canonical columns, raw identifiers not yet replaced joined to their digests."""
+        name = f"_ing_pub_{t.name}"
+        parts = []
+        for f in self.files:
+            if f.table is not t:
+                continue
+            cols, joins = [], []
+            for c in t.column_names:
+                if c in f.deferred_pii:
+                    alias = f"p{len(joins)}"
+                    joins.append(f" LEFT JOIN _ing_pii {alias} ON s.{q(c)} = {alias}.v")
+                    cols.append(f"{alias}.h AS {q(c)}")
+                else:
+                    cols.append(f"s.{q(c)}")
+            parts.append(f"SELECT s._bad, {', '.join(cols)} FROM {q(f.stage)} s{''.join(joins)}")
+        self._x(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS {' UNION ALL '.join(parts)}")
+        if name not in self.views:
+            self.views.append(name)
+        return name
 
     def _table_view(self, t: Table) -> str:
         """A TEMP view over the staged files of table ``t``: ``_file, _row, _bad`` and the columns."""
@@ -634,7 +665,7 @@ class _Batch:
             )
             err.result = result  # type: ignore[attr-defined]
             raise err
-        staged = [(t, f"_ing_tbl_{t.name}") for t in TABLES.values() if t.name in tables]
+        staged = [(t, self._publish_view(t)) for t in TABLES.values() if t.name in tables]
         rejects_sql = None
         if error_count:
             rejects_sql = (
