@@ -397,3 +397,19 @@ def test_a_parquet_column_of_another_type_is_reported_per_row(tmp_path: Path, st
     with pytest.raises(IngestError) as exc:
         ingest([pq], store_path, key=KEY)
     assert str(exc.value.result.errors[0]) == f"{pq}:1:sms_count: value '2024-01-01' is not an integer"
+
+
+def test_duplicate_keys_are_found_across_files_and_tables_of_one_batch(tmp_path: Path) -> None:
+    """The cheap pre-check of duplicate keys (sorted key hashes) finds every duplicate the exact
+    check finds: one repeated key per table, in another file of the same table."""
+    folder = tmp_path / "in"
+    write_csv_dataset(folder, {**parent_sizes(10), "usage_monthly": 20})
+    extra = {}
+    for name in ("customer", "usage_monthly"):
+        lines = (folder / f"{name}.csv").read_text().splitlines(keepends=True)
+        extra[name] = lines[4]
+        (folder / f"{name}_more.csv").write_text(lines[0] + lines[4])
+    result = ingest([folder], tmp_path / "s.duckdb", on_error="quarantine", key=KEY)
+    dups = sorted((Path(e.file).name, e.line) for e in result.errors if "duplicates the key" in e.reason)
+    assert dups == [("customer_more.csv", 2), ("usage_monthly_more.csv", 2)]
+    assert result.loaded + result.rejected == result.read
