@@ -103,6 +103,29 @@ def demo_accounts(store, database_url: str | None = None) -> list[tuple[str, str
     return accounts
 
 
+def _demo_segments(store) -> None:
+    """Value, segment and recommended action for the scored month, when the demo did not write them
+    (the risk list shows them beside the scores)."""
+    import duckdb
+
+    from churnradar.errors import ChurnRadarError
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        as_of = con.execute("SELECT max(as_of) FROM score").fetchone()[0] if "score" in tables else None
+    finally:
+        con.close()
+    if as_of is None or "value_segment" in tables:
+        return
+    try:
+        from churnradar.retention.segments import write_segments
+
+        write_segments(store, as_of)
+    except (ChurnRadarError, ImportError) as exc:
+        console.print(f"[yellow]value and segments not written:[/] {exc}", highlight=False)
+
+
 def serve_demo(store, host: str = "127.0.0.1", port: int = DEMO_PORT) -> None:
     """The demo's last stage: demo logins, then the dashboard on 127.0.0.1 until Ctrl-C."""
     if not _port_free(host, port):
@@ -111,6 +134,7 @@ def serve_demo(store, host: str = "127.0.0.1", port: int = DEMO_PORT) -> None:
         with socket.socket() as s:
             s.bind((host, 0))
             port = s.getsockname()[1]
+    _demo_segments(store)
     accounts = demo_accounts(store)
     console.print(
         f"\n[bold]Dashboard[/]: http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json)"
