@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
 from churnradar.api.roles import ALL_REGION_ROLES, Role, Scope, parse_role
-from churnradar.errors import ChurnRadarError, ConfigError
+from churnradar.errors import ChurnRadarError
 from churnradar.opstore import api_token, app_user, audit, login_attempt, now, web_session
 
 SESSION_COOKIE = "churnradar_session"
@@ -323,8 +323,3 @@ def check_csrf(principal: Principal, supplied: str | None) -> None:
         return
     if not supplied or not hmac.compare_digest(supplied, principal.csrf_token):
         raise CsrfError("missing or wrong CSRF token")
-
-
-def require_password_ok(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise ConfigError(f"password too short; expected at least {MIN_PASSWORD} characters")
