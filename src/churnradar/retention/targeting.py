@@ -1,8 +1,8 @@
 """``churnradar target``: who gets which offer next month, under a budget.
 
 1. covariates, risk and value (CLV) of every open subscriber at ``as_of`` (default: the last month);
-2. uplift models (T- and X-learner) trained on the store's logged randomised campaigns, the one with
-   the higher held-out Qini predicts each subscriber's uplift for each offer kind, capped at the
+2. uplift models (T-, X- and segment learner) trained on the store's logged randomised campaigns, the
+   one with the highest held-out Qini predicts each subscriber's uplift for each offer kind, capped at the
    subscriber's predicted 3-month churn probability (an offer cannot save more than would leave);
 3. pairs are feasible only with consent on the offer's channel, no do-not-contact flag and room in
    the contact-frequency rule;
@@ -35,6 +35,9 @@ import pandas as pd
 from churnradar.periods import format_month, parse_month
 from churnradar.retention.errors import TargetingError
 from churnradar.retention.optimise import Plan, optimise
+
+#: Learners ``auto`` compares by held-out Qini (the best is refitted on every logged member).
+AUTO_LEARNERS = ("t_learner", "x_learner", "segment_learner")
 
 
 @dataclass
@@ -155,7 +158,7 @@ def plan_targets(
     say("target", 1, 5)
     logged = logged_campaigns(store_path)
     say("target", 2, 5)
-    learners = ("t_learner", "x_learner") if learner == "auto" else (learner,)
+    learners = AUTO_LEARNERS if learner == "auto" else (learner,)
     name, model, metrics = fit_and_evaluate(logged, learners, seed=seed)
     say("target", 3, 5)
     offers = logged.offers.reset_index(drop=True)

@@ -167,29 +167,36 @@ class SegmentLearner(_Base):
     """Relative effects per segment, times a LightGBM churn baseline.
 
     Segments are the levers offers act on: prepaid, heavy data user (≥ ``heavy_gb`` GB a month),
-    family V-net member, high spender (ARPU ≥ ``high_arpu``). In each segment the relative churn
-    change of each offer, ``1 − churn(offer) / churn(control)``, is shrunk towards the offer's overall
-    relative change (a pseudo-count of ``prior_rows`` rows). Uplift = relative effect × the pooled
-    churn model's probability: a multiplicative effect model with far fewer parameters than a
-    T-/X-learner, for the small effects randomised campaigns measure.
+    family V-net member, high spender (ARPU ≥ ``high_arpu``) — 16 cells. Per offer the relative churn
+    change ``1 − churn(offer) / churn(control)`` is measured in every cell, and an *additive* model
+    ``τ = a + Σ_k b_k · lever_k`` is fitted to the cells by weighted least squares (weights: the
+    inverse sampling variance of each cell's estimate at the cell's pooled churn rate), with a ridge penalty of ``1 / prior_sd²`` on
+    each lever coefficient so that a lever the data cannot resolve shrinks to the offer's average
+    effect. Uplift = relative effect × the pooled churn model's probability: a multiplicative effect
+    model with five parameters per offer, for the small effects randomised campaigns measure.
     """
 
     SEGMENT_COLUMNS = ("prepaid", "data_gb_3m", "family", "arpu_3m")
 
     def __init__(self, n_estimators: int = 120, random_state: int = 0, min_rows: int = 50,
-                 prior_rows: float = 400.0, heavy_gb: float = 16.0, high_arpu: float = 80.0):  # fmt: skip
+                 prior_sd: float = 0.25, heavy_gb: float = 16.0, high_arpu: float = 80.0):  # fmt: skip
         super().__init__(n_estimators, random_state, min_rows)
-        self.prior_rows = prior_rows
+        self.prior_sd = prior_sd
         self.heavy_gb = heavy_gb
         self.high_arpu = high_arpu
 
+    def _levers(self, X: pd.DataFrame) -> np.ndarray:
+        return np.column_stack(
+            [
+                X["prepaid"].to_numpy() > 0.5,
+                X["data_gb_3m"].to_numpy() >= self.heavy_gb,
+                X["family"].to_numpy() > 0.5,
+                X["arpu_3m"].to_numpy() >= self.high_arpu,
+            ]
+        ).astype(np.int64)
+
     def _cells(self, X: pd.DataFrame) -> np.ndarray:
-        return (
-            (X["prepaid"].to_numpy() > 0.5) * 1
-            + (X["data_gb_3m"].to_numpy() >= self.heavy_gb) * 2
-            + (X["family"].to_numpy() > 0.5) * 4
-            + (X["arpu_3m"].to_numpy() >= self.high_arpu) * 8
-        )
+        return self._levers(X) @ np.array([1, 2, 4, 8])
 
     def fit(
         self, X: pd.DataFrame, treatment, y, consent: dict[str, np.ndarray] | None = None
@@ -198,22 +205,39 @@ class SegmentLearner(_Base):
         churn = 1 - ya
         self.base_ = self._fit_clf(Xa, churn)
         cells = self._cells(X)
+        design = np.column_stack([np.ones(16), (np.arange(16)[:, None] >> np.arange(4)) & 1]).astype(float)
         self.rel_: dict[str, np.ndarray] = {}
+        self.coef_: dict[str, np.ndarray] = {}
         for o in self.offers_:
             ok = mask.get(o, np.ones(len(t), dtype=bool))
             c_rows, o_rows = (t == CONTROL) & ok, (t == o) & ok
-            pc, po = churn[c_rows].mean(), churn[o_rows].mean()
-            overall = 1 - po / pc if pc > 0 else 0.0
-            rel = np.full(16, overall)
+            pc_all = churn[c_rows].mean() if c_rows.any() else 0.0
+            po_all = churn[o_rows].mean() if o_rows.any() else 0.0
+            overall = 1 - po_all / pc_all if pc_all > 0 else 0.0
+            r, w = np.zeros(16), np.zeros(16)
             for c in range(16):
                 cc, oc = c_rows & (cells == c), o_rows & (cells == c)
-                n = min(cc.sum(), oc.sum())
-                if n == 0 or churn[cc].mean() == 0:
+                nc, no = int(cc.sum()), int(oc.sum())
+                if nc < 20 or no < 20:
                     continue
-                r = 1 - churn[oc].mean() / churn[cc].mean()
-                w = n / (n + self.prior_rows)
-                rel[c] = w * r + (1 - w) * overall
-            self.rel_[o] = np.clip(rel, -1.0, 1.0)
+                pc = (churn[cc].sum() + pc_all) / (nc + 1)  # one pseudo-row of the overall rate
+                po = (churn[oc].sum() + po_all) / (no + 1)
+                if pc <= 0:
+                    continue
+                r[c] = 1 - po / pc
+                # variance of 1 − po / pc with the cell's pooled churn rate (weights that do not
+                # depend on the cell's own effect estimate, so low-churn-by-chance cells do not dominate)
+                p = (churn[cc].sum() + churn[oc].sum() + pc_all) / (nc + no + 1)
+                var = (1 - p) / p * (1 / no + 1 / nc) if p > 0 else np.inf
+                w[c] = 1.0 / max(var, 1e-6)
+            if w.sum() == 0:
+                coef = np.array([overall, 0, 0, 0, 0], dtype=float)
+            else:
+                A = design.T @ (w[:, None] * design)
+                A[1:, 1:] += np.eye(4) / self.prior_sd**2
+                coef = np.linalg.solve(A, design.T @ (w * r))
+            self.coef_[o] = coef
+            self.rel_[o] = np.clip(design @ coef, -1.0, 1.0)
         return self
 
     def predict_relative(self, X: pd.DataFrame) -> pd.DataFrame:

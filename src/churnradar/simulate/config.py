@@ -313,16 +313,17 @@ class SimConfig:
         "[sourced] ≈ −11% relative churn, randomised (de Matos, Ferreira & Belo)",
     )
     offer_effect_modifiers: tuple[tuple[float, float, float, float], ...] = _p(
-        ((0.15, 0.0, 0.0, -0.25), (0.0, 0.25, 0.0, -0.05), (0.0, 0.0, -0.25, 0.05)),
+        ((0.25, 0.0, 0.0, -0.35), (0.0, 0.35, 0.0, -0.10), (0.0, 0.0, -0.25, 0.05)),
         "Per offer, added to its effect per unit of (prepaid, heavy data user, in a family V-net, "
         "high ARPU), each centred on its share among active lines: discounts work on prepaid low "
         "spenders and backfire on high-ARPU postpaid, data bonuses on heavy data users, V-net only "
-        "outside a family group.",
+        "outside a family group. The true effect is this observable segment table plus a small "
+        "per-line deviation (`offer_effect_noise`).",
         "[assumption] heterogeneous and sometimes negative effects; offers can backfire "
         "(Ascarza, Iyengar & Schleicher 2016: 10.0% vs 6.4% churn)",
     )
     offer_effect_noise: float = _p(
-        0.05, "Standard deviation of each line's own deviation from its segment's effect.", "[assumption]"
+        0.02, "Standard deviation of each line's own deviation from its segment's effect.", "[assumption]"
     )
     heavy_data_gb: float = _p(
         16.0, "Monthly data use above which a line counts as a heavy data user (GB).", "[assumption]"
