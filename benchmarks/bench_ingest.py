@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--profile", action="store_true", help="log the duration of every ingest step")
+    ap.add_argument("--only", choices=("csv", "parquet"), help="benchmark one format only")
     args = ap.parse_args(argv)
     if args.profile:
         logging.basicConfig(level=logging.WARNING, format="    %(message)s", stream=sys.stderr)
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generating {args.rows:,} usage rows in {data} …", file=sys.stderr)
         generate(data, args.rows, args.months)
     files = {"csv": data / "usage_monthly.csv", "parquet": data / "usage_monthly.parquet"}
+    if args.only:
+        files = {args.only: files[args.only]}
 
     from churnradar.ingest import ingest
     from churnradar.store import Store
