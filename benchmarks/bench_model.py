@@ -111,11 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     numba.set_num_threads(args.threads)
     model.hazard.num_threads = args.threads
     big = repeat_rows(feats, args.score_rows)
-    X, t_enc, _ = _timed(model.hazard.transform_features, big)
+    X, t_enc, c_enc = _timed(model.hazard.transform_features, big)
     model.trees.predict_raw(X[:1000])  # compile (cached on disk after the first run)
-    raw, t_raw, _ = _timed(model.trees.predict_raw, X)
-    lgb_raw, t_lgb, _ = _timed(model.hazard.booster_.predict, X, raw_score=True, num_threads=args.threads)
-    probs, t_prob, _ = _timed(model.hazard.proba_from_raw, raw)
+    raw, t_raw, c_raw = _timed(model.trees.predict_raw, X)
+    lgb_raw, t_lgb, c_lgb = _timed(model.hazard.booster_.predict, X, raw_score=True, num_threads=args.threads)
+    probs, t_prob, c_prob = _timed(model.hazard.proba_from_raw, raw)
     _, t_score, _ = _timed(model.score, big, reasons=None)
     n = big.num_rows
     out["score"] = {
@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         "max_abs_diff_vs_lightgbm": float(np.abs(raw - lgb_raw).max()),
         "calibrate_compose_s": round(t_prob, 2),
         "probability_rows_per_s": int(n / (t_enc + t_raw + t_prob)),
+        "probability_rows_per_cpu_s": int(n / (c_enc + c_raw + c_prob)),
+        "lightgbm_probability_rows_per_cpu_s": int(n / (c_enc + c_lgb + c_prob)),
+        "load_average_1m": round(__import__("os").getloadavg()[0], 1),
         "lightgbm_probability_rows_per_s": int(n / (t_enc + t_lgb + t_prob)),
         "full_score_rows_per_s_with_health_and_levels": int(n / t_score),
         "monotone": bool((np.diff(probs, axis=1) >= 0).all()),

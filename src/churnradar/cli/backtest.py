@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table as RichTable
 
 from churnradar.cli._app import JsonOption, StoreOption, app, console, emit_json
@@ -16,9 +17,14 @@ def print_backtest(s: dict) -> None:
     t = RichTable(
         title=f"Backtest, churn within {s['horizon']} months / 回测（{s['horizon']}个月内流失）",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
     )
-    for c in ("origin", "model", "n", "churners", "ROC-AUC", "PR-AUC", "lift@10%", "Brier", "ECE", "EMP"):
-        t.add_column(c, justify="left" if c in ("origin", "model") else "right")
+    for c in ("origin", "model", "n", "churn", "ROC-AUC", "PR-AUC", "lift10", "Brier", "ECE", "EMP"):
+        t.add_column(c, justify="left" if c in ("origin", "model") else "right", no_wrap=True)
     for r in s["table"]:
         t.add_row(
             r["origin"],
@@ -28,7 +34,7 @@ def print_backtest(s: dict) -> None:
             f"{r['roc_auc']:.3f}",
             f"{r['pr_auc']:.3f}",
             f"{r['top_decile_lift']:.2f}",
-            f"{r['brier']:.4f}",
+            f"{r['brier']:.3f}",
             f"{r['ece']:.4f}",
             f"{r['emp']:.3f}",
             end_section=r["origin"] != "mean" and r["model"] == "arpu_rule",
@@ -59,8 +65,8 @@ def backtest(
     gap: Annotated[
         int, typer.Option("--gap", help="Months before each origin after which outcomes are unused.")
     ] = 0,
-    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 200,
-    leaves: Annotated[int, typer.Option("--leaves", help="Leaves per tree.")] = 15,
+    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 300,
+    leaves: Annotated[int, typer.Option("--leaves", help="Leaves per tree.")] = 7,
     clv: Annotated[float, typer.Option("--clv", help="EMP: customer lifetime value (yuan).")] = 200.0,
     offer_cost: Annotated[
         float, typer.Option("--offer-cost", help="EMP: cost of the retention offer.")
