@@ -94,7 +94,7 @@ def start_server(store: Path, port: int) -> tuple[subprocess.Popen, str, str]:
     return proc, token, url
 
 
-def http(port: int, method: str, path: str, token: str = "", timeout: float = 120.0) -> tuple[int, bytes]:
+def http(port: int, method: str, path: str, token: str = "", timeout: float = 600.0) -> tuple[int, bytes]:
     import http.client
 
     c = http.client.HTTPConnection(HOST, port, timeout=timeout)
