@@ -239,7 +239,9 @@ def write_results(res: dict) -> None:
     lines = [
         "## API",
         "",
-        f"`python benchmarks/bench_api.py` — {res['date']}, {res['machine']} (shared with other jobs).",
+        f"`python benchmarks/bench_api.py` — {res['date']}, {res['machine']}; 1-minute load average "
+        f"{res['load_before']:.1f} before and {res['load_after']:.1f} after the run (the machine is shared: "
+        "other jobs' CPU use shows up in the tail latencies).",
         f"Online scoring `POST /api/score/{{subscriber_id}}` from stored features on a simulated operator of "
         f"{res['subscribers']:,} subscribers (model {res['model_trees']} trees, {res['features']} features), "
         "one uvicorn worker on 127.0.0.1, SQLite operational store, API-token auth, region scoping, exact "
@@ -295,7 +297,9 @@ def main() -> None:
     proc, token, _ = start_server(store, port)
     try:
         warm = wait_ready(port, token, ids[0])
+        load_before = os.getloadavg()[0]
         open_res = asyncio.run(open_loop(port, token, ids, args.rate, args.seconds))
+        load_after = os.getloadavg()[0]
         wrk = wrk_max(port, token, ids[0])
     finally:
         proc.terminate()
@@ -309,6 +313,8 @@ def main() -> None:
         "rate": args.rate,
         "seconds": args.seconds,
         "warmup_s": warm,
+        "load_before": load_before,
+        "load_after": load_after,
         "open_loop": open_res,
         "wrk": wrk,
     }
