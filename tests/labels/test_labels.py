@@ -20,8 +20,16 @@ AS_OF = date(2024, 6, 1)
 
 
 @pytest.fixture(scope="module")
-def events(small_operator):
-    bk = open_backend(small_operator.store)
+def agreement_operator(tmp_path_factory):
+    """20,000 subscribers × 15 months: enough re-selections (≈170) for a per-kind agreement bound."""
+    from conftest import build_operator
+
+    return build_operator(tmp_path_factory.mktemp("labels_agreement"), subscribers=20_000, months=15, seed=5)
+
+
+@pytest.fixture(scope="module")
+def events(agreement_operator):
+    bk = open_backend(agreement_operator.store)
     try:
         return bk.to_pyarrow(churn_events(bk, get_definition("offnet")))
     finally:
@@ -29,13 +37,13 @@ def events(small_operator):
 
 
 @pytest.fixture(scope="module")
-def truth(small_operator):
-    return pq.read_table(small_operator.truth)
+def truth(agreement_operator):
+    return pq.read_table(agreement_operator.truth)
 
 
 @pytest.fixture(scope="module")
 def agree(events, truth):
-    return agreement(events, truth, date(2024, 1, 1), date(2024, 12, 1))["kinds"]
+    return agreement(events, truth, date(2024, 1, 1), date(2025, 3, 1))["kinds"]
 
 
 @pytest.mark.parametrize("kind", ["offnet", "port_out", "number_reselection", "tariff_reselection"])
@@ -66,11 +74,11 @@ def test_reselected_number_is_not_offnet_churn(events, truth):
     resel = con.sql(
         "SELECT count(*) FROM truth t JOIN ev e USING (subscriber_id) "
         "WHERE t.kind IN ('number_reselection', 'tariff_reselection') AND e.kind IN ('offnet', 'port_out') "
-        "AND t.left_month BETWEEN DATE '2024-04-01' AND DATE '2024-09-01'"
+        "AND t.left_month BETWEEN DATE '2024-04-01' AND DATE '2024-12-01'"
     ).fetchone()[0]
     n_truth = con.sql(
         "SELECT count(*) FROM truth WHERE kind IN ('number_reselection', 'tariff_reselection') "
-        "AND left_month BETWEEN DATE '2024-04-01' AND DATE '2024-09-01'"
+        "AND left_month BETWEEN DATE '2024-04-01' AND DATE '2024-12-01'"
     ).fetchone()[0]
     assert n_truth > 0
     assert resel <= 0.05 * n_truth
