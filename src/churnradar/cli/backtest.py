@@ -65,7 +65,7 @@ def backtest(
     gap: Annotated[
         int, typer.Option("--gap", help="Months before each origin after which outcomes are unused.")
     ] = 0,
-    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 300,
+    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 120,
     leaves: Annotated[int, typer.Option("--leaves", help="Leaves per tree.")] = 7,
     clv: Annotated[float, typer.Option("--clv", help="EMP: customer lifetime value (yuan).")] = 200.0,
     offer_cost: Annotated[

@@ -29,7 +29,7 @@ def train(
     gap: Annotated[
         int, typer.Option("--gap", help="Months before as-of after which outcomes are not used (e.g. 3).")
     ] = 0,
-    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 300,
+    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 120,
     leaves: Annotated[int, typer.Option("--leaves", help="Leaves per tree.")] = 7,
     threads: Annotated[
         int, typer.Option("--threads", help="LightGBM threads (1 is deterministic and fast here).")

@@ -51,8 +51,8 @@ class ChurnHazardModel:
     def __init__(
         self,
         horizons: Sequence[int] = (1, 2, 3),
-        n_estimators: int = 300,
-        learning_rate: float = 0.03,
+        n_estimators: int = 120,
+        learning_rate: float = 0.08,
         num_leaves: int = 7,
         max_depth: int = 8,
         min_child_samples: int = 200,

@@ -86,6 +86,146 @@ def _contrib_kernel(
     return out
 
 
+#: Trees with at most this many splits are scored through a lookup table: every split of the tree
+#: is evaluated (no data-dependent branches), the bits index the tree's table of leaves.
+MAX_LUT_SPLITS = 10
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lut_leaf(
+    x,
+    t,
+    split_start,
+    split_count,
+    feat,
+    thr,
+    nan_left,
+    special,
+    is_cat,
+    lut_start,
+    lut_leaf,
+    default_left,
+    cat_start,
+    cat_len,
+    cat_bits,
+):
+    mask = 0
+    base = split_start[t]
+    for j in range(split_count[t]):
+        node = base + j
+        v = np.float64(x[feat[node]])
+        if special[node]:  # categorical or zero-as-missing split: the general rule
+            if is_cat[node]:
+                go = False
+                if not math.isnan(v):
+                    iv = np.int64(v)
+                    if iv >= 0:
+                        word = iv // 32
+                        if word < cat_len[node]:
+                            go = (cat_bits[cat_start[node] + word] >> np.uint32(iv % 32)) & np.uint32(1) == 1
+            elif math.isnan(v) or abs(v) <= _KZERO:
+                go = default_left[node]
+            else:
+                go = v <= thr[node]
+        else:
+            go = (v <= thr[node]) | ((v != v) & nan_left[node])
+        mask |= np.int64(go) << j
+    return lut_leaf[lut_start[t] + mask]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _lut_raw_kernel(
+    X,
+    split_start,
+    split_count,
+    feat,
+    thr,
+    nan_left,
+    special,
+    is_cat,
+    lut_start,
+    lut_leaf,
+    default_left,
+    cat_start,
+    cat_len,
+    cat_bits,
+    leaf_value,
+):
+    n = X.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    for i in numba.prange(n):
+        x = X[i]
+        s = 0.0
+        for t in range(split_start.shape[0]):
+            s += leaf_value[
+                _lut_leaf(
+                    x,
+                    t,
+                    split_start,
+                    split_count,
+                    feat,
+                    thr,
+                    nan_left,
+                    special,
+                    is_cat,
+                    lut_start,
+                    lut_leaf,
+                    default_left,
+                    cat_start,
+                    cat_len,
+                    cat_bits,
+                )
+            ]
+        out[i] = s
+    return out
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _lut_contrib_kernel(
+    X,
+    split_start,
+    split_count,
+    feat,
+    thr,
+    nan_left,
+    special,
+    is_cat,
+    lut_start,
+    lut_leaf,
+    default_left,
+    cat_start,
+    cat_len,
+    cat_bits,
+    leaf_group,
+):
+    n = X.shape[0]
+    g = leaf_group.shape[1]
+    out = np.zeros((n, g), dtype=np.float64)
+    for i in numba.prange(n):
+        x = X[i]
+        for t in range(split_start.shape[0]):
+            leaf = _lut_leaf(
+                x,
+                t,
+                split_start,
+                split_count,
+                feat,
+                thr,
+                nan_left,
+                special,
+                is_cat,
+                lut_start,
+                lut_leaf,
+                default_left,
+                cat_start,
+                cat_len,
+                cat_bits,
+            )
+            for j in range(g):
+                out[i, j] += leaf_group[leaf, j]
+    return out
+
+
 class CompiledTrees:
     """The trees of one LightGBM booster as flat arrays, scored by a compiled loop."""
 
@@ -171,6 +311,49 @@ class CompiledTrees:
         self.cat_bits = np.asarray(bits if bits else [0], dtype=np.uint32)
         self.leaf_value = np.asarray(leaf_value, dtype=np.float64)
         self._group_cache: dict[bytes, np.ndarray] = {}
+        self._build_lut(len(roots))
+
+    def _build_lut(self, n_trees: int) -> None:
+        """Per tree: its splits in a row and a table from the split bits to the leaf (if small)."""
+        ends = [*self.roots[1:].tolist(), len(self.feat)]
+        counts = [e - r for r, e in zip(self.roots.tolist(), ends, strict=True)]
+        self.lut = max(counts, default=0) <= MAX_LUT_SPLITS
+        if not self.lut:
+            return
+        starts, table = [], []
+        for t in range(n_trees):
+            r, c = int(self.roots[t]), counts[t]
+            starts.append(len(table))
+            for mask in range(1 << c):
+                node = r
+                while node >= 0:
+                    go_left = (mask >> (node - r)) & 1
+                    node = int(self.kids[2 * node + (0 if go_left else 1)])
+                table.append(~node)
+        self.split_start = self.roots.copy()
+        self.split_count = np.asarray(counts, dtype=np.int32)
+        self.lut_start = np.asarray(starts, dtype=np.int64)
+        self.lut_leaf = np.asarray(table, dtype=np.int32)
+        # NaN goes left: default_left for NaN-missing splits, 0.0 <= threshold for splits without missing
+        self.nan_left = np.where(self.missing == _NONE, self.thr >= 0.0, self.default_left)
+        self.special = self.is_cat | (self.missing == _ZERO)
+
+    def _lut_args(self) -> tuple:
+        return (
+            self.split_start,
+            self.split_count,
+            self.feat,
+            self.thr,
+            self.nan_left,
+            self.special,
+            self.is_cat,
+            self.lut_start,
+            self.lut_leaf,
+            self.default_left,
+            self.cat_start,
+            self.cat_len,
+            self.cat_bits,
+        )
 
     @classmethod
     def from_booster(cls, booster: Any) -> CompiledTrees:
@@ -196,6 +379,8 @@ class CompiledTrees:
 
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
         """The raw score (sum of leaf values), as ``booster.predict(X, raw_score=True)``."""
+        if self.lut:
+            return _lut_raw_kernel(self._rows(X), *self._lut_args(), self.leaf_value)
         return _raw_kernel(self._rows(X), *self._args(), self.leaf_value)
 
     def leaf_groups(self, groups: np.ndarray) -> np.ndarray:
@@ -211,4 +396,6 @@ class CompiledTrees:
 
     def path_contributions(self, X: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """Saabas path contributions summed by group: (rows × G); rows sum to raw score − bias."""
+        if self.lut:
+            return _lut_contrib_kernel(self._rows(X), *self._lut_args(), self.leaf_groups(groups))
         return _contrib_kernel(self._rows(X), *self._args(), self.leaf_groups(groups))
