@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
+import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -22,9 +25,16 @@ AS_OF = date(2024, 6, 1)
 @pytest.fixture(scope="module")
 def agreement_operator(tmp_path_factory):
     """20,000 subscribers × 15 months: enough re-selections (≈170) for a per-kind agreement bound."""
-    from conftest import build_operator
-
-    return build_operator(tmp_path_factory.mktemp("labels_agreement"), subscribers=20_000, months=15, seed=5)
+    # load tests/conftest.py by path: a bare `import conftest` may find another folder's conftest module
+    spec = importlib.util.spec_from_file_location(
+        "_tests_root_conftest", Path(__file__).parents[1] / "conftest.py"
+    )
+    root = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = root  # dataclasses look their module up here
+    spec.loader.exec_module(root)
+    return root.build_operator(
+        tmp_path_factory.mktemp("labels_agreement"), subscribers=20_000, months=15, seed=5
+    )
 
 
 @pytest.fixture(scope="module")
