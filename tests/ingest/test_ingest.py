@@ -192,7 +192,39 @@ CHECKS = [
     ("package", "is_5g", "maybe", "is not a boolean; expected true/false, 1/0 or yes/no"),
     ("customer", "birth_year", "1850", "is below the minimum 1900"),
     ("status_event", "event_time", "yesterday", "is not a timestamp"),
+    # DuckDB's casts read these words as infinite dates or 1970-01-01; only written-out dates pass
+    ("subscription", "activation_date", "inf", "is not a date; expected YYYY-MM-DD"),
+    ("subscription", "activation_date", "Infinity", "is not a date; expected YYYY-MM-DD"),
+    ("subscription", "activation_date", "-inf", "is not a date; expected YYYY-MM-DD"),
+    ("subscription", "activation_date", "epoch", "is not a date; expected YYYY-MM-DD"),
+    ("usage_monthly", "month", "infinity", "is not a month; expected YYYY-MM, YYYYMM or YYYY-MM-01"),
+    ("usage_monthly", "month", "epoch", "is not a month; expected YYYY-MM, YYYYMM or YYYY-MM-01"),
+    ("status_event", "event_time", "-infinity", "is not a timestamp"),
+    ("status_event", "event_time", "inf", "is not a timestamp"),
+    # an integer column takes whole numbers only, however they are written
+    ("usage_monthly", "sms_count", "1e-1", "is not an integer"),
+    ("usage_monthly", "sms_count", "2.5e0", "is not an integer"),
+    ("usage_monthly", "sms_count", "15E-1", "is not an integer"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "text", "expected"),
+    [
+        ("subscription", "activation_date", "inf", "is not a date; expected YYYY-MM-DD"),
+        ("subscription", "activation_date", "-infinity", "is not a date; expected YYYY-MM-DD"),
+        ("usage_monthly", "sms_count", "1e-1", "is not an integer"),
+    ],
+)
+def test_infinite_dates_and_fractional_integers_are_rejected_with_the_usual_message(
+    tmp_path: Path, store_path: Path, table: str, column: str, text: str, expected: str
+) -> None:
+    f = write_table(tmp_path / f"{table}.csv", table, 6, {(4, column): text})
+    with pytest.raises(IngestError) as exc:
+        ingest([f], store_path, key=KEY)
+    (err,) = exc.value.result.errors
+    assert str(err) == f"{f}:6:{column}: value '{text}' {expected}"
+    assert (err.file, err.line, err.column, err.value, err.reason) == (str(f), 6, column, text, expected)
 
 
 @pytest.mark.parametrize(("table", "column", "text", "reason"), CHECKS)
@@ -216,6 +248,10 @@ def test_each_schema_check_rejects_the_bad_cell_with_its_line(
         ("sms_count", "+7", 7),
         ("sms_count", " 7 ", 7),
         ("data_mb", "1e3", 1000.0),
+        ("sms_count", "1e3", 1000),  # whole numbers may be written with an exponent or a point
+        ("sms_count", "1.5E1", 15),
+        ("sms_count", "2.0", 2),
+        ("month", "1970-01", date(1970, 1, 1)),  # the date the word "epoch" stands for, written out
     ],
 )
 def test_accepted_spellings(tmp_path: Path, store_path: Path, column: str, text: str, stored: object) -> None:

@@ -21,6 +21,7 @@ _FLOATING = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 _BOOL_TRUE = ("true", "1", "yes")
 _BOOL_FALSE = ("false", "0", "no")
 _HASH_PATTERN = "[0-9a-f]{64}"
+_DATELIKE = ("date", "month", "timestamp")
 
 
 def q(name: str) -> str:
@@ -209,10 +210,24 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
             else f"{s} IS NOT NULL AND {t} IS NULL"
         )
         if c.dtype == "int":
+            # the cast rounds ``1.5`` to 2 and ``1e-1`` to 0: a value written with a decimal point or
+            # an exponent must be a whole number (``1e3`` and ``2.0`` are; the text is read again
+            # as a double only when it has a point or an exponent)
             if cs.text:
-                cond = f"({cond}) OR (contains({s}, '.') AND TRY_CAST({s} AS DOUBLE) <> {t})"
+                cond = (
+                    f"({cond}) OR ((contains({s}, '.') OR contains({s}, 'e') OR contains({s}, 'E')) "
+                    f"AND TRY_CAST({s} AS DOUBLE) <> {t})"
+                )
             elif cs.source_type.upper().startswith(_FLOATING):
                 cond = f"({cond}) OR CAST({s} AS DOUBLE) <> {t}"
+        if c.dtype in _DATELIKE:
+            # DuckDB's casts take the words infinity/inf, -infinity/-inf and epoch as dates and
+            # timestamps; only written-out dates are accepted (``epoch`` is 1970-01-01: the text is
+            # looked at only for that one value)
+            cond = f"({cond}) OR NOT isfinite({t})"
+            if cs.text:
+                epoch = f"{'TIMESTAMP' if c.dtype == 'timestamp' else 'DATE'} '1970-01-01'"
+                cond += f" OR ({t} = {epoch} AND NOT contains({s}, '1970'))"
         out.append((cond, _TYPE_REASON[c.dtype]))
     if c.dtype == "float":
         out.append((f"NOT isfinite({t})", "is not a finite number"))
