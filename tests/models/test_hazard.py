@@ -149,7 +149,11 @@ def test_compiled_scorer_gives_lightgbm_raw_scores_exactly(trained_store):
     X = model.hazard.transform_features(feats)
     assert np.isnan(X).any()  # missing values and categories are exercised
     expected = model.hazard.booster_.predict(X, raw_score=True)
-    np.testing.assert_allclose(model.trees.predict_raw(X), expected, rtol=0, atol=1e-9)
-    G = np.eye(X.shape[1])
-    contrib = model.trees.path_contributions(X, G)
-    np.testing.assert_allclose(contrib.sum(axis=1) + model.trees.bias, expected, atol=1e-9)
+    trees = model.trees
+    assert trees.lut  # small trees: the lookup-table path
+    for lut in (True, False):  # and the tree walk used for bigger trees
+        trees.lut = lut
+        np.testing.assert_allclose(trees.predict_raw(X), expected, rtol=0, atol=1e-9)
+        contrib = trees.path_contributions(X, np.eye(X.shape[1]))
+        np.testing.assert_allclose(contrib.sum(axis=1) + trees.bias, expected, atol=1e-9)
+    trees.lut = True

@@ -64,6 +64,40 @@ def test_top_reasons_group_contributions_by_reason_code():
     assert reason_label("competitor", "en") == "switch to competitor"
 
 
+def test_a_feature_is_evidence_of_its_reason_only_beyond_the_reference_on_its_side():
+    features = ["arrears_1m", "months_since_complaint", "acquired_on_promotion", "active_days_1m", "d"]
+    mapping = {
+        "arrears_1m": ("price", "arrears"),
+        "months_since_complaint": ("quality", "competitor"),
+        "acquired_on_promotion": ("convenience", "arrears"),
+        "active_days_1m": None,
+        "d": ("convenience", "fraud"),
+    }
+    ex = ReasonExplainer().fit(features, mapping, reference=[0.0, 24.0, 0.0, 25.0, 0.0])
+    X = np.array(
+        [
+            [50.0, 1.0, 1.0, 26.0, 0.0],  # in arrears, a recent complaint, a used promotion card
+            [0.0, 24.0, 0.0, 26.0, 0.0],  # none of it: the risk rises, but not from evidence
+            [0.0, 24.0, 1.0, 3.0, 0.0],  # a promotion card barely used: fraud (养卡), not arrears
+            [np.nan, np.nan, 0.0, np.nan, 0.0],  # missing values are no evidence
+        ]
+    )
+    contrib = np.tile([0.4, 0.3, 0.2, 0.5, 0.0], (4, 1))  # every feature raises the risk
+    r = ex.top_reasons(ex.pairs_from_feature_contributions(contrib, X))
+    assert r["code"][0].tolist() == ["arrears", "competitor", None]
+    assert np.isclose(r["size"][0, 0], 0.6) and r["driver"][0, 0] == "price"
+    assert r["code"][1, 0] == "unknown"
+    assert r["code"][2, 0] == "fraud" and np.isclose(r["size"][2, 0], 0.2)
+    assert r["code"][3, 0] == "unknown"
+    # stored and loaded: the same reasons; without a reference, every contribution counts
+    again = ReasonExplainer.from_dict(ex.to_dict())
+    assert again.top_reasons(again.pairs_from_feature_contributions(contrib, X))["code"].tolist() == (
+        r["code"].tolist()
+    )
+    plain = ReasonExplainer().fit(features, mapping)
+    assert plain.top_reasons(plain.pairs_from_feature_contributions(contrib, X))["code"][1, 0] == "arrears"
+
+
 def test_health_score_is_0_to_100_and_falls_with_complaints():
     rng = np.random.default_rng(0)
     n = 500

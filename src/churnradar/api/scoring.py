@@ -135,7 +135,9 @@ class Scorer:
         # one pass: TreeSHAP contributions sum (with the bias column) to the raw score
         contrib = np.asarray(booster.predict(x, pred_contrib=True, num_threads=1))
         p = model.hazard.proba_from_raw(contrib.sum(axis=1))[0]
-        reasons = self._top_reasons(contrib[0, : self._n_features] @ model.explainer.pair_matrix_)
+        reasons = self._top_reasons(
+            model.explainer.pairs_from_feature_contributions(contrib[:, : self._n_features], x)[0]
+        )
         return {
             "model_id": record.model_id,
             **{c: round(float(v), 6) for c, v in zip(model.proba_columns, p, strict=True)},

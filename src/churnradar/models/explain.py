@@ -7,7 +7,10 @@ codes with the largest positive contribution, each with its dominant driver, its
 and its zh-CN and en labels. Reason codes are DOMAIN.md's taxonomy, never raw feature names.
 Features that are symptoms of leaving rather than evidence of why (usage and spend falling, balance
 run down) and the static profile move the probability but do not choose the reason (see
-``feature_reason_map``); a subscriber with no positive evidence gets ``unknown`` (未知).
+``feature_reason_map``). A feature's contribution counts for its reason only when the subscriber's
+value lies beyond the training month's median on the side that signals the reason (in arrears, a
+recent complaint, a contract about to end; see ``EVIDENCE_LOWER``): risk raised by *not* being in
+arrears is no evidence of arrears. A subscriber with no positive evidence gets ``unknown`` (未知).
 
 Two ways to get contributions, same grouping:
 
@@ -89,6 +92,47 @@ REASON_OVERRIDES: dict[str, tuple[str, str]] = {
 }
 
 
+#: Features whose *lower* values are the evidence of their reason (a recent suspension or complaint, a
+#: contract or subsidy about to end, a weak home grid, fewer contacts or family ties, a brand
+#: downgrade). Every other feature that names a reason is evidence when its value is *higher*.
+EVIDENCE_LOWER = frozenset(
+    {
+        "months_since_suspension",
+        "months_since_complaint",
+        "months_to_contract_end",
+        "months_to_subsidy_end",
+        "grid_throughput_3m",
+        "grid_coverage_3m",
+        "onnet_share_3m",
+        "in_family_group",
+        "family_group_size",
+        "family_call_degree_3m",
+        "call_peers_1m",
+        "call_peers_3m",
+        "call_peers_mom_change",
+        "brand_rank_change",
+    }
+)
+
+
+#: A promotion card that is barely used (active on at most this many days of the month) reads as a
+#: commission-fraud card (养卡: opened for the channel commission and kept alive with next to no
+#: use), not as one abandoned down the arrears route: the promotion features' evidence moves from
+#: arrears to fraud for such rows.
+BARELY_USED_ACTIVE_DAYS = 7
+BARELY_USED_FEATURE = "active_days_1m"
+PROMOTION_FEATURES = ("acquired_on_promotion", "promo_burn_window")
+
+
+def evidence_direction(features: Sequence[str], mapping: dict[str, tuple[str, str] | None]) -> np.ndarray:
+    """Per feature: +1 when higher values are evidence of its reason, −1 when lower, 0 when it names
+    no reason."""
+    return np.array(
+        [0 if mapping.get(f) is None else (-1 if f in EVIDENCE_LOWER else 1) for f in features],
+        dtype=np.int8,
+    )
+
+
 def feature_reason_map(features: Sequence[str]) -> dict[str, tuple[str, str] | None]:
     """For each feature: (driver, reason code), or None when it is not evidence of a reason.
 
@@ -127,15 +171,36 @@ def feature_reason_map(features: Sequence[str]) -> dict[str, tuple[str, str] | N
 
 
 class ReasonExplainer:
-    """Top reasons per row from a booster's contributions, grouped by a feature → (driver, reason) map."""
+    """Top reasons per row from a booster's contributions, grouped by a feature → (driver, reason) map.
+
+    With a ``reference`` (per feature, the training population's median), a feature's contribution
+    counts for its reason only when the row's value lies beyond the reference on the evidence side
+    (``evidence_direction``): a subscriber whose risk is raised by *not* being in arrears, or by
+    having no recent complaint, gets no arrears or complaint reason from it. Contributions that are
+    not evidence still move the probability; they do not choose the reason.
+    """
 
     def __init__(self, top: int = 3):
         self.top = top
 
-    def fit(self, features: Sequence[str], mapping: dict[str, tuple[str, str] | None] | None = None):
+    def fit(
+        self,
+        features: Sequence[str],
+        mapping: dict[str, tuple[str, str] | None] | None = None,
+        reference: Sequence[float] | np.ndarray | None = None,
+    ):
         mapping = mapping if mapping is not None else feature_reason_map(features)
         self.features_ = list(features)
         self.mapping_ = {f: mapping.get(f) for f in self.features_}
+        self.direction_ = evidence_direction(self.features_, self.mapping_)
+        if reference is None:
+            self.reference_ = None
+        else:
+            self.reference_ = np.asarray(reference, dtype=np.float64)
+            if self.reference_.shape != (len(self.features_),):
+                raise ConfigError(
+                    f"reference has {self.reference_.size} values for {len(self.features_)} features"
+                )
         pairs = sorted({v for v in self.mapping_.values() if v is not None}, key=lambda p: (p[1], p[0]))
         self.pairs_ = pairs
         self.reasons_ = sorted({r for _, r in pairs})
@@ -150,19 +215,71 @@ class ReasonExplainer:
                 g[i, pairs.index(self.mapping_[f])] = 1.0
         self.pair_matrix_ = g
         self.reason_of_pair_ = np.array([self.reasons_.index(r) for _, r in pairs], dtype=np.int64)
+        self.evidence_cols_ = np.flatnonzero(g.any(axis=1))  # features that name a reason
+        self.fraud_move_ = None
+        src, dst = ("convenience", "arrears"), ("convenience", "fraud")
+        fcols = [
+            j
+            for j, i in enumerate(self.evidence_cols_)
+            if self.features_[i] in PROMOTION_FEATURES and self.mapping_[self.features_[i]] == src
+        ]
+        if fcols and dst in pairs and BARELY_USED_FEATURE in self.features_ and self.reference_ is not None:
+            self.fraud_move_ = (
+                pairs.index(src),
+                pairs.index(dst),
+                np.array(fcols),
+                self.features_.index(BARELY_USED_FEATURE),
+            )
         return self
 
+    def evidence(self, X: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """1 where a row's value of a reason-naming feature is evidence of its reason, else 0:
+        (rows × len(cols)) for ``cols`` (default ``evidence_cols_``)."""
+        cols = self.evidence_cols_ if cols is None else cols
+        if self.reference_ is None:
+            return np.ones((X.shape[0], len(cols)))
+        d = self.direction_[cols].astype(np.float64)
+        ref = self.reference_[cols]
+        with np.errstate(invalid="ignore"):
+            ok = d * (np.asarray(X, dtype=np.float64)[:, cols] - ref) > 0
+        # no reference (a feature missing in the whole training month): its sign alone decides
+        ok |= np.isnan(ref) & ~np.isnan(np.asarray(X, dtype=np.float64)[:, cols])
+        return ok.astype(np.float64)
+
+    def _group(self, c: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Evidence per reason-naming feature (rows × ``evidence_cols_``) → per (driver, reason) pair."""
+        cols = self.evidence_cols_
+        c = c * self.evidence(X, cols)
+        pairs = c @ self.pair_matrix_[cols]
+        if self.fraud_move_ is not None:  # barely used promotion cards: arrears → fraud
+            src, dst, fcols, used = self.fraud_move_
+            with np.errstate(invalid="ignore"):
+                barely = np.asarray(X, dtype=np.float64)[:, used] <= BARELY_USED_ACTIVE_DAYS
+            moved = c[:, fcols].sum(axis=1) * barely
+            pairs[:, src] -= moved
+            pairs[:, dst] += moved
+        return pairs
+
+    def pairs_from_feature_contributions(self, contrib: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Per-feature contributions (rows × features) → evidence per (driver, reason) pair."""
+        return self._group(np.asarray(contrib)[:, self.evidence_cols_], X)
+
     def pair_contributions(self, booster: Any, X: np.ndarray, method: str = "exact", trees: Any = None):
-        """Contributions per (driver, reason) pair: rows × pairs."""
+        """Evidence per (driver, reason) pair: rows × pairs."""
         if method == "exact":
-            contrib = booster.predict(X, pred_contrib=True)
-            return np.asarray(contrib)[:, : len(self.features_)] @ self.pair_matrix_
+            contrib = np.asarray(booster.predict(X, pred_contrib=True))[:, : len(self.features_)]
+            return self.pairs_from_feature_contributions(contrib, X)
         if method == "path":
             if trees is None:
                 from churnradar.models.treescore import CompiledTrees
 
                 trees = CompiledTrees.from_booster(booster)
-            return trees.path_contributions(X, self.pair_matrix_)
+            if self.reference_ is None:
+                return trees.path_contributions(X, self.pair_matrix_)
+            cols = self.evidence_cols_
+            pick = np.zeros((len(self.features_), len(cols)))
+            pick[cols, np.arange(len(cols))] = 1.0
+            return self._group(trees.path_contributions(X, pick), X)
         raise ConfigError(f"reason method {method!r} is not known; expected one of {METHODS}")
 
     def top_reasons(self, pair_contrib: np.ndarray) -> dict[str, np.ndarray]:
@@ -206,12 +323,18 @@ class ReasonExplainer:
         return self.top_reasons(self.pair_contributions(booster, X, method, trees))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"top": self.top, "features": self.features_, "mapping": self.mapping_}
+        ref = None
+        if self.reference_ is not None:
+            ref = [None if np.isnan(v) else float(v) for v in self.reference_]
+        return {"top": self.top, "features": self.features_, "mapping": self.mapping_, "reference": ref}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReasonExplainer:
         mapping = {k: (tuple(v) if v is not None else None) for k, v in d["mapping"].items()}
-        return cls(top=d["top"]).fit(d["features"], mapping)
+        ref = d.get("reference")  # models stored before evidence gating have none
+        if ref is not None:
+            ref = [np.nan if v is None else v for v in ref]
+        return cls(top=d["top"]).fit(d["features"], mapping, ref)
 
 
 def reason_label(code: str | None, lang: str = "zh") -> str | None:

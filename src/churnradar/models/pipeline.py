@@ -142,7 +142,11 @@ def fit_churn_model(
     report("training data", total - 1, total)
     latest = feats[usable[-1]]
     health = HealthScorer().fit(latest)
-    explainer = ReasonExplainer().fit(hazard.encoder_.columns_)
+    # reasons: a feature is evidence when its value lies beyond the latest month's median
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: no median
+        reference = np.nanmedian(hazard.transform_features(latest), axis=0)
+    explainer = ReasonExplainer().fit(hazard.encoder_.columns_, reference=reference)
     p_latest = hazard.predict_proba(latest).iloc[:, -1].to_numpy()
     base_rate = float(np.mean(p_latest))
     d = data.definition
