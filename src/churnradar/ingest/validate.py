@@ -1,13 +1,17 @@
 """Validation SQL generated from the canonical schema (never hand-written per table).
 
-Every check of a column is a pair (SQL condition, reason). The same pairs build the row-level
-``_bad`` flag computed for all rows in one pass and the per-column reasons computed again only for
-the bad rows, so the flag and the reported reasons cannot disagree. Inside the generated SQL, ``s``
-names the cleaned source value (text or a native Parquet value) and ``t`` the typed value.
+Every check of a column is a pair (SQL condition, reason). The pairs give the per-column reasons,
+computed only for the bad rows; the row-level ``_bad`` flag, computed for every row in one pass, is
+built from the same pieces with fewer terms (:func:`flag`: a required value that is missing or does
+not convert is simply a NULL typed value; range and finiteness checks become one ``BETWEEN``), and
+a test holds the flag and the reasons to agreement on every spelling that trips a check. Inside the
+generated SQL, ``s`` names the cleaned source value (text or a native Parquet value) and ``t`` the
+typed value.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,52 +187,47 @@ _TYPE_REASON = {
 }
 
 
-def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]]:
-    """(condition, reason) pairs of one column, in the order they are reported."""
+def _blank(s: str) -> str:
+    return f"({s} IS NULL OR trim({s}) = '')"
+
+
+def _not_converted(cs: ColumnSource, s: str, t: str) -> str:
+    """The value is there but does not convert (the cheap test on ``t`` first: for untrimmed text,
+    CASE looks at the text only where the cast failed)."""
+    if _untrimmed(cs):
+        return f"CASE WHEN {t} IS NULL THEN NOT {_blank(s)} ELSE FALSE END"
+    return f"{s} IS NOT NULL AND {t} IS NULL"
+
+
+def _converted_but_wrong(cs: ColumnSource, s: str, t: str) -> str | None:
+    """Values that convert but are not what the type means: a fractional number in an integer
+    column, an infinite or ``epoch`` date."""
+    c = cs.column
+    if c.dtype == "int":
+        # the cast rounds ``1.5`` to 2 and ``1e-1`` to 0: the text read as a double must equal the
+        # integer (``1e3`` and ``2.0`` do). Parsing every cell again as a double costs less than
+        # looking for a point or an exponent in the text first.
+        if cs.text:
+            return f"TRY_CAST({s} AS DOUBLE) <> {t}"
+        if cs.source_type.upper().startswith(_FLOATING):
+            return f"CAST({s} AS DOUBLE) <> {t}"
+        return None
+    if c.dtype in _DATELIKE:
+        # DuckDB's casts take the words infinity/inf, -infinity/-inf and epoch as dates and
+        # timestamps; only written-out dates are accepted (``epoch`` is 1970-01-01: the text is
+        # looked at only for that one value)
+        cond = f"NOT isfinite({t})"
+        if cs.text:
+            epoch = f"{'TIMESTAMP' if c.dtype == 'timestamp' else 'DATE'} '1970-01-01'"
+            cond += f" OR ({t} = {epoch} AND NOT contains({s}, '1970'))"
+        return cond
+    return None
+
+
+def _value_checks(cs: ColumnSource, t: str) -> list[tuple[str, str]]:
+    """Checks of a converted value ``t`` (all NULL when ``t`` is NULL)."""
     c = cs.column
     out: list[tuple[str, str]] = []
-    # for untrimmed text, look at the text only where the cast failed (CASE evaluates lazily)
-    blank = f"({s} IS NULL OR trim({s}) = '')"
-    if not c.nullable:
-        missing = f"CASE WHEN {t} IS NULL THEN {blank} ELSE FALSE END" if _untrimmed(cs) else f"{s} IS NULL"
-        out.append((missing, "is missing; the column is required (not null)"))
-    if c.pii:
-        if not cs.raw_pii:
-            out.append(
-                (
-                    f"NOT regexp_full_match({t}, '{_HASH_PATTERN}')",
-                    f"is not an HMAC-SHA256 digest (64 hex characters); give the raw identifier in "
-                    f"column {c.raw_name} instead",
-                )
-            )
-        return out
-    if c.dtype != "string":
-        # a value that does not convert (the cheap test on t first: text is looked at only then)
-        cond = (
-            f"CASE WHEN {t} IS NULL THEN NOT {blank} ELSE FALSE END"
-            if _untrimmed(cs)
-            else f"{s} IS NOT NULL AND {t} IS NULL"
-        )
-        if c.dtype == "int":
-            # the cast rounds ``1.5`` to 2 and ``1e-1`` to 0: a value written with a decimal point or
-            # an exponent must be a whole number (``1e3`` and ``2.0`` are; the text is read again
-            # as a double only when it has a point or an exponent)
-            if cs.text:
-                cond = (
-                    f"({cond}) OR ((contains({s}, '.') OR contains({s}, 'e') OR contains({s}, 'E')) "
-                    f"AND TRY_CAST({s} AS DOUBLE) <> {t})"
-                )
-            elif cs.source_type.upper().startswith(_FLOATING):
-                cond = f"({cond}) OR CAST({s} AS DOUBLE) <> {t}"
-        if c.dtype in _DATELIKE:
-            # DuckDB's casts take the words infinity/inf, -infinity/-inf and epoch as dates and
-            # timestamps; only written-out dates are accepted (``epoch`` is 1970-01-01: the text is
-            # looked at only for that one value)
-            cond = f"({cond}) OR NOT isfinite({t})"
-            if cs.text:
-                epoch = f"{'TIMESTAMP' if c.dtype == 'timestamp' else 'DATE'} '1970-01-01'"
-                cond += f" OR ({t} = {epoch} AND NOT contains({s}, '1970'))"
-        out.append((cond, _TYPE_REASON[c.dtype]))
     if c.dtype == "float":
         out.append((f"NOT isfinite({t})", "is not a finite number"))
     if c.dtype == "month":
@@ -245,6 +244,69 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
     if c.max is not None:
         out.append((f"{t} > {c.max!r}", f"is above the maximum {c.max:g}"))
     return out
+
+
+def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]]:
+    """(condition, reason) pairs of one column, in the order they are reported."""
+    c = cs.column
+    out: list[tuple[str, str]] = []
+    if not c.nullable:
+        missing = (
+            f"CASE WHEN {t} IS NULL THEN {_blank(s)} ELSE FALSE END" if _untrimmed(cs) else f"{s} IS NULL"
+        )
+        out.append((missing, "is missing; the column is required (not null)"))
+    if c.pii:
+        if not cs.raw_pii:
+            out.append(
+                (
+                    f"NOT regexp_full_match({t}, '{_HASH_PATTERN}')",
+                    f"is not an HMAC-SHA256 digest (64 hex characters); give the raw identifier in "
+                    f"column {c.raw_name} instead",
+                )
+            )
+        return out
+    if c.dtype != "string":
+        cond = _not_converted(cs, s, t)
+        wrong = _converted_but_wrong(cs, s, t)
+        if wrong is not None:
+            cond = f"({cond}) OR {wrong}"
+        out.append((cond, _TYPE_REASON[c.dtype]))
+    return out + _value_checks(cs, t)
+
+
+def flag(cs: ColumnSource, s: str = "s", t: str = "t") -> str | None:
+    """SQL that is TRUE exactly when one of :func:`checks` of the column is TRUE (otherwise FALSE or
+    NULL), written with fewer and cheaper terms: it is computed for every cell of a file, the
+    reasons only for bad rows. ``test_a_row_is_flagged_exactly_when_it_gets_a_reason`` holds the
+    two to agreement.
+
+    - a required column's value is missing or does not convert exactly when ``t`` is NULL (a NULL
+      or blank source gives a NULL ``t``), so the CASE that tells the two apart is not needed;
+    - ``NOT isfinite(t) OR t < min OR t > max`` is ``NOT (t BETWEEN min AND max)`` when both limits
+      are set (DuckDB orders NaN above every number; infinities fall outside the limits).
+    """
+    c = cs.column
+    pairs = checks(cs, s, t)
+    if c.pii or c.dtype == "string":
+        return " OR ".join(f"({cond})" for cond, _ in pairs) if pairs else None
+    terms = [f"{t} IS NULL" if not c.nullable else _not_converted(cs, s, t)]
+    wrong = _converted_but_wrong(cs, s, t)
+    if wrong is not None:
+        terms.append(wrong)
+    if c.dtype == "month":
+        terms.append(f"day({t}) <> 1")
+    if c.enum:
+        terms.append(f"{t} NOT IN ({', '.join(lit(v) for v in c.enum)})")
+    if c.min is not None and c.max is not None and math.isfinite(c.min) and math.isfinite(c.max):
+        terms.append(f"NOT ({t} BETWEEN {c.min!r} AND {c.max!r})")
+    else:
+        if c.dtype == "float":
+            terms.append(f"NOT isfinite({t})")
+        if c.min is not None:
+            terms.append(f"{t} < {c.min!r}")
+        if c.max is not None:
+            terms.append(f"{t} > {c.max!r}")
+    return " OR ".join(f"({x})" for x in terms)
 
 
 def _levels(sources: list[ColumnSource], src_rel: str) -> str:
@@ -265,8 +327,9 @@ def bad_expr(sources: list[ColumnSource]) -> str:
     for i, cs in enumerate(sources):
         if cs.source is None:
             continue
-        for cond, _ in checks(cs, f"__s{i}", f"__t{i}"):
-            conds.append(f"({cond})")
+        cond = flag(cs, f"__s{i}", f"__t{i}")
+        if cond:
+            conds.append(cond)
     return f"coalesce({' OR '.join(conds)}, FALSE)" if conds else "FALSE"
 
 
