@@ -150,3 +150,59 @@ def test_missing_echarts_asset_says_how_to_install_it(monkeypatch, tmp_path):
             html.echarts_source()
     finally:
         html.echarts_source.cache_clear()
+
+
+def test_churn_events_are_kept_in_the_store_until_new_data_arrives(report_operator, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from churnradar.labels import churn_events, label_store
+    from churnradar.labels.definitions import get_definition
+
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(report_operator.store, store)
+    con = duckdb.connect(str(store))
+    con.execute("DROP TABLE IF EXISTS churn_event")
+    con.close()
+    with ReportContext.open(store) as c:
+        fresh = c.run(c.events())
+        assert c._pending_cache is not None  # computed, to be kept on close
+        expected = c.run(churn_events(c.bk, get_definition("offnet")))
+    con = duckdb.connect(str(store), read_only=True)
+    (versions,) = con.sql("SELECT count(DISTINCT data_version) FROM churn_event").fetchone()
+    con.close()
+    assert versions == 1
+    with ReportContext.open(store) as c:
+        cached = c.run(c.events())
+        assert c._pending_cache is None  # read back, not recomputed
+    key = ["subscriber_id", "kind", "event_month"]
+    for df in (fresh, cached):
+        assert len(df) == len(expected) > 0
+        assert (
+            df.sort_values(key)
+            .reset_index(drop=True)
+            .equals(expected.sort_values(key).reset_index(drop=True)[list(df.columns)])
+        )
+    # a new ingest batch changes the data version: the stored events are not used
+    con = duckdb.connect(str(store))
+    con.execute("UPDATE _batch SET batch_id = batch_id || '-x'")
+    con.close()
+    with ReportContext.open(store) as c:
+        c.events()
+        assert c._pending_cache is not None
+    # labelling keeps them too, and reads them back on the next month
+    con = duckdb.connect(str(store))
+    con.execute("DROP TABLE churn_event")
+    con.close()
+    first = label_store(store, "2025-01")
+    con = duckdb.connect(str(store), read_only=True)
+    (n,) = con.sql("SELECT count(*) FROM churn_event WHERE definition = 'offnet'").fetchone()
+    con.close()
+    assert n == len(expected)
+    again = label_store(store, "2025-01")
+
+    def ordered(t):
+        return t.to_pandas().sort_values("subscriber_id").reset_index(drop=True)
+
+    assert ordered(first.labels).equals(ordered(again.labels))

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from churnradar.errors import ChurnRadarError
-from churnradar.periods import add_months, format_month
+from churnradar.periods import add_months
 
 SEASON = 12
 MODELS = ("AutoETS", "AutoARIMA")
@@ -95,19 +95,31 @@ class ForecastResult:
         }
 
 
-def churn_series(ctx) -> pd.DataFrame:
-    """Monthly off-net churners per county and in total: ``unique_id``, ``ds`` (month start), ``y``."""
+def churn_series(ctx, dating: str = "recorded") -> pd.DataFrame:
+    """Monthly off-net churners per county and in total: ``unique_id``, ``ds`` (month start), ``y``.
+
+    ``dating="recorded"`` counts by the recorded deregistration / port-out month (complete up to the
+    last month of data); ``"left"`` by the month customers left (complete three months earlier).
+    """
     import ibis
 
     ch = ctx.churn()
-    last = ctx.complete_through
-    first = ctx.first_data_month if ctx.dating == "recorded" else add_months(ctx.first_data_month, 1)
-    ch = ch.filter(ch.churn_month.between(ibis.literal(first), ibis.literal(min(last, ctx.as_of))))
-    df = ctx.run(ch.group_by(["county_id", "churn_month"]).agg(y=ch.count()))
-    months = pd.date_range(pd.Timestamp(first), pd.Timestamp(min(last, ctx.as_of)), freq="MS")
+    if dating == "recorded":
+        col = "recorded_month" if ctx.dating == "left" else "churn_month"
+        first, last = ctx.first_data_month, min(ctx.last_data_month, ctx.as_of)
+    else:
+        col = "churn_month" if ctx.dating == "left" else None
+        if col is None:
+            raise ForecastError("dating 'left' needs a context dated by the month customers left")
+        first, last = add_months(ctx.first_data_month, 1), min(ctx.complete_through, ctx.as_of)
+    ch = ch.filter(ch[col].between(ibis.literal(first), ibis.literal(last)))
+    df = ctx.run(ch.group_by(["county_id", ch[col].name("month")]).agg(y=ch.count()))
+    months = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="MS")
     counties = sorted(ctx.run(ctx.bk.table("region").select("county_id").distinct())["county_id"])
+    if ctx.region is not None:
+        counties = [ctx.region]
     full = pd.MultiIndex.from_product([counties, months], names=["unique_id", "ds"]).to_frame(index=False)
-    df = df.rename(columns={"county_id": "unique_id", "churn_month": "ds"})
+    df = df.rename(columns={"county_id": "unique_id", "month": "ds"})
     df["ds"] = pd.to_datetime(df["ds"])
     df = full.merge(df, on=["unique_id", "ds"], how="left").fillna({"y": 0})
     tot = df.groupby("ds", as_index=False)["y"].sum().assign(unique_id=ALL)
@@ -205,13 +217,19 @@ def forecast_series(
 
 
 def forecast_context(
-    ctx, months: int = 6, scenario: Scenario | None = None, horizon: int = 3, n_windows: int = 2
+    ctx,
+    months: int = 6,
+    scenario: Scenario | None = None,
+    horizon: int = 3,
+    n_windows: int = 2,
+    dating: str = "recorded",
 ) -> ForecastResult:
-    """Forecast on an open :class:`~churnradar.reports.context.ReportContext`."""
+    """Forecast on an open :class:`~churnradar.reports.context.ReportContext` (its cached events)."""
     os.environ.setdefault("NIXTLA_ID_AS_COL", "1")
-    series = churn_series(ctx)
+    series = churn_series(ctx, dating)
     res = forecast_series(series, months, horizon, n_windows, scenario)
-    res.meta = {"dating": ctx.dating, "last_month": format_month(min(ctx.complete_through, ctx.as_of))}
+    last = series["ds"].max()
+    res.meta = {"dating": dating, "last_month": pd.Timestamp(last).strftime("%Y-%m")}
     return res
 
 
@@ -225,34 +243,25 @@ def forecast_store(
     backend: str = "duckdb",
 ) -> ForecastResult:
     """Forecast churn counts per county on ``store`` (see the module docstring)."""
-    from churnradar.reports.context import ReportContext
+    from churnradar.reports.context import DATINGS, ReportContext
 
-    with ReportContext.open(store, as_of, window=120, dating=dating, backend=backend) as ctx:
-        return forecast_context(ctx, months, scenario)
+    if dating not in DATINGS:
+        raise ForecastError(f"dating {dating!r} is not known; expected one of {', '.join(DATINGS)}")
+    with ReportContext.open(store, as_of, window=120, dating="left", backend=backend) as ctx:
+        return forecast_context(ctx, months, scenario, dating=dating)
 
 
 def report_forecast(ctx):
     """The forecast report: history + forecast with intervals per region, backtest table."""
     from churnradar.i18n import t
     from churnradar.reports.churn import label_of
-    from churnradar.reports.context import ReportContext
     from churnradar.reports.model import Chart, Report, Section
 
-    rc = ReportContext(
-        ctx.bk,
-        ctx.as_of,
-        ctx.months,
-        "recorded",
-        ctx.lang,
-        ctx.min_count,
-        ctx.first_data_month,
-        ctx.last_data_month,
-    )
     lang = ctx.lang
     try:
-        res = forecast_context(rc, 6, Scenario())
+        res = forecast_context(ctx, 6, Scenario(), dating="recorded")
     except ForecastError as exc:  # too short a history: show it and say what is needed
-        hist = churn_series(rc)
+        hist = churn_series(ctx, "recorded")
         w = hist.pivot_table(index="ds", columns="unique_id", values="y").reset_index()
         w["month"] = pd.to_datetime(w.pop("ds")).dt.strftime("%Y-%m")
         cols = [c for c in w.columns if c != "month"]

@@ -189,30 +189,41 @@ def value_declines(bk: Backend, d: ChurnDefinition) -> ir.Table:
     baseline must be positive); the run starts at m when months m..m+K-1 all fall below it and the
     month before did not already start such a run. The line must stay active (billable activity) in
     every month of the run, so lines on their way out through arrears are not counted.
+
+    Both conditions (a run at m, none at m-1) are read from one window pass of lags and leads: one
+    sort of the billing rows instead of one per step.
     """
     b = bk.table("billing_monthly").select("subscriber_id", "month", "revenue")
     u = bk.table("usage_monthly").select("subscriber_id", "month", "active_days")
     b = b.join(u, ["subscriber_id", "month"])
     w = ibis.window(group_by="subscriber_id", order_by="month")
     k = d.value_decline_months
-    lags = [b.revenue.lag(i).over(w) for i in (1, 2, 3)]
-    leads = [b.revenue.lead(i).over(w) for i in range(1, k)]
-    active_leads = [b.active_days.lead(i).over(w) for i in range(1, k)]
-    still_active = b.active_days > 0
-    for a in active_leads:
-        still_active = still_active & (a > 0)
-    b = b.mutate(
-        baseline=(lags[0] + lags[1] + lags[2]) / 3.0,
-        run_max=ibis.greatest(b.revenue, *leads) if leads else b.revenue,
-        run_complete=(leads[-1].notnull() if leads else ibis.literal(True)),
-    )
-    b = b.mutate(
-        hit=(b.baseline > 0)
-        & b.run_complete
-        & still_active.fill_null(False)
-        & (b.run_max < b.baseline * d.value_decline_share)
-    )
-    b = b.mutate(prev_hit=b.hit.lag().over(w))
+
+    def shifted(col: ir.Column, offset: int) -> ir.Value:
+        if offset == 0:
+            return col
+        return (col.lag(-offset) if offset < 0 else col.lead(offset)).over(w)
+
+    revenue = {o: shifted(b.revenue, o) for o in range(-4, k)}
+    active = {o: shifted(b.active_days, o) for o in range(-1, k)}
+
+    def run_starts(o: int) -> ir.BooleanValue:
+        """A run of ``k`` low months starts ``o`` rows from this one (``o`` is 0 or -1)."""
+        baseline = (revenue[o - 1] + revenue[o - 2] + revenue[o - 3]) / 3.0
+        run = [revenue[i] for i in range(o, o + k)]
+        run_max = ibis.greatest(*run) if len(run) > 1 else run[0]
+        complete = revenue[o + k - 1].notnull() if o + k - 1 != 0 else ibis.literal(True)
+        still_active = active[o] > 0
+        for i in range(o + 1, o + k):
+            still_active = still_active & (active[i] > 0)
+        return (
+            (baseline > 0)
+            & complete
+            & still_active.fill_null(False)
+            & (run_max < baseline * d.value_decline_share)
+        )
+
+    b = b.mutate(hit=run_starts(0), prev_hit=run_starts(-1))
     start = b.filter(b.hit & ~b.prev_hit.fill_null(False))
     return start.select("subscriber_id", kind=ibis.literal("value_decline"), event_month=start.month)
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from churnradar.errors import ConfigError
 from churnradar.i18n import normalise_lang
-from churnradar.labels import DEREGISTRATION_LAG_MONTHS, churn_events
+from churnradar.labels import DEREGISTRATION_LAG_MONTHS
 from churnradar.labels.definitions import get_definition
 from churnradar.labels.events import subscription_ends
 from churnradar.periods import add_months, format_month, months_between, parse_month
@@ -94,6 +94,7 @@ class ReportContext:
     last_data_month: date | None = None
     region: str | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _pending_cache: Any = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -164,6 +165,21 @@ class ReportContext:
                     release()
         self._cache.clear()
         self.bk.close()
+        if self._pending_cache is not None:
+            self._persist_events()
+
+    def _persist_events(self) -> None:
+        """Keep the freshly computed events in the store (best effort: a store another process holds,
+        or a read-only file, just computes them again next time)."""
+        from churnradar.labels.stored import write_events
+
+        rows, self._pending_cache = self._pending_cache, None
+        try:
+            write_events(Path(self.bk.source), rows)
+        except Exception as exc:
+            import logging
+
+            logging.getLogger(__name__).info("churn events not kept in the store: %s", exc)
 
     def __enter__(self) -> ReportContext:
         return self
@@ -210,10 +226,24 @@ class ReportContext:
         return "offnet" if self.dating == "left" else "offnet_recorded"
 
     def events(self) -> ir.Table:
-        """Churn events of every kind (labels), materialised once per run."""
-        return self._cached(
-            "events", lambda: churn_events(self.bk, get_definition(self.definition_name)).cache()
-        )
+        """Churn events of every kind (labels' ``offnet`` definition), computed once per data version.
+
+        They are most of a report run's cost, so they are read from the store's ``churn_event`` table
+        when it is current (see :mod:`churnradar.labels.stored`; ``churnradar label`` writes it),
+        and otherwise computed and kept there when the context closes. Under ``recorded`` dating,
+        off-net events are dated by their recorded month (the same events; only the date differs).
+        """
+
+        def make() -> ir.Table:
+            from churnradar.labels.stored import events_for
+
+            ev, self._pending_cache = events_for(self.bk, get_definition("offnet"))
+            if self.dating == "recorded":
+                off = ev.kind.isin(OFFNET_KINDS) & ev.recorded_month.notnull()
+                ev = ev.mutate(event_month=ibis.cases((off, ev.recorded_month), else_=ev.event_month))
+            return ev
+
+        return self._cached("events", make)
 
     def lines(self) -> ir.Table:
         """One row per line: segments at activation, cohort month and recorded close month."""
@@ -266,6 +296,7 @@ class ReportContext:
                 reason_code=off.reason_code.argmin(off.event_month),
                 intent=off.intent.argmin(off.event_month),
                 voluntary=off.voluntary.argmin(off.event_month),
+                recorded_month=off.recorded_month.argmin(off.event_month),
             )
             j = self.lines().join(first, "subscriber_id")
             return self._with_revenue(j, "churn_month").cache()
