@@ -12,8 +12,13 @@ Measured, for the as-of month T = the last month of the data:
 * ``duckdb``  — churnradar, full core set on DuckDB over the store file (Arrow result);
 * ``spark``   — churnradar, full core set on Spark local[2] over the Parquet folder (noop sink);
 * ``subset``  — ten representative features three ways: churnradar (DuckDB), the same written by
-  hand in DuckDB SQL, and vectorised pandas (Parquet read + compute); the three results are
-  checked to agree before the times are reported.
+  hand in DuckDB SQL, and vectorised pandas (Parquet read + compute), each run three times
+  interleaved in one process; the best time of each is reported, and churnradar's first run (the
+  only one that compiles the Ibis expression to SQL) too. The three results are checked to agree
+  before the times are reported.
+
+The 1-minute load average before and after each stage is recorded with the results (the machine
+is shared).
 """
 
 from __future__ import annotations
@@ -98,13 +103,24 @@ def stage_generate(subscribers: int, months: int, store: bool) -> dict:
 # -- churnradar ---------------------------------------------------------------------------------
 
 
+def _dir_bytes(path: Path) -> int:
+    try:
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    except OSError:  # a spill file removed while listing
+        return 0
+
+
 def stage_duckdb(source: Path, as_of: str, features: list[str] | None) -> dict:
+    import threading
+
     from churnradar.features import compute_features
     from churnradar.store.backends import open_backend
 
     be = open_backend(source)
-    if source.is_dir():  # a Parquet folder (the 10M run): let DuckDB spill to disk
-        be.con.raw_sql(f"SET temp_directory = '{WORK / 'duckdb_tmp'}'")
+    big = source.is_dir()
+    tmp = WORK / "duckdb_tmp"
+    if big:  # a Parquet folder (the 10M run): let DuckDB spill to disk
+        be.con.raw_sql(f"SET temp_directory = '{tmp}'")
         be.con.raw_sql(f"SET memory_limit = '{os.environ.get('BENCH_DUCKDB_MEMORY', '16GB')}'")
         # spill at most this much (a full disk would hurt everyone on the machine), keep no row order
         be.con.raw_sql(f"SET max_temp_directory_size = '{os.environ.get('BENCH_DUCKDB_SPILL', '28GB')}'")
@@ -114,15 +130,36 @@ def stage_duckdb(source: Path, as_of: str, features: list[str] | None) -> dict:
     t = time.perf_counter()
     ibis.to_sql(compute_features(be, as_of, features or "core"), dialect="duckdb")
     compile_s = time.perf_counter() - t
+    spill = {"max": 0}
+    done = threading.Event()
+
+    def watch() -> None:  # largest size of the spill folder, sampled every 2 s
+        while not done.wait(2.0):
+            spill["max"] = max(spill["max"], _dir_bytes(tmp))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     t = time.perf_counter()
-    table = be.to_pyarrow(compute_features(be, as_of, features or "core"))
+    expr = compute_features(be, as_of, features or "core")
+    if big:
+        # stream the result (10M rows × 114 columns would be ~9 GiB as one Arrow table in this
+        # process); like Spark's noop sink, every batch is produced and dropped
+        rows = 0
+        for batch in be.con.to_pyarrow_batches(expr, chunk_size=500_000):
+            rows += batch.num_rows
+            columns = batch.num_columns
+    else:
+        table = be.to_pyarrow(expr)
+        rows, columns = table.num_rows, table.num_columns
     seconds = time.perf_counter() - t
+    done.set()
     return {
         "seconds": seconds,
         "compile_s": compile_s,
-        "rows": table.num_rows,
-        "columns": table.num_columns,
+        "rows": rows,
+        "columns": columns,
         "peak_rss_gib": peak_rss_gib(),
+        "max_spill_gib": spill["max"] / 1024**3,
     }
 
 
@@ -271,7 +308,8 @@ def pandas_subset(pq_dir: Path, as_of: date):
     return out.rename_axis("subscriber_id").reset_index(), load_s, compute_s
 
 
-def stage_subset(db: Path, pq_dir: Path, as_of: str) -> dict:
+def stage_subset(db: Path, pq_dir: Path, as_of: str, repeat: int = 3) -> dict:
+    """Each implementation ``repeat`` times, interleaved; the best time of each is reported."""
     import duckdb
     import numpy as np
 
@@ -279,28 +317,35 @@ def stage_subset(db: Path, pq_dir: Path, as_of: str) -> dict:
     from churnradar.store.backends import open_backend
 
     month = AsOf.parse(as_of).month
-    res = {}
-    import ibis
-
+    res: dict = {"repeat": repeat}
     be = open_backend(db)
-    t = time.perf_counter()
-    ibis.to_sql(compute_features(be, as_of, SUBSET), dialect="duckdb")
-    res["churnradar_compile_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    ours = be.to_pyarrow(compute_features(be, as_of, SUBSET))
-    res["churnradar_duckdb_s"] = time.perf_counter() - t
-    be.close()
-
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     sql = hand_sql(month)
-    t = time.perf_counter()
-    hand = con.sql(sql).fetch_arrow_table()
-    res["hand_sql_s"] = time.perf_counter() - t
+    ours_s, hand_s, pandas_s = [], [], []
+    for r in range(repeat):
+        # churnradar: build the expression, compile it (the first time; the backend keeps the
+        # compiled SQL for an identical expression), run it, Arrow result
+        t = time.perf_counter()
+        expr = compute_features(be, as_of, SUBSET)
+        built = time.perf_counter()
+        ours = be.to_pyarrow(expr)
+        ours_s.append(time.perf_counter() - t)
+        if r == 0:
+            res["churnradar_first_build_s"] = built - t
+        t = time.perf_counter()
+        hand = con.sql(sql).to_arrow_table()
+        hand_s.append(time.perf_counter() - t)
+        pdf, load_s, compute_s = pandas_subset(pq_dir, month)
+        pandas_s.append((load_s + compute_s, load_s, compute_s))
+    be.close()
     con.close()
-
-    pdf, load_s, compute_s = pandas_subset(pq_dir, month)
-    res["pandas_load_s"], res["pandas_compute_s"] = load_s, compute_s
+    res["churnradar_first_s"] = ours_s[0]  # includes Ibis compilation
+    res["churnradar_duckdb_s"] = min(ours_s)
+    res["hand_sql_first_s"] = hand_s[0]
+    res["hand_sql_s"] = min(hand_s)
+    res["pandas_s"], res["pandas_load_s"], res["pandas_compute_s"] = min(pandas_s)
+    res["all_s"] = {"churnradar": ours_s, "hand_sql": hand_s, "pandas": [p[0] for p in pandas_s]}
 
     # the three results must agree before their times mean anything
     a = ours.to_pandas().set_index("subscriber_id").sort_index()
@@ -322,10 +367,13 @@ def stage_subset(db: Path, pq_dir: Path, as_of: str) -> dict:
 
 def run_stage(args: list[str]) -> dict:
     """Run one stage in a fresh process; its last stdout line is its JSON result."""
+    load_before = os.getloadavg()[0]
     proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"stage {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["load_avg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return out
 
 
 def main() -> None:

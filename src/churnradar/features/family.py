@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from churnradar.features._expr import fingerprint
 from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf
 
@@ -27,14 +28,15 @@ def family_stats(
     left = gone.group_by(fg_gone=gone.family_group_id).agg(churned=gone.subscriber_id.count())
 
     e = call_pairs.filter(call_pairs.last_back <= 2)
-    peers = subscriptions_known.select(
-        peer_msisdn=subscriptions_known.msisdn_hash, peer_family=subscriptions_known.family_group_id
-    )
+    sk = subscriptions_known.filter(subscriptions_known.family_group_id.notnull())
+    peers = sk.select(**fingerprint(sk.msisdn_hash, "pm"), peer_family=sk.family_group_id)
     me = p.select(me_id=p.subscriber_id, me_family=p.family_group_id)
-    fam = e.join(peers, e.peer_hash == peers.peer_msisdn).join(
+    fam = e.join(peers, (e.peer_h1 == peers.pm_h1) & (e.peer_h2 == peers.pm_h2)).join(
         me, (e.subscriber_id == me.me_id) & (peers.peer_family == me.me_family)
     )
-    degree = fam.group_by(deg_id=fam.subscriber_id).agg(called=fam.peer_hash.nunique())
+    # one row per (subscriber, peer): a number with two subscriptions in the group counts once
+    called = fam.select(deg_id=fam.subscriber_id, h1=fam.peer_h1, h2=fam.peer_h2).distinct()
+    degree = called.group_by("deg_id").agg(called=called.h1.count())
 
     j = p.left_join(size, p.family_group_id == size.fg_size)
     j = j.left_join(left, j.family_group_id == left.fg_gone)

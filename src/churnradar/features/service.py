@@ -18,7 +18,8 @@ def interaction_stats(interaction: ir.Table, as_of: AsOf) -> ir.Table:
         interaction.interaction_time >= ibis.timestamp(as_of.ts_start(HISTORY - 1)),
         interaction.interaction_time < ibis.timestamp(as_of.end_ts),
     )
-    back = months_back(i.interaction_time, as_of)
+    i = i.mutate(_back=months_back(i.interaction_time, as_of))
+    back = i._back
     complaint = i.kind == "complaint"
     n = i.kind.count
     return i.group_by("subscriber_id").agg(

@@ -27,7 +27,8 @@ def _billing_pivot(billing_monthly: ir.Table, as_of: AsOf, window: int) -> ir.Ta
         billing_monthly.month >= ibis.date(as_of.month_start(window - 1)),
         billing_monthly.month < ibis.date(as_of.end),
     )
-    back = months_back(b.month, as_of)
+    b = b.mutate(_back=months_back(b.month, as_of))  # computed once per row, not per pivot column
+    back = b._back
     measures = {
         "rev": b.revenue,
         "arrears": b.arrears,

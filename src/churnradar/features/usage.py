@@ -29,7 +29,8 @@ def _usage_pivot(usage_monthly: ir.Table, as_of: AsOf, window: int) -> ir.Table:
         usage_monthly.month >= ibis.date(as_of.month_start(window - 1)),
         usage_monthly.month < ibis.date(as_of.end),
     )
-    back = months_back(u.month, as_of)
+    u = u.mutate(_back=months_back(u.month, as_of))  # computed once per row, not per pivot column
+    back = u._back
     competitor_sim = u.second_sim_operator.notnull() & (u.second_sim_operator != OPERATOR_OWN)
     measures = {
         "mou": u.voice_out_min + u.voice_in_min,
