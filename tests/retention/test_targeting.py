@@ -11,7 +11,7 @@ import pytest
 from churnradar.cli import main
 from churnradar.retention.errors import TargetingError
 from churnradar.retention.optimise import optimise
-from churnradar.retention.uplift import TLearner, XLearner, qini_coefficient, uplift_at_k
+from churnradar.retention.uplift import SegmentLearner, TLearner, XLearner, qini_coefficient, uplift_at_k
 
 
 def _problem(n=600, k=3, seed=0):
@@ -77,6 +77,34 @@ def test_learners_find_the_segment_an_offer_works_in(learner):
     assert by.loc[0, "data"] > by.loc[1, "data"] + 0.05
 
 
+def _lever_data(n, works_on_prepaid, seed):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "prepaid": rng.integers(0, 2, n),
+            "data_gb_3m": rng.gamma(2.0, 6.0, n),
+            "family": rng.integers(0, 2, n),
+            "arpu_3m": rng.gamma(3.0, 20.0, n),
+        }
+    )
+    arm = rng.choice(["control", "discount"], n)
+    churn = 0.2 * (1 - (arm == "discount") * (works_on_prepaid * 0.6 * X.prepaid + 0.1))
+    return X, arm, rng.random(n) >= churn
+
+
+def test_segment_learner_falls_back_to_the_offer_average_only_without_distinguishable_levers():
+    X, arm, retained = _lever_data(20_000, works_on_prepaid=True, seed=5)
+    m = SegmentLearner(fallback_alpha=0.05).fit(X, arm, retained)
+    assert m.wald_p_["discount"] < 1e-6 and not m.fallback_["discount"]
+    rel = m.predict_relative(X)["discount"].groupby(X.prepaid).mean()
+    assert rel.loc[1] > rel.loc[0] + 0.4
+    X, arm, retained = _lever_data(20_000, works_on_prepaid=False, seed=6)
+    m = SegmentLearner(fallback_alpha=0.05).fit(X, arm, retained)
+    assert m.fallback_["discount"]  # the same effect (0.1) everywhere: one number for everyone
+    assert m.predict_relative(X)["discount"].nunique() == 1
+    assert abs(m.coef_["discount"][0] - 0.1) < 0.09  # standard error ≈ 0.028
+
+
 @pytest.fixture(scope="module")
 def campaigns_operator(tmp_path_factory):
     """6,000 subscribers × 12 months with large campaigns (25% of the base) so uplift can be learnt."""
@@ -109,3 +137,25 @@ def test_target_cli_writes_the_list_and_compares_with_truth(
     assert n == offers == s["n_targeted"] and spend == pytest.approx(s["cost"])
     # the budget is an expected spend, the plan's value is net positive in expectation
     assert s["expected_retained_value"] > s["cost"]
+    # the expected cost of listing someone counts reach: the simulator reaches 75% of the listed
+    # members with consent and 25% of the reached accept, so ≈ 19% of the listed accept (not 25%)
+    for o in s["offers"]:
+        if s["logged_arm_rows"][o["kind"]] >= 300:
+            assert abs(o["reach"] - 0.75) < 0.07, o
+            assert abs(o["acceptance"] - 0.75 * 0.25) < 0.05, o
+    assert s["learner"] == "segment_learner"  # auto, with the levers in the data
+
+
+def test_monthly_campaigns_do_not_reselect_members_of_a_running_campaign(tmp_path):
+    from churnradar.simulate import SimConfig, simulate
+
+    cfg = SimConfig(campaign_offsets=(1, 2, 3, 4, 5), campaign_share=0.2)
+    simulate(subscribers=1_500, months=7, seed=3, out=tmp_path, config=cfg)
+    c = pd.read_parquet(tmp_path / "contact.parquet", columns=["campaign_id", "subscriber_id"])
+    assert c["campaign_id"].nunique() == 5
+    month = c["campaign_id"].str[2:].astype(int)  # RC01 is month offset 1, RC02 offset 2, ...
+    for sub, ms in month.groupby(c["subscriber_id"]):
+        gaps = np.diff(np.sort(ms.to_numpy()))
+        assert (gaps >= cfg.campaign_followup_months).all(), (sub, ms.tolist())
+    # and members come back once their window is over
+    assert (c.groupby("subscriber_id").size() > 1).any()

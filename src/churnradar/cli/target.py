@@ -37,7 +37,11 @@ def target(
     learner: Annotated[
         str,
         typer.Option(
-            "--learner", help="auto (T or X, best held-out Qini), t_learner, x_learner or segment_learner."
+            "--learner",
+            help="auto (the segment learner when its levers are in the data, else the T- or "
+            "X-learner with the best cross-fitted Qini; all are scored), t_learner, x_learner or "
+            "segment_learner (additive relative effects of prepaid, heavy data, family V-net and high "
+            "ARPU, ridge-shrunk towards the offer's average, times the predicted churn risk).",
         ),
     ] = "auto",
     method: Annotated[str, typer.Option("--method", help="auto, milp or greedy.")] = "auto",

@@ -1,22 +1,28 @@
 """``churnradar target``: who gets which offer next month, under a budget.
 
 1. covariates, risk and value (CLV) of every open subscriber at ``as_of`` (default: the last month);
-2. uplift models (T-, X- and segment learner) trained on the store's logged randomised campaigns, the
-   one with the highest held-out Qini predicts each subscriber's uplift for each offer kind, capped at the
-   subscriber's predicted 3-month churn probability (an offer cannot save more than would leave);
+2. uplift models (T-, X- and segment learner) trained on the store's logged randomised campaigns and
+   scored by cross-fitted Qini; ``auto`` uses the segment learner when its lever columns are present
+   (else the T- or X-learner with the higher Qini; see :data:`AUTO_PREFERRED`). It predicts each
+   subscriber's uplift for each offer kind, capped at the subscriber's predicted 3-month churn
+   probability (an offer cannot save more than would leave);
 3. pairs are feasible only with consent on the offer's channel, no do-not-contact flag and room in
    the contact-frequency rule;
 4. :func:`churnradar.retention.optimise.optimise` picks at most one offer per subscriber maximising
    Σ(uplift × CLV − cost) under the budget and channel capacities; an offer's cost is paid per
-   accepted offer, so the expected cost of targeting someone is cost × the offer's acceptance rate
-   among contacted members of the logged campaigns, and the budget is an expected spend;
+   accepted offer, so the expected cost of listing someone is cost × the share of the offer's listed
+   members (assigned, with consent) in the logged campaigns who accepted — reach × acceptance when
+   reached — and the budget is an expected spend. The uplift models learn intention-to-treat
+   effects (listed vs control, reached or not), so the expected value carries the same reach;
 5. the plan is written to ``target_list`` (replacing the month's rows).
 
 On simulated data, ``truth`` (the ``_truth`` folder) scores this plan, top-risk targeting (highest
 ``p_churn_3m`` first, each given the offer with the best average logged uplift it may receive) and
-an oracle at the plan's own spend, in *true* retained value ``Σ true uplift × CLV`` (true uplift: the
-simulator's own, which knows who has already decided to leave). The oracle knows every
-subscriber's true effect of every offer and optimises ``true effect × predicted churn × CLV − cost``;
+an oracle at the plan's own spend, in *true* expected retained value ``Σ reach × true uplift × CLV``
+(true uplift: the simulator's own for a reached line, which knows who has already decided to leave;
+reach: consent × the chance a listed line is reached). The oracle knows every subscriber's true
+effect of every offer and optimises ``reach × true effect × predicted churn × CLV − cost`` with the
+same risk model, costs, feasibility and spend as the plan;
 ``true_value_oracle_full`` is also reported: an oracle that knows the true uplift itself, i.e. also
 which subscribers have privately decided to leave, which no model of the data can see.
 """
@@ -36,8 +42,14 @@ from churnradar.periods import format_month, parse_month
 from churnradar.retention.errors import TargetingError
 from churnradar.retention.optimise import Plan, optimise
 
-#: Learners ``auto`` compares by held-out Qini (the best is refitted on every logged member).
+#: Learners ``auto`` scores by cross-fitted Qini (reported in ``uplift_metrics``).
 AUTO_LEARNERS = ("t_learner", "x_learner", "segment_learner")
+#: The learner ``auto`` uses when its lever columns are present. Qini only ranks campaign members
+#: within an offer; it sees neither the size of the effects nor how they carry over from the
+#: high-risk campaign members to the whole base, which is where the T- and X-learner fail (on
+#: simulated operators their plans' expected value was 5–14× the truth and they kept 0.29–0.41 of
+#: the oracle's value, the segment learner 0.55–0.58; benchmarks/RESULTS.md, Targeting).
+AUTO_PREFERRED = "segment_learner"
 
 
 @dataclass
@@ -49,7 +61,8 @@ class TargetResult:
 
 
 def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(true uplift, reachable) matrices for the targeting month from ``_truth/retention_truth``."""
+    """(true uplift of a reached line, reach) matrices for the targeting month from
+    ``_truth/retention_truth``."""
     path = Path(truth)
     if path.is_dir():
         path = (
@@ -67,7 +80,7 @@ def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[
     reach = t.pivot(index="subscriber_id", columns="offer_kind", values="reach").reindex(
         index=ids, columns=kinds
     )
-    return up.fillna(0.0).to_numpy(), (reach.fillna(0.0).to_numpy() > 0)
+    return up.fillna(0.0).to_numpy(), reach.fillna(0.0).to_numpy()
 
 
 def _truth_effect(truth: Path | str, ids: pd.Series, kinds: list[str]) -> np.ndarray:
@@ -142,7 +155,13 @@ def plan_targets(
     from churnradar.retention.covariates import covariates, design_matrix
     from churnradar.retention.policy import Policy, segment_and_act
     from churnradar.retention.risk import RiskWarning, last_month, load_scores
-    from churnradar.retention.uplift import CONTROL, LEARNERS, fit_and_evaluate, logged_campaigns
+    from churnradar.retention.uplift import (
+        CONTROL,
+        LEARNERS,
+        SegmentLearner,
+        fit_and_evaluate,
+        logged_campaigns,
+    )
     from churnradar.retention.value import customer_value
 
     say = progress or (lambda *_a, **_k: None)
@@ -158,8 +177,12 @@ def plan_targets(
     say("target", 1, 5)
     logged = logged_campaigns(store_path)
     say("target", 2, 5)
-    learners = AUTO_LEARNERS if learner == "auto" else (learner,)
-    name, model, metrics = fit_and_evaluate(logged, learners, seed=seed)
+    learners, prefer = (learner,), None
+    if learner == "auto":
+        levers = set(SegmentLearner.SEGMENT_COLUMNS) <= set(logged.X.columns)
+        learners = AUTO_LEARNERS if levers else tuple(n for n in AUTO_LEARNERS if n != "segment_learner")
+        prefer = AUTO_PREFERRED if levers else None
+    name, model, metrics = fit_and_evaluate(logged, learners, seed=seed, prefer=prefer)
     say("target", 3, 5)
     offers = logged.offers.reset_index(drop=True)
     # an offer whose logged arm is too small to estimate from is not targeted
@@ -240,6 +263,7 @@ def plan_targets(
         "learner": name,
         "uplift_metrics": metrics,
         "logged_arm_rows": n_arm,
+        "offers": offers[["kind", "channel", "cost", "reach", "acceptance"]].to_dict("records"),
         "offers_not_targeted": dropped,
         "risk_source": risk.attrs.get("source"),
         "by_offer": table.groupby("offer_kind")
@@ -248,8 +272,8 @@ def plan_targets(
         .to_dict("records"),
     }
     if truth is not None:
-        true_up, reachable = _truth_uplift(truth, cov["subscriber_id"], kinds)
-        true_value = true_up * clv[:, None]
+        true_up, reach = _truth_uplift(truth, cov["subscriber_id"], kinds)
+        true_value = reach * true_up * clv[:, None]
         t = logged.frame["treatment"].to_numpy()
         y = logged.frame["retained"].to_numpy(dtype=float)
         masks = logged.consent_masks()
@@ -265,9 +289,15 @@ def plan_targets(
         top = top_risk_plan(val["p_churn_3m"].to_numpy(), ate, cost, feasible, spend, channel_of, capacity)
         true_eff = _truth_effect(truth, cov["subscriber_id"], kinds)
         oracle = optimise(
-            true_eff * p3[:, None] * clv[:, None], cost, spend, feasible, channel_of, capacity, method=method
+            reach * true_eff * p3[:, None] * clv[:, None],
+            cost,
+            spend,
+            feasible,
+            channel_of,
+            capacity,
+            method=method,
         )
-        full = optimise(true_value, cost, spend, feasible & reachable, channel_of, capacity, method=method)
+        full = optimise(true_value, cost, spend, feasible & (reach > 0), channel_of, capacity, method=method)
         summary.update(
             {
                 "true_value_plan": _plan_value(plan.choice, true_value),

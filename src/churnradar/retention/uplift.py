@@ -174,14 +174,21 @@ class SegmentLearner(_Base):
     each lever coefficient so that a lever the data cannot resolve shrinks to the offer's average
     effect. Uplift = relative effect × the pooled churn model's probability: a multiplicative effect
     model with five parameters per offer, for the small effects randomised campaigns measure.
+
+    ``wald_p_[offer]`` is the p-value of the unpenalised test that all four lever coefficients are 0.
+    With ``fallback_alpha`` set, an offer whose levers are not distinguishable from its average at that
+    level gets the average for everyone (``fallback_[offer]``); off by default, because the shrunk
+    estimates still carried useful signal where the test could not reject (benchmarks/RESULTS.md).
     """
 
     SEGMENT_COLUMNS = ("prepaid", "data_gb_3m", "family", "arpu_3m")
 
     def __init__(self, n_estimators: int = 120, random_state: int = 0, min_rows: int = 50,
-                 prior_sd: float = 0.25, heavy_gb: float = 16.0, high_arpu: float = 80.0):  # fmt: skip
+                 prior_sd: float = 0.25, heavy_gb: float = 16.0, high_arpu: float = 80.0,
+                 fallback_alpha: float | None = None):  # fmt: skip
         super().__init__(n_estimators, random_state, min_rows)
         self.prior_sd = prior_sd
+        self.fallback_alpha = fallback_alpha
         self.heavy_gb = heavy_gb
         self.high_arpu = high_arpu
 
@@ -208,6 +215,8 @@ class SegmentLearner(_Base):
         design = np.column_stack([np.ones(16), (np.arange(16)[:, None] >> np.arange(4)) & 1]).astype(float)
         self.rel_: dict[str, np.ndarray] = {}
         self.coef_: dict[str, np.ndarray] = {}
+        self.wald_p_: dict[str, float] = {}
+        self.fallback_: dict[str, bool] = {}
         for o in self.offers_:
             ok = mask.get(o, np.ones(len(t), dtype=bool))
             c_rows, o_rows = (t == CONTROL) & ok, (t == o) & ok
@@ -230,15 +239,42 @@ class SegmentLearner(_Base):
                 p = (churn[cc].sum() + churn[oc].sum() + pc_all) / (nc + no + 1)
                 var = (1 - p) / p * (1 / no + 1 / nc) if p > 0 else np.inf
                 w[c] = 1.0 / max(var, 1e-6)
-            if w.sum() == 0:
+            self.wald_p_[o] = self._wald_p(design, w, r)
+            if w.sum() == 0 or (
+                self.fallback_alpha is not None and not self.wald_p_[o] < self.fallback_alpha
+            ):
+                # the levers are not distinguishable from the offer's average: use the average
                 coef = np.array([overall, 0, 0, 0, 0], dtype=float)
+                self.fallback_[o] = True
             else:
                 A = design.T @ (w[:, None] * design)
                 A[1:, 1:] += np.eye(4) / self.prior_sd**2
                 coef = np.linalg.solve(A, design.T @ (w * r))
+                self.fallback_[o] = False
             self.coef_[o] = coef
             self.rel_[o] = np.clip(design @ coef, -1.0, 1.0)
         return self
+
+    @staticmethod
+    def _wald_p(design: np.ndarray, w: np.ndarray, r: np.ndarray) -> float:
+        """p-value of the (unpenalised) weighted least-squares test that every lever coefficient is 0,
+        i.e. that the cells' effects differ from one common effect only by chance (χ², 4 df)."""
+        from scipy.stats import chi2
+
+        if (w > 0).sum() <= design.shape[1]:
+            return 1.0
+        A = design.T @ (w[:, None] * design)
+        try:
+            cov = np.linalg.inv(A)
+        except np.linalg.LinAlgError:
+            return 1.0
+        b = cov @ design.T @ (w * r)
+        lev, c = b[1:], cov[1:, 1:]
+        try:
+            stat = float(lev @ np.linalg.solve(c, lev))
+        except np.linalg.LinAlgError:
+            return 1.0
+        return float(chi2.sf(stat, df=len(lev)))
 
     def predict_relative(self, X: pd.DataFrame) -> pd.DataFrame:
         """Relative churn reduction of each offer (multiply by a churn probability for uplift)."""
@@ -296,7 +332,7 @@ class Logged:
 
     X: pd.DataFrame
     frame: pd.DataFrame  # subscriber_id, campaign_id, treatment, retained, channel consent columns
-    offers: pd.DataFrame  # kind, channel, cost (latest per kind), acceptance (accepted / contacted)
+    offers: pd.DataFrame  # kind, channel, cost (latest per kind), reach and acceptance per listed member
 
     def consent_masks(self) -> dict[str, np.ndarray]:
         return {
@@ -351,34 +387,59 @@ def logged_campaigns(store_path: Path | str, campaigns: list[str] | None = None)
         frame[f"consent_{ch}"] = frame["subscriber_id"].map(consent[ch]).fillna(False).astype(bool).to_numpy()
     X = design_matrix(pd.concat(Xs, ignore_index=True))
     off = pd.concat(offers).sort_values("start").groupby("kind", as_index=False).last()
-    off = off[["kind", "channel", "cost"]]
-    acc = frame[frame["contacted"]].groupby("treatment")["accepted"].mean()
-    off["acceptance"] = off["kind"].map(acc).fillna(1.0).to_numpy()
+    off = off[["kind", "channel", "cost"]].reset_index(drop=True)
+    # per *listed* member (assigned to the offer, with consent on its channel): only the reached can
+    # accept, so the expected cost of listing someone is cost × reach × acceptance when reached
+    reach, accept = [], []
+    for k, ch in zip(off["kind"], off["channel"], strict=True):
+        col = f"consent_{ch}"
+        ok = frame[col].to_numpy(dtype=bool) if col in frame else np.ones(len(frame), dtype=bool)
+        listed = (frame["treatment"] == k).to_numpy() & ok
+        reach.append(float(frame["contacted"].to_numpy()[listed].mean()) if listed.any() else 1.0)
+        accept.append(float(frame["accepted"].to_numpy()[listed].mean()) if listed.any() else 1.0)
+    off["reach"] = reach
+    off["acceptance"] = accept
     return Logged(X, frame, off)
 
 
 def fit_and_evaluate(
     logged: Logged,
     learners: tuple[str, ...] = ("t_learner", "x_learner"),
-    holdout: float = 0.3,
+    folds: int = 3,
     seed: int = 0,
+    prefer: str | None = None,
 ) -> tuple[str, Any, dict[str, Any]]:
-    """Fit each learner on a random (1 − holdout) split, score Qini and uplift@10%/30% per offer on
-    the rest, refit the best (highest mean Qini) on everything. Returns (name, model, metrics)."""
+    """Cross-fitted comparison: split the logged members into ``folds`` random folds, predict each
+    fold from a model fitted on the others, and score Qini and uplift@10%/30% per offer on *every*
+    member's out-of-fold prediction (a single 30% hold-out scored a third as many rows, so the choice
+    between learners whose Qini is near zero was mostly noise); refit the best (highest mean Qini)
+    on everything. With ``prefer`` (a learner among ``learners`` whose inputs are present) that
+    learner is refitted whatever the Qini says; every learner is still scored. Returns (name, model,
+    metrics)."""
+    if folds < 2:
+        raise TargetingError(f"folds = {folds}; expected at least 2")
     rng = np.random.default_rng(seed)
-    test = rng.random(len(logged.frame)) < holdout
+    fold = rng.permutation(len(logged.frame)) % folds
     t = logged.frame["treatment"].to_numpy()
     y = logged.frame["retained"].to_numpy(dtype=float)
     masks = logged.consent_masks()
     metrics: dict[str, Any] = {}
     for name in learners:
-        model = LEARNERS[name](random_state=seed)
-        model.fit(logged.X[~test], t[~test], y[~test], {k: v[~test] for k, v in masks.items()})
-        pred = model.predict_uplift(logged.X[test])
+        pred: pd.DataFrame | None = None
+        for f in range(folds):
+            test = fold == f
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = LEARNERS[name](random_state=seed)
+                model.fit(logged.X[~test], t[~test], y[~test], {k: v[~test] for k, v in masks.items()})
+            p = model.predict_uplift(logged.X[test])
+            if pred is None:
+                pred = pd.DataFrame(0.0, index=logged.X.index, columns=p.columns)
+            pred.loc[test, p.columns] = p.to_numpy()
         per = {}
-        for o in model.offers_:
-            rows = test & np.isin(t, [o, CONTROL]) & masks.get(o, np.ones(len(t), dtype=bool))
-            u = pred[o].to_numpy()[rows[test]]
+        for o in pred.columns:
+            rows = np.isin(t, [o, CONTROL]) & masks.get(o, np.ones(len(t), dtype=bool))
+            u = pred[o].to_numpy()[rows]
             tr = t[rows] == o
             per[o] = {
                 "n": int(rows.sum()),
@@ -388,8 +449,11 @@ def fit_and_evaluate(
             }
         metrics[name] = {"per_offer": per, "mean_qini": float(np.mean([v["qini"] for v in per.values()]))}
     best = max(learners, key=lambda n: metrics[n]["mean_qini"])
+    if prefer is not None and prefer in learners:
+        best = prefer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = LEARNERS[best](random_state=seed).fit(logged.X, t, y, masks)
     metrics["chosen"] = best
+    metrics["folds"] = folds
     return best, model, metrics

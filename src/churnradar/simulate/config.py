@@ -297,7 +297,8 @@ class SimConfig:
     # ---- retention, survey -----------------------------------------------------------------------
     campaign_offsets: tuple[int, ...] = _p(
         (3, 6, 9),
-        "Month offsets of the randomised retention campaigns (offsets past the last month are skipped).",
+        "Month offsets of the randomised retention campaigns (offsets past the last month are skipped); "
+        "members of a campaign whose follow-up window is still running are not selected again.",
         "[assumption] a campaign a quarter, so uplift models have logged campaigns to learn from",
     )
     campaign_share: float = _p(0.05, "Share of the active base targeted by each campaign.", "[assumption]")

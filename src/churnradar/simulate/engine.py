@@ -269,7 +269,14 @@ class _Run:
                 consent_done = pop.n
                 allowed = allowed_lookup(consent_parts, pop.n)
                 log = logs[campaign_mis.index(mi)]
-                run_campaign(pop, cfg, world, rng["retention"], life, mi, allowed, inter, log)
+                # members of a campaign whose follow-up window is still running are not selected again
+                running = [
+                    g.contact["sub"]
+                    for g in logs
+                    if g.campaign_mi >= 0 and g.campaign_mi + cfg.campaign_followup_months - 1 >= mi
+                ]
+                excl = np.concatenate(running) if running else None
+                run_campaign(pop, cfg, world, rng["retention"], life, mi, allowed, inter, log, exclude=excl)
             if mi == survey_mi:
                 survey = survey_arrays(pop, cfg, world, rng["survey"], mi)
             act = month_activity(pop, cfg, world, rng["activity"], self.keys, mi, inter, write)

@@ -200,15 +200,25 @@ def run_campaign(
     allowed: np.ndarray,
     interactions: InteractionBuffer,
     log: CampaignLog,
+    exclude: np.ndarray | None = None,
 ) -> None:
-    """Select, randomise and contact; set each reached line's own true effect of its offer."""
+    """Select, randomise and contact; set each reached line's own true effect of its offer.
+
+    ``exclude``: members of campaigns whose follow-up window is still running; they are not selected
+    again (a treated member in a later control group, or a control member treated within its own
+    window, would blur both comparisons). With campaigns a quarter apart nobody is excluded.
+    """
     active = _active(pop, mi)
     if len(active) == 0:
         return
     hz = hazard_matrix(pop, cfg, world, active, mi).sum(axis=1)
     pending = pop.pend_leave[active] >= 0
     score = np.log(hz + 1e-6) + np.where(pending, 1.0, 0.0) + rng.normal(0, 1.0, len(active))
-    k = max(1, round(cfg.campaign_share * len(active)))
+    if exclude is not None and len(exclude):
+        score[np.isin(active, exclude)] = -np.inf
+    k = min(max(1, round(cfg.campaign_share * len(active))), int(np.isfinite(score).sum()))
+    if k == 0:
+        return
     pick = np.sort(np.argsort(-score, kind="stable")[:k])
     target = active[pick]
     arm = np.where(rng.random(k) < cfg.campaign_control_share, -1, rng.integers(0, len(OFFERS), k))
