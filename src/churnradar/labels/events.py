@@ -20,7 +20,9 @@ SUSPEND_EVENTS = ("suspend_oneway", "suspend_twoway", "pre_deregister")
 
 
 def _month_of(ts: ir.Value) -> ir.Value:
-    return ts.cast("date").truncate("M")
+    """First day of the month of a date or timestamp, as a DATE on every engine (DuckDB's
+    ``date_trunc`` returns a TIMESTAMP, which would leak into materialised tables)."""
+    return ibis.date(ts.year(), ts.month(), 1)
 
 
 def subscription_ends(bk: Backend) -> ir.Table:
@@ -56,7 +58,7 @@ def offnet_exits(bk: Backend, d: ChurnDefinition) -> ir.Table:
     j = ends.join(subs, "subscriber_id").left_join(last, "subscriber_id")
     recorded = _month_of(j.end_time)
     # no activity seen: the line went quiet when it opened, or before our data starts
-    never_active = ibis.greatest(j.activation_date.truncate("M"), coverage_start)
+    never_active = ibis.greatest(_month_of(j.activation_date), coverage_start)
     effective = ibis.least(ibis.coalesce(j.last_active_month, never_active), recorded)
     t = j.select(
         "subscriber_id",
