@@ -170,6 +170,9 @@ class _File:
     structural: int = 0  # lines DuckDB could not parse
     undecodable: int = 0  # lines left out by transcoding
     deferred_pii: list[str] = field(default_factory=list)  # raw identifiers hashed by the publish join
+    key_pii: list[str] = field(default_factory=list)  # raw identifiers of the key, replaced in the stage
+    ordered: bool = False  # the staging table is in file order (its rowid is the row's ordinal)
+    attempts: int = 0  # read_csv passes made (each has its own rejects tables)
 
     @property
     def stage(self) -> str:
@@ -233,6 +236,9 @@ def ingest(
 
 
 class _Batch:
+    #: tests shuffle the unordered staging tables to show that no report depends on their order
+    shuffle_unordered = False
+
     def __init__(
         self, store: Store, on_error: str, encoding: str | None, progress: ProgressFn | None, max_errors: int
     ):
@@ -282,6 +288,7 @@ class _Batch:
         workdir = Path(tempfile.mkdtemp(prefix="churnradar-ingest-"))
         self.pool = ThreadPoolExecutor(max_workers=1)
         old_tmp = self._one("SELECT current_setting('temp_directory')")
+        self.old_order = bool(self._one("SELECT current_setting('preserve_insertion_order')"))
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
             try:
@@ -305,6 +312,8 @@ class _Batch:
                 self._x(f"DROP TABLE IF EXISTS {q(name)}")
             with contextlib.suppress(duckdb.Error):
                 self._x(f"SET temp_directory = {lit(old_tmp)}")
+            with contextlib.suppress(duckdb.Error):
+                self._x(f"SET preserve_insertion_order = {str(self.old_order).lower()}")
             self.pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -352,14 +361,14 @@ class _Batch:
         if f.kind == "csv":
             src = readers.prepare_csv(f.path, workdir, self.encoding)
             self._tick(f, 1)
-            rej = self._stage_csv(f, src, 0)
+            rej = self._stage_csv(f, src)
             if self.encoding is None and self._one(
                 f"SELECT count(*) FROM {q(rej)} WHERE upper(CAST(error_type AS VARCHAR)) = 'INVALID ENCODING'"
             ):
                 enc = readers.detect_encoding(f.path)
                 if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
                     src = readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True)
-                    rej = self._stage_csv(f, src, 1)
+                    rej = self._stage_csv(f, src)
             f.csv, f.encoding = src, src.encoding
             # structural problems: one per line, in DuckDB's line numbering of the file it read
             cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _STRUCTURAL_REASON.items())
@@ -390,7 +399,7 @@ class _Batch:
             self._tick(f, 1)
             path = lit(str(f.path))
             try:
-                self._temp(f.stage, "AS " + stage_select(f.table, f.sources, f"read_parquet({path})"))
+                self._stage_parquet(f)
             except duckdb.Error as exc:
                 msg = _redact(str(exc).splitlines()[0])
                 raise SchemaError(
@@ -406,18 +415,22 @@ class _Batch:
         f.good_raw = self._one(f"SELECT count(*) FROM {stage}")
         n_bad = self._one(f"SELECT count(*) FROM {stage} WHERE _bad")
         if n_bad:
+            self._ensure_ordered(f)
             sql = reasons_select(f.sources, bad_rel, f.file_id)
             if sql:
                 self._x(f"INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason) {sql}")
         f.sha256 = sha.result()
         self._tick(f, 3)
 
-    def _stage_csv(self, f: _File, src: readers.CsvSource, attempt: int) -> str:
+    def _stage_csv(self, f: _File, src: readers.CsvSource, ordered: bool = False) -> str:
         """Parse, type and check one CSV file in one pass into its staging table.
 
-        The staging table keeps file order, so its rowid is the row's ordinal among the parsed rows.
-        Returns the name of the table holding DuckDB's structural rejects.
+        With ``ordered`` the staging table keeps file order, so its rowid is the row's ordinal among
+        the parsed rows (see :meth:`_create_stage`). Returns the name of the table holding DuckDB's
+        structural rejects.
         """
+        attempt = f.attempts
+        f.attempts += 1
         f.sources = map_columns(f.table, src.header, f.display)
         names = [f"c{j}" for j in range(len(src.header))]
         cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
@@ -429,12 +442,46 @@ class _Batch:
             f"rejects_table={lit(rej)}, rejects_scan={lit(scan)})"
         )
         try:
-            self._temp(f.stage, "AS " + stage_select(f.table, f.sources, reader, keep_text=names))
+            self._create_stage(f, stage_select(f.table, f.sources, reader, keep_text=names), ordered)
         except duckdb.Error as exc:
             raise SchemaError(
                 f"{f.display}: cannot be read as CSV: {_redact(str(exc).splitlines()[0])}"
             ) from None
         return rej
+
+    def _stage_parquet(self, f: _File, ordered: bool = False) -> None:
+        self._create_stage(f, stage_select(f.table, f.sources, f"read_parquet({lit(str(f.path))})"), ordered)
+
+    def _create_stage(self, f: _File, select: str, ordered: bool) -> None:
+        """Materialise a file's staging table. Unordered by default: without the order of the file to
+        keep, DuckDB's threads append as they go (about 10% less CPU for the staging pass). Row
+        ordinals are needed only where a row is reported (line numbers, the first of duplicate
+        keys); :meth:`_ensure_ordered` stages the file again in file order before that happens."""
+        if not ordered and self.shuffle_unordered:
+            select += " ORDER BY random()"
+        self._x(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+        try:
+            self._temp(f.stage, "AS " + select)
+        finally:
+            self._x(f"SET preserve_insertion_order = {str(self.old_order).lower()}")
+        f.ordered = ordered
+
+    def _ensure_ordered(self, f: _File) -> None:
+        """Stage ``f`` again in file order when its staging table is not, before any of its rows is
+        reported. Only the row-level checks are in the new table: call it before marking rows bad."""
+        if f.ordered:
+            return
+        log.debug("%s: staged again in file order (rows to report)", f.display)
+        if f.kind == "csv":
+            assert f.csv is not None
+            self._stage_csv(f, f.csv, ordered=True)
+        else:
+            self._stage_parquet(f, ordered=True)
+        for name in f.key_pii:
+            self._replace_key_pii(f, name)
+
+    def _replace_key_pii(self, f: _File, name: str) -> None:
+        self._x(f"UPDATE {q(f.stage)} SET {q(name)} = m.h FROM _ing_pii m WHERE {q(f.stage)}.{q(name)} = m.v")
 
     def _pseudonymise(self, key: bytes) -> None:
         """Hash every distinct raw identifier of the batch once into ``_ing_pii (v, h)``.
@@ -451,9 +498,8 @@ class _Batch:
         self._temp("_ing_pii", "AS " + pii_map_select(values, key))
         for f, name in cols:
             if name in f.table.key:
-                self._x(
-                    f"UPDATE {q(f.stage)} SET {q(name)} = m.h FROM _ing_pii m WHERE {q(f.stage)}.{q(name)} = m.v"
-                )
+                self._replace_key_pii(f, name)
+                f.key_pii.append(name)
             else:
                 f.deferred_pii.append(name)
 
@@ -499,8 +545,12 @@ class _Batch:
             stage = q(self._table_view(t))
             # duplicate keys within the batch: the first occurrence (file order) wins
             keys = ", ".join(q(k) for k in t.key)
-            if self._may_have_duplicates(stage, keys) and self._one(
-                f"SELECT count(*) FROM (SELECT {keys} FROM {stage} WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
+            if (
+                self._may_have_duplicates(stage, keys)
+                and self._ordered(t)
+                and self._one(
+                    f"SELECT count(*) FROM (SELECT {keys} FROM {stage} WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
+                )
             ):
                 shown = ", ".join(t.key)
                 value = "concat_ws(', ', " + ", ".join(f"CAST({q(k)} AS VARCHAR)" for k in t.key) + ")"
@@ -523,15 +573,31 @@ class _Batch:
                 parent = f"SELECT {q(pcol)} AS k FROM main.{q(ptable)}"
                 if ptable in in_batch:
                     parent += f" UNION ALL SELECT {q(pcol)} FROM {q(f'_ing_tbl_{ptable}')} WHERE NOT _bad"
-                n = self._x(
-                    f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason)
+                reason = lit(f"is not a known {c.references} (neither in the store nor in this batch)")
+                sql = f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason)
                     SELECT s._file, s._row, {idx}, {lit(c.name)}, left(CAST(s.{q(c.name)} AS VARCHAR), 100),
-                           {lit(f"is not a known {c.references} (neither in the store nor in this batch)")}
+                           {reason}
                     FROM {stage} s ANTI JOIN ({parent}) p ON s.{q(c.name)} = p.k
                     WHERE NOT s._bad AND s.{q(c.name)} IS NOT NULL"""
-                ).fetchone()[0]
+                n = self._x(sql).fetchone()[0]
+                if n and not all(f.ordered for f in self.files if f.table is t):
+                    # the rows were numbered in an unordered staging table: number them again
+                    ids = ", ".join(str(f.file_id) for f in self.files if f.table is t)
+                    self._x(
+                        f"DELETE FROM _ing_errs WHERE file_id IN ({ids}) AND col_idx = {idx} AND reason = {reason}"
+                    )
+                    self._ordered(t)
+                    n = self._x(sql).fetchone()[0]
                 if n:
                     self._mark_bad(t)
+
+    def _ordered(self, t: Table) -> bool:
+        """Stage the files of table ``t`` again in file order where needed (before any of its rows is
+        reported or marked bad); True, for use in a condition."""
+        for f in self.files:
+            if f.table is t:
+                self._ensure_ordered(f)
+        return True
 
     def _may_have_duplicates(self, stage: str, keys: str) -> bool:
         """False when no two good rows of ``stage`` share a key: sorting one 64-bit hash of the key per
