@@ -23,29 +23,51 @@ def snapshot_month(ctx: ReportContext, month: date) -> date:
     return dec if dec >= ctx.first_data_month else ctx.first_data_month
 
 
-def _snapshot_series(ctx: ReportContext, snap: date, by: str | None = None) -> pd.DataFrame:
-    b = ctx.bk.table("billing_monthly")
-    base = b.filter((b.month == ibis.literal(snap)) & (b.revenue > 0)).select(
-        "subscriber_id", snap_package=b.package_id, rev0=b.revenue
-    )
-    if by == "customer_group":
+def _snapshot_cells(ctx: ReportContext, snap: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The snapshot lines of ``snap`` by snapshot package × customer group: their revenue and billed
+    lines in every later month up to the as-of month, and their count and revenue in ``snap``.
+    Read once per snapshot and run; every breakdown is summed from these cells."""
+
+    def make() -> tuple[pd.DataFrame, pd.DataFrame]:
+        b = ctx.bk.table("billing_monthly")
+        base = b.filter((b.month == ibis.literal(snap)) & (b.revenue > 0)).select(
+            "subscriber_id", snap_package=b.package_id, rev0=b.revenue
+        )
         ln = ctx.lines().select("subscriber_id", "customer_group")
-        base = base.join(ln, "subscriber_id")
+        base = base.left_join(ln, "subscriber_id").select(
+            "subscriber_id", "snap_package", "rev0", "customer_group"
+        )
+        later = b.filter((b.month > ibis.literal(snap)) & (b.month <= ibis.literal(ctx.as_of)))
+        j = later.join(base, "subscriber_id")
+        cells = ctx.run(
+            j.group_by(["month", "snap_package", "customer_group"]).agg(
+                revenue=j.revenue.sum(), billed=(j.revenue > 0).sum().cast("int64")
+            )
+        )
+        base0 = ctx.run(
+            base.group_by(["snap_package", "customer_group"]).agg(
+                lines0=base.count(), revenue0=base.rev0.sum()
+            )
+        )
+        return cells, base0
+
+    return ctx._cached(f"revenue_snapshot:{snap.isoformat()}", make)
+
+
+def _snapshot_series(ctx: ReportContext, snap: date, by: str | None = None) -> pd.DataFrame:
+    cells, base0 = _snapshot_cells(ctx, snap)
     key = {"package_id": "snap_package", "customer_group": "customer_group", None: None}[by]
-    later = b.filter((b.month > ibis.literal(snap)) & (b.month <= ibis.literal(ctx.as_of)))
-    j = later.join(base, "subscriber_id")
+    if key == "customer_group":  # lines without a customer group are not in any group
+        cells = cells[cells[key].notna()]
+        base0 = base0[base0[key].notna()]
     groups = ["month"] + ([key] if key else [])
-    df = ctx.run(j.group_by(groups).agg(revenue=j.revenue.sum(), billed=(j.revenue > 0).sum().cast("int64")))
-    b0 = ctx.run(
-        base.group_by([key] if key else []).agg(lines0=base.count(), revenue0=base.rev0.sum())
-        if key
-        else base.aggregate(lines0=base.count(), revenue0=base.rev0.sum())
-    )
+    df = cells.groupby(groups, as_index=False, dropna=False)[["revenue", "billed"]].sum()
     if key:
+        b0 = base0.groupby(key, as_index=False)[["lines0", "revenue0"]].sum()
         df = df.merge(b0, on=key, how="right")
         df = df.rename(columns={key: by})
     else:
-        df = df.assign(lines0=int(b0["lines0"].iloc[0]), revenue0=float(b0["revenue0"].iloc[0]))
+        df = df.assign(lines0=int(base0["lines0"].sum()), revenue0=float(base0["revenue0"].sum()))
     df["snapshot"] = format_month(snap)
     df["month"] = df["month"].map(lambda d: format_month(pd.Timestamp(d).date()) if not pd.isna(d) else None)
     return df.dropna(subset=["month"])
