@@ -93,10 +93,22 @@ def real_data(root: Path, work: Path) -> dict:
             "fold_roc_auc": [round(float(f["roc_auc"]), 4) for f in r.folds],
             "seconds": round(r.seconds, 1),
         }
+        if test is None:  # how much the cross-validated figure moves with the fold split
+            res[name]["roc_auc_by_split_seed"] = [
+                round(
+                    float(
+                        fit_table(
+                            file, target, id_col=id_col, folds=5, seed=seed, report=work / f"{name}.md"
+                        ).metrics["roc_auc"]
+                    ),
+                    4,
+                )
+                for seed in range(5)
+            ]
     return res
 
 
-def simulated_backtest(data, as_of) -> dict:
+def simulated_backtest(data, as_of) -> tuple[dict, dict]:
     """Three rolling origins ending at ``as_of``: hazard vs the two baselines (what ``churnradar backtest`` runs)."""
     from churnradar.evaluate.backtest import run_backtest
     from churnradar.periods import add_months
@@ -124,17 +136,18 @@ def simulated_backtest(data, as_of) -> dict:
         "rows_per_origin": [x["n"] for x in hz if x["horizon"] == r.horizon],
         "seconds": round(t, 1),
         "cpu_s": round(c, 1),
-    }
+    }, r.models
 
 
-def truth_agreement(data, as_of, feats, truth: Path) -> dict:
+def truth_agreement(data, as_of, feats, truth: Path, model=None) -> dict:
     """Top reason vs the simulator's true reason, scores and reasons as ``churnradar score`` makes them."""
     import pyarrow.compute as pc
 
     from churnradar.evaluate.reasons import reason_agreement
     from churnradar.models.pipeline import DEFAULT_EXACT_SHARE, finish_scores, fit_churn_model
 
-    model, _ = fit_churn_model(data, as_of)
+    if model is None:  # the backtest's last origin's model is what `train --as-of` gives
+        model, _ = fit_churn_model(data, as_of)
     scored = model.score(feats, reasons="path")
 
     def top_features(ids):
@@ -196,14 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         data.features(add_months(as_of, -m))
         data.labels(add_months(as_of, -m))
     feats = data.features(as_of)
-    bk.close()
 
+    models: dict = {}
     if "backtest" in args.only:
-        out["backtest"] = simulated_backtest(data, as_of)
+        out["backtest"], models = simulated_backtest(data, as_of)
         print(json.dumps(out["backtest"]), file=sys.stderr, flush=True)
     if "truth" in args.only:
-        out["truth"] = truth_agreement(data, as_of, feats, work / "data" / "_truth" / "churn_truth.parquet")
+        truth = work / "data" / "_truth" / "churn_truth.parquet"
+        out["truth"] = truth_agreement(data, as_of, feats, truth, models.get(as_of))
         print(json.dumps(out["truth"]), file=sys.stderr, flush=True)
+    bk.close()  # the backtest read its earlier months; training below uses the cached ones
     if "speed" not in args.only:
         out["load_average_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
         print(json.dumps(out, indent=2))
