@@ -65,10 +65,10 @@ def churn_events(bk: Backend, d: ChurnDefinition) -> ir.Table:
 
     Off-net exits matched as in-network re-selection appear only as re-selection, never as off-net.
     """
-    # the exits feed three branches and the in-network changes a join on usage: computed once each
+    # exits, re-selections and in-network changes each feed several branches: computed once each
     # (left in the query, the engine recomputes them per branch: ≈2× the work at 1M × 24)
     exits = offnet_exits(bk, d).cache()
-    resel = reselections(bk, d, exits)
+    resel = reselections(bk, d, exits).cache()
     offnet = exits.anti_join(resel, "subscriber_id")
     offnet = offnet.join(exit_reasons(bk, offnet), "subscriber_id")
     offnet = offnet.mutate(new_subscriber_id=ibis.null("string"))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+from ibis import _
 
 from churnradar.periods import spring_festival_months
 from churnradar.store.backends import Backend
@@ -47,9 +48,9 @@ def _recent_usage(bk: Backend, exits: ir.Table) -> ir.Table:
     )
 
 
-def _lifetime_activity(bk: Backend) -> ir.Table:
+def _lifetime_activity(bk: Backend, exits: ir.Table) -> ir.Table:
     u = bk.table("usage_monthly")
-    act = u.filter(u.active_days > 0)
+    act = u.filter(u.active_days > 0).semi_join(exits.select("subscriber_id"), "subscriber_id")
     return act.group_by("subscriber_id").agg(mean_active_days=act.active_days.mean())
 
 
@@ -57,12 +58,13 @@ def _recent_arrears(bk: Backend, exits: ir.Table) -> ir.Table:
     b = bk.table("billing_monthly").select("subscriber_id", "month", "arrears")
     u = bk.table("usage_monthly").select("subscriber_id", "month", "active_days")
     e = exits.select("subscriber_id", "effective_month")
-    j = b.join(u, ["subscriber_id", "month"]).join(e, "subscriber_id")
-    win = j.filter(
+    # the three months before each exit first (a few rows per exit), then their activity
+    j = b.join(e, "subscriber_id")
+    recent = j.filter(
         (j.month < j.effective_month)
         & (j.month >= (j.effective_month - ibis.interval(months=3)).cast("date"))
-        & (j.active_days > 0)
-    )
+    ).select("subscriber_id", "month", "arrears")
+    win = recent.join(u, ["subscriber_id", "month"]).filter(_.active_days > 0)
     return win.group_by("subscriber_id").agg(arrears_while_active=(win.arrears > 0).any())
 
 
@@ -99,7 +101,7 @@ def exit_reasons(bk: Backend, exits: ir.Table) -> ir.Table:
         .join(cust, "customer_id")
         .join(pk, "package_id")
         .left_join(_recent_usage(bk, exits), "subscriber_id")
-        .left_join(_lifetime_activity(bk), "subscriber_id")
+        .left_join(_lifetime_activity(bk, exits), "subscriber_id")
         .left_join(_recent_arrears(bk, exits), "subscriber_id")
         .left_join(_flag_events(bk, "fraud_block", "fraud_flag"), "subscriber_id")
         .left_join(_flag_events(bk, "lost_sim", "lost_flag"), "subscriber_id")

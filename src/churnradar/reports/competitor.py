@@ -14,7 +14,7 @@ from churnradar.reports.context import ReportContext
 
 
 def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
-    """Calls, minutes and distinct subscribers with each competitor by county and month.
+    """Calls, minutes and distinct subscribers (HyperLogLog estimate) with each competitor by county and month.
 
     ``minute_share`` = minutes with the competitor / all call-graph minutes of our subscribers in the
     county that month; ``share_change_3m`` = its relative change over three months (log ratio);
@@ -26,15 +26,10 @@ def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
     e = e.filter(e.month.between(ibis.literal(ctx.months[0]), ibis.literal(ctx.as_of)))
     s = ctx.bk.table("subscription").select("subscriber_id", "grid_id")
     r = ctx.bk.table("region").select("grid_id", "county_id")
-    # per subscriber first: a few rows per line-month instead of one per peer, and the subscriber
-    # count below is then exact
-    per_line = e.group_by(["subscriber_id", "month", "peer_operator"]).agg(
-        calls=e.calls.sum(), minutes=e.minutes.sum()
-    )
-    j = per_line.join(s, "subscriber_id").join(r, "grid_id")
+    j = e.join(s, "subscriber_id").join(r, "grid_id")
     df = ctx.run(
         j.group_by(["county_id", "month", "peer_operator"]).agg(
-            calls=j.calls.sum(), minutes=j.minutes.sum(), subscribers=j.count()
+            calls=j.calls.sum(), minutes=j.minutes.sum(), subscribers=j.subscriber_id.approx_nunique()
         )
     )
     df["month"] = df["month"].map(lambda d: format_month(pd.Timestamp(d).date()))
