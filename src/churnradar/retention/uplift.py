@@ -175,6 +175,12 @@ class SegmentLearner(_Base):
     effect. Uplift = relative effect × the pooled churn model's probability: a multiplicative effect
     model with five parameters per offer, for the small effects randomised campaigns measure.
 
+    A cell needs ``min_cell`` members in each arm; its churn rates get ``pseudo_rows`` rows at the
+    offer-wide rates, and its relative change is clipped to ±``clip_cell``: in a small cell with
+    hardly any control churner the ratio explodes (unclipped, such cells pulled the tariff discount's
+    lever coefficients to −5…+1.5 on one simulated operator), and a change beyond ±1 (no churn left,
+    or churn doubled) is not a plausible cell effect.
+
     ``wald_p_[offer]`` is the p-value of the unpenalised test that all four lever coefficients are 0.
     With ``fallback_alpha`` set, an offer whose levers are not distinguishable from its average at that
     level gets the average for everyone (``fallback_[offer]``); off by default, because the shrunk
@@ -185,10 +191,14 @@ class SegmentLearner(_Base):
 
     def __init__(self, n_estimators: int = 120, random_state: int = 0, min_rows: int = 50,
                  prior_sd: float = 0.25, heavy_gb: float = 16.0, high_arpu: float = 80.0,
-                 fallback_alpha: float | None = None):  # fmt: skip
+                 fallback_alpha: float | None = None, min_cell: int = 20, pseudo_rows: float = 1.0,
+                 clip_cell: float | None = 1.0):  # fmt: skip
         super().__init__(n_estimators, random_state, min_rows)
         self.prior_sd = prior_sd
         self.fallback_alpha = fallback_alpha
+        self.min_cell = min_cell
+        self.pseudo_rows = pseudo_rows
+        self.clip_cell = clip_cell
         self.heavy_gb = heavy_gb
         self.high_arpu = high_arpu
 
@@ -227,13 +237,16 @@ class SegmentLearner(_Base):
             for c in range(16):
                 cc, oc = c_rows & (cells == c), o_rows & (cells == c)
                 nc, no = int(cc.sum()), int(oc.sum())
-                if nc < 20 or no < 20:
+                if nc < self.min_cell or no < self.min_cell:
                     continue
-                pc = (churn[cc].sum() + pc_all) / (nc + 1)  # one pseudo-row of the overall rate
-                po = (churn[oc].sum() + po_all) / (no + 1)
+                m = self.pseudo_rows
+                pc = (churn[cc].sum() + m * pc_all) / (nc + m)  # pseudo-rows of the overall rate
+                po = (churn[oc].sum() + m * po_all) / (no + m)
                 if pc <= 0:
                     continue
                 r[c] = 1 - po / pc
+                if self.clip_cell is not None:
+                    r[c] = float(np.clip(r[c], -self.clip_cell, self.clip_cell))
                 # variance of 1 − po / pc with the cell's pooled churn rate (weights that do not
                 # depend on the cell's own effect estimate, so low-churn-by-chance cells do not dominate)
                 p = (churn[cc].sum() + churn[oc].sum() + pc_all) / (nc + no + 1)
