@@ -381,6 +381,9 @@ def main() -> None:
     ap.add_argument("--subscribers", type=int, default=1_000_000)
     ap.add_argument("--months", type=int, default=12)
     ap.add_argument("--only", choices=["duckdb", "spark", "subset"], action="append")
+    ap.add_argument(
+        "--features", help="comma-separated features for the duckdb stage instead of the core set"
+    )
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--source", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -391,7 +394,7 @@ def main() -> None:
         if a.stage == "generate":
             out = stage_generate(a.subscribers, a.months, store=a.source != "parquet")
         elif a.stage == "duckdb":
-            out = stage_duckdb(Path(a.source), as_of, None)
+            out = stage_duckdb(Path(a.source), as_of, a.features.split(",") if a.features else None)
         elif a.stage == "spark":
             out = stage_spark(pq_dir, as_of)
         else:
@@ -420,7 +423,8 @@ def main() -> None:
     source = pq_dir if big else db
     common = ["--subscribers", str(a.subscribers), "--months", str(a.months)]
     if "duckdb" in only:
-        results["duckdb"] = run_stage(["--stage", "duckdb", "--source", str(source), *common])
+        chosen = ["--features", a.features] if a.features else []
+        results["duckdb"] = run_stage(["--stage", "duckdb", "--source", str(source), *common, *chosen])
         print("duckdb", json.dumps(results["duckdb"]), flush=True)
     if "subset" in only:
         results["subset"] = run_stage(["--stage", "subset", *common])
