@@ -47,8 +47,8 @@ AUTO_LEARNERS = ("t_learner", "x_learner", "segment_learner")
 #: The learner ``auto`` uses when its lever columns are present. Qini only ranks campaign members
 #: within an offer; it sees neither the size of the effects nor how they carry over from the
 #: high-risk campaign members to the whole base, which is where the T- and X-learner fail (on
-#: simulated operators their plans' expected value was 5–14× the truth and they kept 0.29–0.41 of
-#: the oracle's value, the segment learner 0.55–0.58; benchmarks/RESULTS.md, Targeting).
+#: simulated operators their plans' expected value was 8–18× the truth and they kept 0.29–0.41 of
+#: the oracle's value, the segment learner 0.54–0.61; benchmarks/RESULTS.md, Targeting).
 AUTO_PREFERRED = "segment_learner"
 
 
