@@ -38,10 +38,13 @@ def subscription_ends(bk: Backend) -> ir.Table:
 
 
 def last_active_months(bk: Backend) -> ir.Table:
-    """Last month with billable activity (``active_days > 0``) of each subscriber."""
+    """Last month with billable activity (``active_days > 0``) of each subscriber, and the mean active
+    days over its active months (read in the same pass; the exit reasons use it)."""
     u = bk.table("usage_monthly")
     active = u.filter(u.active_days > 0)
-    return active.group_by("subscriber_id").agg(last_active_month=active.month.max())
+    return active.group_by("subscriber_id").agg(
+        last_active_month=active.month.max(), mean_active_days=active.active_days.mean()
+    )
 
 
 def offnet_exits(bk: Backend, d: ChurnDefinition) -> ir.Table:
@@ -68,6 +71,7 @@ def offnet_exits(bk: Backend, d: ChurnDefinition) -> ir.Table:
         end_time=j.end_time,
         end_reason=j.end_reason,
         destination_operator=j.destination_operator,
+        mean_active_days=j.mean_active_days,
     )
     return t.mutate(event_month=t.effective_month if d.dating == "last_activity" else t.recorded_month)
 

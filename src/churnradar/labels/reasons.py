@@ -48,12 +48,6 @@ def _recent_usage(bk: Backend, exits: ir.Table) -> ir.Table:
     )
 
 
-def _lifetime_activity(bk: Backend, exits: ir.Table) -> ir.Table:
-    u = bk.table("usage_monthly")
-    act = u.filter(u.active_days > 0).semi_join(exits.select("subscriber_id"), "subscriber_id")
-    return act.group_by("subscriber_id").agg(mean_active_days=act.active_days.mean())
-
-
 def _recent_arrears(bk: Backend, exits: ir.Table) -> ir.Table:
     b = bk.table("billing_monthly").select("subscriber_id", "month", "arrears")
     u = bk.table("usage_monthly").select("subscriber_id", "month", "active_days")
@@ -89,19 +83,19 @@ def _complaints(bk: Backend, exits: ir.Table) -> ir.Table:
 
 
 def exit_reasons(bk: Backend, exits: ir.Table) -> ir.Table:
-    """``subscriber_id, reason_code, intent, voluntary`` for off-net exits (deregistrations and port-outs)."""
+    """``subscriber_id, reason_code, intent, voluntary`` for off-net exits (deregistrations and port-outs;
+    rows of :func:`~churnradar.labels.events.offnet_exits`)."""
     subs = bk.table("subscription").select(
         "subscriber_id", "customer_id", "package_id", "activation_date", "contract_end", "subsidy_end"
     )
     cust = bk.table("customer").select("customer_id", "customer_group")
     pk = bk.table("package").select("package_id", "is_promotion")
     j = (
-        exits.select("subscriber_id", "kind", "effective_month")
+        exits.select("subscriber_id", "kind", "effective_month", "mean_active_days")
         .join(subs, "subscriber_id")
         .join(cust, "customer_id")
         .join(pk, "package_id")
         .left_join(_recent_usage(bk, exits), "subscriber_id")
-        .left_join(_lifetime_activity(bk, exits), "subscriber_id")
         .left_join(_recent_arrears(bk, exits), "subscriber_id")
         .left_join(_flag_events(bk, "fraud_block", "fraud_flag"), "subscriber_id")
         .left_join(_flag_events(bk, "lost_sim", "lost_flag"), "subscriber_id")
