@@ -7,6 +7,7 @@ DuckDB store is exported to Parquet once (``export_parquet``) and Spark reads th
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,11 @@ class Backend:
         return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
 
     def close(self) -> None:
+        # drop the tables of ``.cache()`` while the connection is open: left to the garbage
+        # collector, their finalizers would run after it closed and print tracebacks at exit
+        for name in list(getattr(self.con, "_cache_name_to_entry", {})):
+            with contextlib.suppress(Exception):
+                self.con._finalize_cached_table(name)
         if self.name == "duckdb":
             self.con.disconnect()
 
