@@ -13,7 +13,7 @@ if [ -z "$_pg_bin" ]; then
   return 1 2>/dev/null || exit 1
 fi
 
-_pg_dir=$(mktemp -d /tmp/churnradar-pg.XXXXXX)
+_pg_dir=$(mktemp -d -t churnradar-pg.XXXXXX)  # under $TMPDIR (default /tmp)
 _pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 if [ "$(id -u)" = 0 ]; then
   chown postgres "$_pg_dir"

@@ -33,6 +33,8 @@ from churnradar.periods import add_months
 
 SEASON = 12
 MODELS = ("AutoETS", "AutoARIMA")
+#: The forecast report's columns per month, after the actual count.
+FORECAST_COLUMNS = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95", "seasonal_naive", "scenario_forecast")
 BASELINE = "SeasonalNaive"
 LEVELS = (80, 95)
 ALL = "ALL"
@@ -284,35 +286,12 @@ def report_forecast(ctx):
         d = pd.concat(
             [
                 h[["ds", "actual"]],
-                f[
-                    [
-                        "ds",
-                        "forecast",
-                        "lo_80",
-                        "hi_80",
-                        "lo_95",
-                        "hi_95",
-                        "seasonal_naive",
-                        "scenario_forecast",
-                    ]
-                ],
+                f[["ds", *FORECAST_COLUMNS]],
             ],
             ignore_index=True,
         )
         d["month"] = pd.to_datetime(d["ds"]).dt.strftime("%Y-%m")
-        d = d.drop(columns="ds")[
-            [
-                "month",
-                "actual",
-                "forecast",
-                "lo_80",
-                "hi_80",
-                "lo_95",
-                "hi_95",
-                "seasonal_naive",
-                "scenario_forecast",
-            ]
-        ]
+        d = d.drop(columns="ds")[["month", "actual", *FORECAST_COLUMNS]]
         cols = ["actual", "forecast", "lo_80", "hi_80", "lo_95", "hi_95", "scenario_forecast"]
         secs.append(
             Section(

@@ -38,14 +38,14 @@ def _tags(bk: Backend, d: ChurnDefinition) -> dict[str, str]:
     return {"definition": d.name, "definition_version": d.version, "data_version": data_version(bk)}
 
 
-def stored_events(bk: Backend, d: ChurnDefinition) -> ir.Table | None:
+def stored_events(bk: Backend, d: ChurnDefinition, tags: dict[str, str] | None = None) -> ir.Table | None:
     """The stored events of ``d`` when they are current for the store's data, else ``None``."""
     if not bk.has_table(EVENT_TABLE):
         return None
     t = bk.table(EVENT_TABLE)
     if any(c not in t.columns for c in TAGS):
         return None
-    tags = _tags(bk, d)
+    tags = tags if tags is not None else _tags(bk, d)
     current = t.filter(*[t[k] == v for k, v in tags.items()])
     # a batch with no events at all is stored as one marker row with a null subscriber
     if int(bk.to_pyarrow(current.aggregate(n=current.count())).to_pylist()[0]["n"]) == 0:
@@ -54,14 +54,14 @@ def stored_events(bk: Backend, d: ChurnDefinition) -> ir.Table | None:
     return current.drop(*TAGS)
 
 
-def tagged(bk: Backend, d: ChurnDefinition, events: Any) -> Any:
+def tagged(bk: Backend, d: ChurnDefinition, events: Any, tags: dict[str, str] | None = None) -> Any:
     """``events`` (a pyarrow Table of :data:`~churnradar.labels.EVENT_COLUMNS`) with the tag columns
     added, ready for :func:`write_events`; an empty batch gets one marker row."""
     import pyarrow as pa
 
     if events.num_rows == 0:
         events = pa.Table.from_pylist([dict.fromkeys(events.column_names)], schema=events.schema)
-    for k, v in _tags(bk, d).items():
+    for k, v in (tags if tags is not None else _tags(bk, d)).items():
         events = events.append_column(k, pa.array([v] * events.num_rows, pa.string()))
     return events
 
@@ -83,12 +83,15 @@ def events_for(bk: Backend, d: ChurnDefinition) -> tuple[ir.Table, Any | None]:
     """
     from churnradar.labels import churn_events
 
-    ev = stored_events(bk, d) if bk.name == "duckdb" else None
+    if bk.name != "duckdb":
+        return churn_events(bk, d).cache(), None
+    tags = _tags(bk, d)  # the data version is read once, for the lookup and for the new batch
+    ev = stored_events(bk, d, tags)
     if ev is not None:
         return ev.cache(), None
     fresh = churn_events(bk, d)
-    if bk.name == "duckdb" and Path(str(bk.source)).is_file():
+    if Path(str(bk.source)).is_file():
         arrow = bk.to_pyarrow(fresh)
         ev = bk.con.create_table("_churn_event_run", arrow, temp=True, overwrite=True)
-        return ev, tagged(bk, d, arrow)
+        return ev, tagged(bk, d, arrow, tags)
     return fresh.cache(), None

@@ -60,9 +60,9 @@ class TargetResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(true uplift of a reached line, reach) matrices for the targeting month from
-    ``_truth/retention_truth``."""
+def _truth_path(truth: Path | str) -> Path:
+    """``retention_truth.parquet`` of a simulator output: the file, its ``_truth`` folder or the
+    output folder."""
     path = Path(truth)
     if path.is_dir():
         path = (
@@ -72,6 +72,13 @@ def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[
         )
     if not path.exists():
         raise TargetingError(f"no retention truth at {str(path)!r}; expected a simulator _truth folder")
+    return path
+
+
+def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(true uplift of a reached line, reach) matrices for the targeting month from
+    ``_truth/retention_truth``."""
+    path = _truth_path(truth)
     t = pd.read_parquet(path, columns=["subscriber_id", "campaign_id", "offer_kind", "uplift", "reach"])
     t = t[t["campaign_id"].isna()]
     up = t.pivot(index="subscriber_id", columns="offer_kind", values="uplift").reindex(
@@ -85,13 +92,7 @@ def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[
 
 def _truth_effect(truth: Path | str, ids: pd.Series, kinds: list[str]) -> np.ndarray:
     """True relative effect per subscriber and offer kind for the targeting month."""
-    path = Path(truth)
-    if path.is_dir():
-        path = (
-            path / "retention_truth.parquet"
-            if (path / "retention_truth.parquet").exists()
-            else path / "_truth" / "retention_truth.parquet"
-        )
+    path = _truth_path(truth)
     t = pd.read_parquet(path, columns=["subscriber_id", "campaign_id", "offer_kind", "effect"])
     t = t[t["campaign_id"].isna()]
     eff = t.pivot(index="subscriber_id", columns="offer_kind", values="effect").reindex(
