@@ -42,3 +42,18 @@ def build_operator(
 def small_operator(tmp_path_factory) -> SimulatedOperator:
     """3,000 subscribers × 12 months from 2024-01 (seed 11), simulated and ingested once."""
     return build_operator(tmp_path_factory.mktemp("small_operator"), subscribers=3_000, months=12, seed=11)
+
+
+@pytest.fixture(scope="session")
+def chromium_args() -> list[str]:
+    """Command-line flags for Debian's headless chromium in the browser tests (SETUP-NOTES)."""
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]

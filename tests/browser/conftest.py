@@ -25,23 +25,14 @@ def _chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, chromium_args):
     exe = _chromium()
     if exe is None:
         pytest.skip("Debian chromium is not installed (apt-get install chromium; scripts/test.sh does it)")
     return {
         **browser_type_launch_args,
         "executable_path": exe,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": chromium_args,
     }
 
 

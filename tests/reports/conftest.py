@@ -74,19 +74,10 @@ def html_reports(built_reports, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, chromium_args):
     """Debian's chromium (never `playwright install`), flags from SETUP-NOTES."""
     return {
         **browser_type_launch_args,
         "executable_path": shutil.which("chromium") or "/usr/bin/chromium",
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": chromium_args,
     }
