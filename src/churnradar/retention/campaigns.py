@@ -284,24 +284,14 @@ def campaign_frames(engine: Engine, campaign_id: str) -> tuple[dict[str, Any], p
         members = pd.DataFrame(
             conn.execute(sa.select(a).where(a.c.campaign_id == campaign_id)).mappings().all()
         )
-        ev = pd.DataFrame(
-            conn.execute(
-                sa.select(ops.contact_event)
-                .join(a, a.c.contact_id == ops.contact_event.c.contact_id)
-                .where(a.c.campaign_id == campaign_id)
-            )
-            .mappings()
-            .all()
-        )
-        oc = pd.DataFrame(
-            conn.execute(
-                sa.select(ops.outcome_record)
-                .join(a, a.c.contact_id == ops.outcome_record.c.contact_id)
-                .where(a.c.campaign_id == campaign_id)
-            )
-            .mappings()
-            .all()
-        )
+
+        def of_members(table: sa.Table) -> pd.DataFrame:
+            """Rows of ``table`` (keyed by contact) for this campaign's members."""
+            q = sa.select(table).join(a, a.c.contact_id == table.c.contact_id)
+            return pd.DataFrame(conn.execute(q.where(a.c.campaign_id == campaign_id)).mappings().all())
+
+        ev = of_members(ops.contact_event)
+        oc = of_members(ops.outcome_record)
     if len(ev):
         made = ev.groupby("contact_id")["contacted"].any()
         members["contacted"] = members["contact_id"].map(made).fillna(False).astype(bool)
