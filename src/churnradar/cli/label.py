@@ -25,8 +25,7 @@ def label(
 ) -> None:
     """Label churn for one as-of month, write `churn_label` and print counts by kind, reason and month.
 
-    The churn events of every kind are kept in the store (`churn_event`) and reused by later labels
-    and reports until new data is ingested.
+    Churn events of every kind are kept in the store (`churn_event`) for later labels and reports.
 
     Example: `churnradar label --store operator.duckdb --as-of 2024-09 --json`
     """
