@@ -16,6 +16,7 @@ from tests.ingest.conftest import KEY, snapshot
 
 from churnradar.errors import IngestError, PseudonymisationKeyError
 from churnradar.ingest import hmac_hex, ingest
+from churnradar.ingest.batch import _Batch
 from churnradar.ingest.pseudonymise import hmac_sql, key_fingerprint
 from churnradar.schema import TABLES
 from churnradar.store import Store
@@ -227,11 +228,16 @@ def test_reports_of_bad_rows_mask_identifiers_in_both_modes(tmp_path: Path, mode
     assert result.rejected >= 1 and raw not in repr(result.to_dict())
 
 
-def test_every_stored_digest_is_the_hmac_of_its_raw_identifier_in_and_outside_keys(tmp_path: Path) -> None:
+@pytest.mark.parametrize("on_hash", [True, False], ids=["join-on-hash", "join-on-text"])
+def test_every_stored_digest_is_the_hmac_of_its_raw_identifier_in_and_outside_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_hash: bool
+) -> None:
     """Identifiers outside a key (imei, msisdn, certificate) are joined to their digests when
     published, identifiers in a key (call_edge.peer_msisdn) replaced before the key checks; both give
     the HMAC of the raw value, an empty identifier stays NULL, and a duplicate key on a raw
-    identifier is reported with its digest."""
+    identifier is reported with its digest. The publication join matches on the identifiers' 64-bit
+    hash, or on their text when two of them share a hash; both give the same store."""
+    monkeypatch.setattr(_Batch, "match_pii_on_hash", on_hash)
     folder = tmp_path / "in"
     sizes = {**parent_sizes(20), "usage_monthly": 40, "call_edge": 30}
     write_csv_dataset(folder, sizes)

@@ -238,6 +238,9 @@ def ingest(
 class _Batch:
     #: tests shuffle the unordered staging tables to show that no report depends on their order
     shuffle_unordered = False
+    #: tests turn this off to run the publication join on the identifiers' text, the fallback taken
+    #: when two identifiers of a batch share a 64-bit hash
+    match_pii_on_hash = True
 
     def __init__(
         self, store: Store, on_error: str, encoding: str | None, progress: ProgressFn | None, max_errors: int
@@ -251,6 +254,7 @@ class _Batch:
         self.files: list[_File] = []
         self.temp: list[str] = []
         self.views: list[str] = []
+        self.pii_by_hash = False  # the publication join matches identifiers on hash(v), see _pseudonymise
 
     # -- helpers ---------------------------------------------------------------------------
     def _tick(self, f: _File, done: float) -> None:
@@ -496,6 +500,14 @@ class _Batch:
             return
         values = [f"SELECT {q(name)} AS v FROM {q(f.stage)}" for f, name in cols]
         self._temp("_ing_pii", "AS " + pii_map_select(values, key))
+        # matching on the 64-bit hash is exact when no two identifiers of the batch share a hash and
+        # none shares the hash of NULL (a missing identifier then matches nothing, as with the text)
+        self.pii_by_hash = self.match_pii_on_hash and bool(
+            self._one(
+                "SELECT count(DISTINCT hv) = count(*) AND count(*) FILTER (hv = hash(CAST(NULL AS VARCHAR))) = 0 "
+                "FROM _ing_pii"
+            )
+        )
         for f, name in cols:
             if name in f.table.key:
                 self._replace_key_pii(f, name)
@@ -515,7 +527,8 @@ class _Batch:
             for c in t.column_names:
                 if c in f.deferred_pii:
                     alias = f"p{len(joins)}"
-                    joins.append(f" LEFT JOIN _ing_pii {alias} ON s.{q(c)} = {alias}.v")
+                    on = f"hash(s.{q(c)}) = {alias}.hv" if self.pii_by_hash else f"s.{q(c)} = {alias}.v"
+                    joins.append(f" LEFT JOIN _ing_pii {alias} ON {on}")
                     cols.append(f"{alias}.h AS {q(c)}")
                 else:
                     cols.append(f"s.{q(c)}")
