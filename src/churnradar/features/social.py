@@ -106,28 +106,37 @@ def competitor_peer_share_1m(call_stats: ir.Table) -> ir.Table:
     return c.select("subscriber_id", competitor_peer_share_1m=safe_div(c.comp_peers_0, c.peers_0))
 
 
-def _share(u: ir.Table, part: str, n: int, skip: int = 0) -> ir.FloatingValue:
-    all_min = total(months(u, "onnet", n, skip)) + total(months(u, "offnet", n, skip))
-    all_min = all_min + total(months(u, "comp", n, skip))
-    return safe_div(total(months(u, part, n, skip)), all_min)
+def _share_3m(u: ir.Table, part: str) -> ir.FloatingValue:
+    """Share of ``part`` (onnet, offnet or comp) in all voice minutes over T-2..T: a ratio of the
+    window's sums (``onnet_3m`` …), two aggregates instead of twelve monthly pivot columns."""
+    return safe_div(u[f"{part}_3m"].fill_null(0.0), u.calls_3m)
+
+
+def _share_months(u: ir.Table, n: int, skip: int = 0) -> ir.FloatingValue:
+    """Competitor share of voice minutes over months T-skip … T-skip-n+1, from the monthly pivots.
+
+    A change of shares subtracts two ratios that are often equal; summed from the pivots in a fixed
+    order they are equal to the bit on every engine, so an unchanged share gives exactly 0 (sums
+    in an engine's own order may differ in the last bit)."""
+    return safe_div(total(months(u, "comp", n, skip)), total(months(u, "calls", n, skip)))
 
 
 @feature(theme="social", driver="social", reason="competitor")
 def onnet_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of voice minutes over T-2..T with our own subscribers (网内)."""
-    return usage_recent.select("subscriber_id", onnet_share_3m=_share(usage_recent, "onnet", 3))
+    return usage_recent.select("subscriber_id", onnet_share_3m=_share_3m(usage_recent, "onnet"))
 
 
 @feature(theme="social", driver="social", reason="competitor")
 def offnet_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of voice minutes over T-2..T with fixed lines and other non-competitor networks."""
-    return usage_recent.select("subscriber_id", offnet_share_3m=_share(usage_recent, "offnet", 3))
+    return usage_recent.select("subscriber_id", offnet_share_3m=_share_3m(usage_recent, "offnet"))
 
 
 @feature(theme="social", driver="social", reason="competitor")
 def competitor_share_3m(usage_recent: ir.Table) -> ir.Table:
     """Share of voice minutes over T-2..T with competitors' mobile numbers (异网)."""
-    return usage_recent.select("subscriber_id", competitor_share_3m=_share(usage_recent, "comp", 3))
+    return usage_recent.select("subscriber_id", competitor_share_3m=_share_3m(usage_recent, "comp"))
 
 
 @feature(theme="social", driver="social", reason="competitor")
@@ -135,7 +144,7 @@ def competitor_share_change(usage_months: ir.Table) -> ir.Table:
     """Competitor share of voice minutes in T minus the share over T-3..T-1 (rising = positive)."""
     u = usage_months
     return u.select(
-        "subscriber_id", competitor_share_change=_share(u, "comp", 1) - _share(u, "comp", 3, skip=1)
+        "subscriber_id", competitor_share_change=_share_months(u, 1) - _share_months(u, 3, skip=1)
     )
 
 

@@ -32,20 +32,28 @@ def _usage_pivot(usage_monthly: ir.Table, as_of: AsOf, window: int) -> ir.Table:
     u = u.mutate(_back=months_back(u.month, as_of))  # computed once per row, not per pivot column
     back = u._back
     competitor_sim = u.second_sim_operator.notnull() & (u.second_sim_operator != OPERATOR_OWN)
+    # all voice minutes by kind of peer: our own subscribers, other networks, competitors' mobiles
+    calls = u.onnet_min.fill_null(0.0) + u.offnet_min.fill_null(0.0) + u.competitor_min.fill_null(0.0)
     measures = {
         "mou": u.voice_out_min + u.voice_in_min,
         "out": u.voice_out_min,
         "data": u.data_mb,
         "sms": u.sms_count,
         "days": u.active_days,
-        "onnet": u.onnet_min,
-        "offnet": u.offnet_min,
         "comp": u.competitor_min,
+        "calls": calls,
         "csim": ibis.ifelse(competitor_sim, 1, 0),
     }
+    recent = back <= 2
     return u.group_by("subscriber_id").agg(
         **pivot_months(u, back, measures, window),
-        imeis_3m=u.imei_hash.nunique(where=back <= 2),
+        # voice minutes by kind of peer over T-2..T, for the shares: plain sums, as a share is a
+        # ratio of sums (see social.py on why the change of a share reads the monthly pivots)
+        onnet_3m=ibis.cases((recent, u.onnet_min)).sum(),
+        offnet_3m=ibis.cases((recent, u.offnet_min)).sum(),
+        comp_3m=ibis.cases((recent, u.competitor_min)).sum(),
+        calls_3m=ibis.cases((recent, calls)).sum(),
+        imeis_3m=u.imei_hash.nunique(where=recent),
     )
 
 
