@@ -384,7 +384,9 @@ def main() -> None:
     ap.add_argument(
         "--features", help="comma-separated features for the duckdb stage instead of the core set"
     )
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each subset implementation (best reported)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="runs of each subset implementation (best reported)"
+    )
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--source", help=argparse.SUPPRESS)
     a = ap.parse_args()
