@@ -108,7 +108,7 @@ def competitor_peer_share_1m(call_stats: ir.Table) -> ir.Table:
 
 def _share_3m(u: ir.Table, part: str) -> ir.FloatingValue:
     """Share of ``part`` (onnet, offnet or comp) in all voice minutes over T-2..T: a ratio of the
-    window's sums (``onnet_3m`` …), two aggregates instead of twelve monthly pivot columns."""
+    window's sums (``onnet_3m`` …), two aggregates instead of nine monthly pivot columns."""
     return safe_div(u[f"{part}_3m"].fill_null(0.0), u.calls_3m)
 
 
