@@ -16,10 +16,15 @@ from churnradar.simulate import SimConfig, simulate
 
 
 def parquet_store(folder, path):
-    """A DuckDB file with a view per simulated table (no ingest: evaluation reads no PII columns)."""
+    """A DuckDB file with a view per simulated table, without ingest: raw identifier columns are only
+    renamed to their canonical names (the re-selection match reads them as if they were digests)."""
     con = duckdb.connect(str(path))
-    for name in TABLES:
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{folder / (name + '.parquet')}')")
+    for name, table in TABLES.items():
+        src = folder / (name + ".parquet")
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()}
+        renames = [f"{c.raw_name} AS {c.name}" for c in table.columns if c.raw_name in have]
+        rename = f" RENAME ({', '.join(renames)})" if renames else ""
+        con.execute(f"CREATE VIEW {name} AS SELECT *{rename} FROM read_parquet('{src}')")
     con.close()
     return path
 

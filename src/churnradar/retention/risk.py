@@ -7,7 +7,9 @@ The interface retention needs is small: a frame with ``subscriber_id`` and ``p_c
 trained at the latest month whose outcome window (plus the deregistration lag) the data covers.
 
 Off-net exits here (:func:`exits`) are dated like the labels' default (last active month, never
-later than the recorded deregistration or port-out).
+later than the recorded deregistration or port-out). The old number of an in-network re-selection
+(the same person or handset on a new number of ours, :func:`churnradar.labels.events.reselections`)
+is not an exit: the customer stayed, so a campaign member who re-selected counts as retained.
 """
 
 from __future__ import annotations
@@ -51,12 +53,28 @@ def _con(store_path):
     return con
 
 
+def reselection_sql(con) -> str:
+    """DuckDB SQL selecting ``subscriber_id`` of every old number of an in-network re-selection, as
+    the labels' ``offnet`` definition matches it."""
+    import ibis
+
+    from churnradar.labels.definitions import get_definition
+    from churnradar.labels.events import reselections
+    from churnradar.store.backends import Backend
+
+    bk = Backend("duckdb", ibis.duckdb.from_connection(con), Path("."))
+    return bk.con.compile(reselections(bk, get_definition("offnet")).select("subscriber_id"))
+
+
 def exits(store_path: Path | str, con=None) -> pd.DataFrame:
-    """``subscriber_id``, ``exit_month`` of every recorded off-net exit."""
+    """``subscriber_id``, ``exit_month`` of every recorded off-net exit (deregistration or port-out),
+    except the old numbers of in-network re-selections: those customers stayed."""
     own = con is None
     con = con or _con(store_path)
     try:
-        return con.sql(EXITS_SQL).df()
+        return con.sql(
+            f"SELECT e.* FROM ({EXITS_SQL}) e ANTI JOIN ({reselection_sql(con)}) r USING (subscriber_id)"
+        ).df()
     finally:
         if own:
             con.close()
