@@ -2,7 +2,7 @@
 evaluated with Qini curves and uplift@k.
 
 The outcome is *retention* over the campaign's follow-up window (1 − off-net churn, dated as in
-evaluation); uplift of offer ``o`` at ``x`` is ``P(retained | o, x) − P(retained | control, x)``.
+evaluation; an in-network re-selection is retained); uplift of offer ``o`` at ``x`` is ``P(retained | o, x) − P(retained | control, x)``.
 Treatments are offer *kinds*, pooled over campaigns. Because targeting only ever lists subscribers
 who consented to the offer's channel, each offer's model learns from its treated members *with*
 consent on its channel and the control members with the same consent (consent is recorded before

@@ -118,23 +118,48 @@ def _window_churn(h: np.ndarray, lag_p: np.ndarray, months: int) -> np.ndarray:
 
 
 def true_response(
-    pop: Population, cfg: SimConfig, subs: np.ndarray, mi: int, hz: np.ndarray, eff: np.ndarray
+    pop: Population,
+    cfg: SimConfig,
+    subs: np.ndarray,
+    mi: int,
+    hz: np.ndarray,
+    eff: np.ndarray,
+    decided: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(p_churn, uplift): true chance of leaving within the follow-up window from month ``mi`` without
-    an offer, and its reduction per offer if reached (pending leavers are talked out with the effect;
-    the others' hazard is scaled by 1 − effect)."""
+    """(p_churn, uplift): true chance of leaving within the follow-up window ``mi .. mi + f − 1`` of a
+    campaign run in month ``mi`` without an offer, and its reduction per offer if reached.
+
+    The month loop draws month ``mi``'s decisions and departures *before* the campaign, so an offer
+    acts on pending leavers due after ``mi`` (talked out with the effect, never pushed out by a
+    negative one) and on the decisions of the ``f − 1`` later months of the window (hazard scaled by
+    1 − effect). ``decided``: the state is the one the campaign saw, after month ``mi``'s decisions
+    (a campaign's own members). Otherwise (the targeting truth) it is the end of the month before:
+    month ``mi``'s decision is still to come at the untreated hazard; with no warning lag the line
+    leaves before the campaign, with a lag inside the window it is a pending leaver at the campaign;
+    and a pending leaver due in month ``mi`` itself leaves before it.
+    """
     f = cfg.campaign_followup_months
     lag_p = np.asarray(cfg.warning_lag_probs, dtype=np.float64)
+    cdf = np.cumsum(lag_p)
     h = np.minimum(hz, 0.95)
     pl = pop.pend_leave[subs]
     pending = pl >= 0
     in_window = pending & (pl <= mi + f - 1)
-    free = _window_churn(h, lag_p, f)
-    p0 = np.where(pending, in_window.astype(np.float64), free)
+    savable = in_window & (pl > mi)
+    later = _window_churn(h, lag_p, f - 1)  # decisions in months mi + 1 .. mi + f − 1
+    if decided:
+        stay, now_gone, now_pending = np.ones_like(h), np.zeros_like(h), np.zeros_like(h)
+    else:
+        stay = 1 - h
+        now_gone = h * lag_p[0]
+        now_pending = h * (cdf[min(f - 1, len(cdf) - 1)] - lag_p[0])
+    p0 = np.where(pending, in_window.astype(np.float64), now_gone + now_pending + stay * later)
     uplift = np.empty_like(eff)
     for o in range(eff.shape[1]):
-        treated = _window_churn(np.minimum(h * (1 - eff[:, o]), 0.95), lag_p, f)
-        uplift[:, o] = np.where(pending, in_window * np.maximum(eff[:, o], 0.0), free - treated)
+        e = eff[:, o]
+        treated = _window_churn(np.minimum(h * (1 - e), 0.95), lag_p, f - 1)
+        free = now_pending * np.maximum(e, 0.0) + stay * (later - treated)
+        uplift[:, o] = np.where(pending, savable * np.maximum(e, 0.0), free)
     return p0, uplift
 
 
@@ -275,7 +300,7 @@ def targeting_truth(
         return {}
     hz = _untreated_hazard(pop, cfg, world, active, mi)
     eff = offer_effect_matrix(pop, cfg, active, active)
-    p0, uplift = true_response(pop, cfg, active, mi + 1, hz, eff)
+    p0, uplift = true_response(pop, cfg, active, mi + 1, hz, eff, decided=False)
     return {
         "sub": active,
         "effect": eff,
