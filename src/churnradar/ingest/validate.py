@@ -135,6 +135,27 @@ def _untrimmed(cs: ColumnSource) -> bool:
     return cs.text and not cs.column.pii and cs.column.dtype in _UNTRIMMED
 
 
+#: integers up to this magnitude are exact in a double
+_EXACT_IN_DOUBLE = 2.0**53
+
+
+def read_as_number(cs: ColumnSource) -> bool:
+    """Whether a CSV column may be parsed as DOUBLE by DuckDB's CSV reader instead of read as text
+    and cast (see ``_Batch._stage_csv_numeric``): a number column, and for integers only where the
+    limits keep every accepted value exact in a double."""
+    c = cs.column
+    if cs.source is None or not cs.text or c.pii:
+        return False
+    if c.dtype == "float":
+        return True
+    return (
+        c.dtype == "int"
+        and c.min is not None
+        and c.max is not None
+        and max(abs(c.min), abs(c.max)) <= _EXACT_IN_DOUBLE
+    )
+
+
 def _clean(cs: ColumnSource) -> str:
     """The cleaned source value ``s``: empty text becomes NULL; identifiers, months and booleans
     are trimmed (numbers, dates and timestamps need not be: their casts ignore the spaces)."""
