@@ -49,9 +49,9 @@ def test_the_shuffle_does_shuffle(tmp_path, monkeypatch: pytest.MonkeyPatch) -> 
     seen: list[list[str]] = []
     original = batch._Batch._may_have_duplicates
 
-    def spy(self, stage: str, keys: str) -> bool:
+    def spy(self, t, stage: str, keys: str) -> bool:
         seen.append([r[0] for r in self.con.execute(f"SELECT grid_id FROM {stage} ORDER BY _row").fetchall()])
-        return original(self, stage, keys)
+        return original(self, t, stage, keys)
 
     monkeypatch.setattr(batch._Batch, "_may_have_duplicates", spy)
     result = ingest([f], tmp_path / "s.duckdb")

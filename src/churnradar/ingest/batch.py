@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -181,6 +181,14 @@ class _File:
         return f"_ing_stg_{self.file_id}"
 
 
+def _has_repeat(hashes: Any) -> bool:
+    """Whether a value repeats in a numpy array (sorted; numpy releases the GIL while it sorts)."""
+    import numpy as np
+
+    h = np.sort(np.asarray(hashes))
+    return bool((h[1:] == h[:-1]).any())
+
+
 _KEY_PAD = re.compile(r"'[0-9a-f]{128}'")
 
 
@@ -260,6 +268,7 @@ class _Batch:
         self.temp: list[str] = []
         self.views: list[str] = []
         self.pii_by_hash = False  # the publication join matches identifiers on hash(v), see _pseudonymise
+        self.key_repeats: dict[str, Future[bool]] = {}  # per table: a key hash repeats, see _sort_key_hashes
 
     # -- helpers ---------------------------------------------------------------------------
     def _tick(self, f: _File, done: float) -> None:
@@ -308,6 +317,7 @@ class _Batch:
             self.setup()
             for f in self.files:
                 self._read(f, workdir)
+            self._sort_key_hashes()  # in the worker thread, beside the HMAC pass
             if raw_key is not None:
                 self._pseudonymise(raw_key)
             self._check_tables()
@@ -603,7 +613,7 @@ class _Batch:
             # duplicate keys within the batch: the first occurrence (file order) wins
             keys = ", ".join(q(k) for k in t.key)
             if (
-                self._may_have_duplicates(stage, keys)
+                self._may_have_duplicates(t, stage, keys)
                 and self._ordered(t)
                 and self._one(
                     f"SELECT count(*) FROM (SELECT {keys} FROM {stage} WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
@@ -656,21 +666,38 @@ class _Batch:
                 self._ensure_ordered(f)
         return True
 
-    def _may_have_duplicates(self, stage: str, keys: str) -> bool:
+    def _key_hashes(self, t: Table) -> Any:
+        """One 64-bit hash of the key of every good row of table ``t`` (a numpy array)."""
+        keys = ", ".join(q(k) for k in t.key)
+        return self._x(f"SELECT hash({keys}) AS h FROM {q(self._table_view(t))} WHERE NOT _bad").fetchnumpy()[
+            "h"
+        ]
+
+    def _sort_key_hashes(self) -> None:
+        """Start the duplicate-key pre-check of each table whose key holds no raw identifier in the
+        worker thread: numpy sorts without the GIL, on the core DuckDB's HMAC pass leaves idle at
+        times. Rows marked bad later only shrink the set, so "no repeat" stays true; a repeat only
+        costs the exact check."""
+        for t in {f.table.name: f.table for f in self.files}.values():
+            if any(
+                cs.raw_pii and cs.column.name in t.key for f in self.files if f.table is t for cs in f.sources
+            ):
+                continue  # the key's identifiers are replaced by their digests first
+            self.key_repeats[t.name] = self.pool.submit(_has_repeat, self._key_hashes(t))
+
+    def _may_have_duplicates(self, t: Table, stage: str, keys: str) -> bool:
         """False when no two good rows of ``stage`` share a key: sorting one 64-bit hash of the key per
         row (numpy) is several times cheaper than grouping by the key columns in DuckDB. Equal keys
         have equal hashes, so this never misses a duplicate; a hash collision only costs the exact
         check."""
-        import numpy as np
-
         t0, c0 = time.perf_counter(), time.process_time()
-        h = self._x(f"SELECT hash({keys}) AS h FROM {stage} WHERE NOT _bad").fetchnumpy()["h"]
-        h = np.sort(np.asarray(h))
-        found = bool((h[1:] == h[:-1]).any())
+        pending = self.key_repeats.pop(t.name, None)
+        found = pending.result() if pending is not None else _has_repeat(self._key_hashes(t))
         log.debug(
-            "%.3fs (cpu %.3fs) key hashes sorted: %s",
+            "%.3fs (cpu %.3fs) key hashes sorted%s: %s",
             time.perf_counter() - t0,
             time.process_time() - c0,
+            " (waited for the worker)" if pending is not None else "",
             "a repeated hash, exact check follows" if found else "no duplicate key",
         )
         return found
