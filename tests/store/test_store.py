@@ -108,3 +108,30 @@ def test_closed_store_refuses_use(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.table_counts()
+
+
+def test_digest_columns_are_written_with_the_compression_the_store_names(tmp_path) -> None:
+    """The store names FSST for HMAC digest columns (DuckDB then skips trying dictionaries on them).
+    1,000 copies of one digest would get a dictionary or a constant otherwise: the plain table shows it."""
+    from churnradar.store.duckdb_store import _digest_compression
+
+    if _digest_compression() is None:
+        pytest.skip("this DuckDB does not take a column's compression in CREATE TABLE")
+    store = Store.open(tmp_path / "s.duckdb")
+    con = store.connection
+    con.execute(TABLES["customer"].create_sql("plain_customer"))
+    rows = "SELECT printf('CU%d', i), sha256('one'), 'mass', 'individual', true, true, 1980, 'F' FROM range(1000) t(i)"
+    con.execute(f"INSERT INTO customer {rows}")
+    con.execute(f"INSERT INTO plain_customer {rows}")
+    con.execute("CHECKPOINT")
+
+    def compression(table: str) -> set[str]:
+        sql = (
+            f"SELECT DISTINCT compression FROM pragma_storage_info('{table}') "
+            "WHERE column_name = 'certificate_hash' AND segment_type = 'VARCHAR'"
+        )
+        return {r[0] for r in con.execute(sql).fetchall()}
+
+    assert compression("customer") == {"FSST"}
+    assert "FSST" not in compression("plain_customer")
+    store.close()

