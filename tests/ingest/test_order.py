@@ -49,9 +49,10 @@ def test_the_shuffle_does_shuffle(tmp_path, monkeypatch: pytest.MonkeyPatch) -> 
     seen: list[list[str]] = []
     original = batch._Batch._may_have_duplicates
 
-    def spy(self, t, stage: str, keys: str) -> bool:
+    def spy(self, t) -> bool:
+        stage = f"_ing_tbl_{t.name}"
         seen.append([r[0] for r in self.con.execute(f"SELECT grid_id FROM {stage} ORDER BY _row").fetchall()])
-        return original(self, t, stage, keys)
+        return original(self, t)
 
     monkeypatch.setattr(batch._Batch, "_may_have_duplicates", spy)
     result = ingest([f], tmp_path / "s.duckdb")

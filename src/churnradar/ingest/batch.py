@@ -189,6 +189,17 @@ def _has_repeat(hashes: Any) -> bool:
     return bool((h[1:] == h[:-1]).any())
 
 
+def _csv_reader(src: readers.CsvSource, types: dict[str, str], options: str = "") -> str:
+    """``read_csv`` of ``src`` in its dialect, the columns named ``c0``, ``c1``… by position and typed
+    by ``types`` (VARCHAR where not named); ``options`` are more ``read_csv`` options."""
+    names = [f"c{j}" for j in range(len(src.header))]
+    cols = "{" + ", ".join(f"{lit(n)}: {lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
+    return (
+        f"read_csv({lit(str(src.read_path))}, columns={cols}, header=true, auto_detect=false, "
+        f"delim={lit(src.delimiter)}, quote='\"', escape='\"'{', ' + options if options else ''})"
+    )
+
+
 _KEY_PAD = re.compile(r"'[0-9a-f]{128}'")
 
 
@@ -458,13 +469,10 @@ class _Batch:
         f.attempts += 1
         f.sources = map_columns(f.table, src.header, f.display)
         names = [f"c{j}" for j in range(len(src.header))]
-        cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
         rej, scan = f"_ing_rej_{f.file_id}_{attempt}", f"_ing_rejscan_{f.file_id}_{attempt}"
         self.temp += [rej, scan]
-        reader = (
-            f"read_csv({lit(str(src.read_path))}, columns={cols}, header=true, auto_detect=false, "
-            f"delim={lit(src.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
-            f"rejects_table={lit(rej)}, rejects_scan={lit(scan)})"
+        reader = _csv_reader(
+            src, {}, f"store_rejects=true, rejects_table={lit(rej)}, rejects_scan={lit(scan)}"
         )
         try:
             self._create_stage(f, stage_select(f.table, f.sources, reader, keep_text=names), ordered)
@@ -491,13 +499,7 @@ class _Batch:
         ]
         if not any(cs.source_type == "DOUBLE" for cs in sources):
             return False
-        types = {cs.source: cs.source_type for cs in sources if cs.source is not None}
-        names = [f"c{j}" for j in range(len(src.header))]
-        cols = "{" + ", ".join(f"{lit(n)}: {lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
-        reader = (
-            f"read_csv({lit(str(src.read_path))}, columns={cols}, header=true, auto_detect=false, "
-            f"delim={lit(src.delimiter)}, quote='\"', escape='\"')"
-        )
+        reader = _csv_reader(src, {cs.source: cs.source_type for cs in sources if cs.source is not None})
         select = f"SELECT *, CAST(NULL AS VARCHAR[]) AS _orig FROM ({stage_select(f.table, sources, reader)})"
         try:
             self._create_stage(f, select, ordered=False)
@@ -613,7 +615,7 @@ class _Batch:
             # duplicate keys within the batch: the first occurrence (file order) wins
             keys = ", ".join(q(k) for k in t.key)
             if (
-                self._may_have_duplicates(t, stage, keys)
+                self._may_have_duplicates(t)
                 and self._ordered(t)
                 and self._one(
                     f"SELECT count(*) FROM (SELECT {keys} FROM {stage} WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
@@ -685,8 +687,8 @@ class _Batch:
                 continue  # the key's identifiers are replaced by their digests first
             self.key_repeats[t.name] = self.pool.submit(_has_repeat, self._key_hashes(t))
 
-    def _may_have_duplicates(self, t: Table, stage: str, keys: str) -> bool:
-        """False when no two good rows of ``stage`` share a key: sorting one 64-bit hash of the key per
+    def _may_have_duplicates(self, t: Table) -> bool:
+        """False when no two good rows of table ``t`` share a key: sorting one 64-bit hash of the key per
         row (numpy) is several times cheaper than grouping by the key columns in DuckDB. Equal keys
         have equal hashes, so this never misses a duplicate; a hash collision only costs the exact
         check."""
