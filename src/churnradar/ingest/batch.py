@@ -26,7 +26,6 @@ import logging
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,7 +37,7 @@ from typing import Any
 import duckdb
 
 from churnradar.errors import ConfigError, IngestError, PseudonymisationKeyError, SchemaError
-from churnradar.ingest import readers
+from churnradar.ingest import readers, tempfiles
 from churnradar.ingest.pseudonymise import HOW_TO_SET_KEY, key_fingerprint, resolve_key
 from churnradar.ingest.publish import publish
 from churnradar.ingest.validate import (
@@ -280,6 +279,7 @@ class _Batch:
         self.views: list[str] = []
         self.pii_by_hash = False  # the publication join matches identifiers on hash(v), see _pseudonymise
         self.key_repeats: dict[str, Future[bool]] = {}  # per table: a key hash repeats, see _sort_key_hashes
+        self.copies: list[readers.CsvSource] = []  # UTF-8 copies made, closed when the batch ends
 
     # -- helpers ---------------------------------------------------------------------------
     def _tick(self, f: _File, done: float) -> None:
@@ -314,7 +314,7 @@ class _Batch:
     ) -> IngestResult:
         now = datetime.now()
         batch_id = _new_batch_id(now)
-        workdir = Path(tempfile.mkdtemp(prefix="churnradar-ingest-"))
+        workdir = tempfiles.workdir()
         self.pool = ThreadPoolExecutor(max_workers=1)
         old_tmp = self._one("SELECT current_setting('temp_directory')")
         self.old_order = bool(self._one("SELECT current_setting('preserve_insertion_order')"))
@@ -345,6 +345,11 @@ class _Batch:
             with contextlib.suppress(duckdb.Error):
                 self._x(f"SET preserve_insertion_order = {str(self.old_order).lower()}")
             self.pool.shutdown(wait=True, cancel_futures=True)
+            for f in self.files:
+                if f.csv is not None:
+                    f.csv.close()
+            for src in self.copies:
+                src.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _inspect(
@@ -387,18 +392,30 @@ class _Batch:
     def _read(self, f: _File, workdir: Path) -> None:
         self._tick(f, 0)
         stage = q(f.stage)
-        sha = self.pool.submit(readers.sha256_file, f.path)  # beside DuckDB's work
+        if readers.is_gzip(f.path):
+            # read to its end and checked before anything is staged: DuckDB stops silently at the
+            # end of a truncated stream
+            scan: Future[readers.FileScan] = Future()
+            scan.set_result(readers.scan_file(f.path))
+        else:
+            scan = self.pool.submit(readers.scan_file, f.path)  # beside DuckDB's work
         if f.kind == "csv":
-            src = readers.prepare_csv(f.path, workdir, self.encoding)
+            src = self._copy(readers.prepare_csv(f.path, workdir, self.encoding))
             self._tick(f, 1)
-            rej = self._stage_csv(f, src)
-            if self.encoding is None and self._one(
+            rej = self._stage_csv_or_copy(f, src, workdir)
+            if rej is None:  # DuckDB could not read it at all: read a copy without its binary lines
+                enc = self.encoding or readers.detect_encoding(f.path)
+                src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=enc != "utf-8"))
+                rej = self._stage_csv(f, src)
+            elif self.encoding is None and self._one(
                 f"SELECT count(*) FROM {q(rej)} WHERE upper(CAST(error_type AS VARCHAR)) = 'INVALID ENCODING'"
             ):
                 enc = readers.detect_encoding(f.path)
                 if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
-                    src = readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True)
+                    src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True))
                     rej = self._stage_csv(f, src)
+            if scan.result().underscore and self._numbers_with_underscore(f, src):
+                rej = self._stage_csv(f, src, ordered=False, numeric=False)
             f.csv, f.encoding = src, src.encoding
             # structural problems: one per line, in DuckDB's line numbering of the file it read
             cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _STRUCTURAL_REASON.items())
@@ -449,17 +466,45 @@ class _Batch:
             sql = reasons_select(f.sources, bad_rel, f.file_id)
             if sql:
                 self._x(f"INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason) {sql}")
-        f.sha256 = sha.result()
+        f.sha256 = scan.result().sha256
         self._tick(f, 3)
 
-    def _stage_csv(self, f: _File, src: readers.CsvSource, ordered: bool = False) -> str:
+    def _copy(self, src: readers.CsvSource) -> readers.CsvSource:
+        if src.copy is not None:
+            self.copies.append(src)
+        return src
+
+    def _stage_csv_or_copy(self, f: _File, src: readers.CsvSource, workdir: Path) -> str | None:
+        """:meth:`_stage_csv`, or None when DuckDB cannot read the file as it is (binary garbage
+        that puts its CSV parser in an invalid state) and a cleaned copy may be read instead."""
+        try:
+            return self._stage_csv(f, src)
+        except SchemaError:
+            if src.copy is not None:
+                raise  # a copy has no binary lines left: nothing more to try
+            log.debug("%s: read through a copy without its binary lines", f.display)
+            return None
+
+    def _numbers_with_underscore(self, f: _File, src: readers.CsvSource) -> bool:
+        """Whether a number column of a CSV file staged by DuckDB's number parser holds an
+        underscore (it reads ``1_000`` as 1000; the text path refuses it)."""
+        numeric = [cs.source for cs in f.sources if cs.source is not None and cs.source_type == "DOUBLE"]
+        if not numeric:
+            return False
+        reader = _csv_reader(src, {}, "ignore_errors=true")
+        cond = " OR ".join(f"contains({q(c)}, '_')" for c in numeric)
+        return bool(self._one(f"SELECT count(*) FROM {reader} WHERE {cond}"))
+
+    def _stage_csv(
+        self, f: _File, src: readers.CsvSource, ordered: bool = False, numeric: bool = True
+    ) -> str:
         """Parse, type and check one CSV file in one pass into its staging table.
 
         With ``ordered`` the staging table keeps file order, so its rowid is the row's ordinal among
         the parsed rows (see :meth:`_create_stage`). Returns the name of the table holding DuckDB's
         structural rejects.
         """
-        if not ordered and self.numeric_csv and self._stage_csv_numeric(f, src):
+        if not ordered and numeric and self.numeric_csv and self._stage_csv_numeric(f, src):
             rej = f"_ing_rej_{f.file_id}_{f.attempts}"
             f.attempts += 1
             self.temp.append(rej)

@@ -5,7 +5,12 @@ extension downloaded at run time). DuckDB reports lines that are not valid UTF-8
 such lines and no encoding was given, the file is classified line by line, and a GBK/GB18030 export
 (or any file with an explicit non-UTF-8 ``--encoding``) is transcoded in one streaming pass into a
 temporary UTF-8 copy; a line that does not decode is left out of the copy and reported as a bad row
-with its line number.
+with its line number. The copy has no name on disk (:mod:`churnradar.ingest.tempfiles`).
+
+Before DuckDB reads anything, the encoding is sniffed from the first mebibyte: a UTF-16/UTF-32
+byte-order mark, or GBK text whose bytes happen to be valid UTF-8 (read as UTF-8 it would load as
+mojibake). A gzip file is read to its end and its checksums verified (:func:`scan_file`): a
+truncated or corrupt one is refused with the byte offset, never loaded in part.
 """
 
 from __future__ import annotations
@@ -16,19 +21,33 @@ import gzip
 import hashlib
 import io
 import os
+import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from churnradar.errors import IngestError, SchemaError
+from churnradar.ingest.tempfiles import AnonymousFile
 from churnradar.schema import TABLES
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet",)
 SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
 _CHUNK = 1 << 22
+_GZ_CHUNK = 1 << 18
 _DELIMITERS = (",", "|", "\t", ";")
 _GB = "gb18030"
+_SNIFF_BYTES = 1 << 20
+#: byte-order marks of the encodings DuckDB cannot read, longest first
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: control characters that never belong in a CSV text line (tab, CR and LF do)
+_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 13)) + b"\x7f"
 
 
 def file_kind(path: Path) -> str | None:
@@ -121,17 +140,33 @@ class CsvSource:
     #: physical lines of ``path`` left out of ``read_path``: (line, reason or None for blank lines)
     dropped: list[tuple[int, str | None]] = field(default_factory=list)
     size: int = 0
+    copy: AnonymousFile | None = None  # the UTF-8 copy, kept open while DuckDB may read it
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy.close()
+
+
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _not_gzip(path: Path, exc: BaseException) -> SchemaError:
+    return SchemaError(
+        f"{path}: cannot be read as gzip ({exc}); a .gz file must be gzip-compressed (rename a plain "
+        "CSV file to .csv)"
+    )
 
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
-    if path.name.lower().endswith(".gz"):
+    if is_gzip(path):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
 
-def _iter_chunks(f: io.BufferedIOBase) -> Iterator[bytes]:
+def _iter_chunks(f: io.BufferedIOBase, size: int = _CHUNK) -> Iterator[bytes]:
     while True:
-        chunk = f.read(_CHUNK)
+        chunk = f.read(size)
         if not chunk:
             return
         yield chunk
@@ -144,6 +179,97 @@ def sha256_file(path: Path) -> str:
         for chunk in _iter_chunks(f):
             h.update(chunk)
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one pass over a file's bytes tells: their SHA-256 and whether a data line (any line
+    after the first) holds an underscore (DuckDB's CSV number parser reads ``1_000`` as 1000)."""
+
+    sha256: str
+    underscore: bool
+
+
+class _Underscores:
+    """Looks for ``_`` after the first line of a stream of chunks."""
+
+    def __init__(self) -> None:
+        self.header_done = False
+        self.found = False
+
+    def feed(self, data: bytes) -> None:
+        if self.found or not data:
+            return
+        if not self.header_done:
+            i = data.find(b"\n")
+            if i < 0:
+                return
+            self.header_done = True
+            data = data[i + 1 :]
+        self.found = b"_" in data
+
+
+def scan_file(path: Path) -> FileScan:
+    """Hash a file and look for underscores in its data lines; a gzip file is decompressed to its
+    end with its checksums verified, and a truncated, corrupt or not-gzip file is refused with a
+    :class:`SchemaError` naming the file and the byte offset."""
+    h = hashlib.sha256()
+    under = _Underscores()
+    with open(path, "rb") as f:
+        if not is_gzip(path):
+            for chunk in _iter_chunks(f):
+                h.update(chunk)
+                under.feed(chunk)
+            return FileScan(h.hexdigest(), under.found)
+        size = os.fstat(f.fileno()).st_size
+        offset = 0  # compressed bytes consumed before ``data``
+        d: zlib._Decompress | None = None
+        members = 0
+        padding = False
+        for chunk in _iter_chunks(f, _GZ_CHUNK):
+            h.update(chunk)
+            data = chunk
+            while data:
+                if padding:
+                    if data.strip(b"\0"):
+                        raise SchemaError(
+                            f"{path}: unexpected bytes after the end of the gzip data at byte {offset:,}; "
+                            "the file is damaged"
+                        )
+                    offset += len(data)
+                    break
+                if d is None:
+                    if members and data[:1] == b"\0":
+                        padding = True
+                        continue
+                    if offset == 0 and len(data) >= 2 and data[:2] != b"\x1f\x8b":
+                        raise SchemaError(
+                            f"{path}: not a gzip file (it begins with bytes {data[:4].hex(' ')}); a .gz "
+                            "file must be gzip-compressed (rename a plain CSV file to .csv)"
+                        )
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                try:
+                    under.feed(d.decompress(data))
+                except zlib.error as exc:
+                    raise SchemaError(
+                        f"{path}: corrupt gzip data after compressed byte {offset:,} ({exc}); the file "
+                        "cannot be read to its end, so none of it is loaded"
+                    ) from None
+                if d.eof:
+                    rest = d.unused_data
+                    offset += len(data) - len(rest)
+                    data = rest
+                    d = None
+                    members += 1
+                else:
+                    offset += len(data)
+                    data = b""
+        if d is not None or members == 0:
+            raise SchemaError(
+                f"{path}: the gzip data end at byte {size:,} before the end of the compressed stream "
+                "(the file is truncated); none of it is loaded"
+            )
+    return FileScan(h.hexdigest(), under.found)
 
 
 def blank_lines(path: Path) -> list[int]:
@@ -219,19 +345,65 @@ def _classify_lines(path: Path) -> tuple[int, int]:
     return n_utf8, n_gb
 
 
-def _transcode(
-    path: Path, encoding: str, out: Path, utf8_lines_suspect: bool
-) -> list[tuple[int, str | None]]:
-    """Copy ``path`` as UTF-8 into ``out``, leaving out blank and undecodable lines."""
+_CONTROL_RE = re.compile(b"[" + re.escape(_CONTROL) + b"]")
+
+
+def _binary_reason(body: bytes) -> str | None:
+    """Why a line is binary data rather than text (a control character), or None."""
+    m = _CONTROL_RE.search(body)
+    if m is None:
+        return None
+    return f"line holds binary data (control character 0x{body[m.start()]:02x} at byte {m.start() + 1}); expected text"
+
+
+def _transcode_wide(path: Path, encoding: str, w: io.BufferedIOBase) -> list[tuple[int, str | None]]:
+    """UTF-16/UTF-32 (with a byte-order mark) into UTF-8, line by line."""
     dropped: list[tuple[int, str | None]] = []
+    lineno = 0
+    try:
+        with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as f:  # type: ignore[type-var]
+            for lineno, line in enumerate(f, 1):
+                body = line.rstrip("\r\n").encode("utf-8")
+                if not body and lineno > 1:
+                    dropped.append((lineno, None))
+                    continue
+                reason = _binary_reason(body)
+                if reason is not None:
+                    if lineno == 1:
+                        raise SchemaError(f"{path}:1: the header line holds binary data; expected text")
+                    dropped.append((lineno, reason))
+                    continue
+                w.write(body + b"\n")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(
+            f"{path}:{lineno + 1}: the file is not valid {encoding} ({exc.reason}); save it as UTF-8 or "
+            "GB18030, or pass the right --encoding"
+        ) from None
+    return dropped
+
+
+def _transcode(
+    path: Path, encoding: str, w: io.BufferedIOBase, utf8_lines_suspect: bool
+) -> list[tuple[int, str | None]]:
+    """Copy ``path`` as UTF-8 into ``w``, leaving out blank, binary and undecodable lines."""
     enc_name = codecs.lookup(encoding).name
-    with _open_bytes(path) as f, open(out, "wb") as w:
+    if enc_name.startswith(("utf-16", "utf-32")):
+        return _transcode_wide(path, enc_name, w)
+    dropped: list[tuple[int, str | None]] = []
+    with _open_bytes(path) as f:
         for lineno, line in enumerate(f, 1):
             body = line.rstrip(b"\r\n")
-            if lineno == 1 and body.startswith(codecs.BOM_UTF8) and enc_name.startswith("utf"):
+            if lineno == 1 and body.startswith(codecs.BOM_UTF8):
+                # a UTF-8 byte-order mark, also before a GBK header (some tools add one to any file)
                 body = body[len(codecs.BOM_UTF8) :]
             if not body and lineno > 1:
                 dropped.append((lineno, None))
+                continue
+            reason = _binary_reason(body)
+            if reason is not None:
+                if lineno == 1:
+                    raise SchemaError(f"{path}:1: the header line holds binary data; expected text")
+                dropped.append((lineno, reason))
                 continue
             if body.isascii():
                 w.write(body + b"\n")
@@ -267,17 +439,75 @@ def _transcode(
 
 
 def prepare_csv(path: Path, workdir: Path, encoding: str | None = None) -> CsvSource:
-    """Parse the header of one CSV file; transcode it to UTF-8 when ``encoding`` is not UTF-8.
+    """Parse the header of one CSV file; transcode it to UTF-8 when ``encoding`` (or, without one,
+    the encoding sniffed from the file's start) is not UTF-8.
 
-    Without ``encoding`` the file is first read as UTF-8 (DuckDB reports lines that are not valid
-    UTF-8); :func:`transcode_csv` is the second chance when it turns out not to be.
+    Without ``encoding`` the file is otherwise first read as UTF-8 (DuckDB reports lines that are
+    not valid UTF-8); :func:`transcode_csv` is the second chance when it turns out not to be.
     """
     size = path.stat().st_size
-    enc = codecs.lookup(encoding).name if encoding else "utf-8"
+    enc = codecs.lookup(encoding).name if encoding else sniff_encoding(path)
     if enc in ("utf-8", "utf-8-sig"):
         header, delim = peek_csv_header(path, "utf-8")
         return CsvSource(path, path, "", "utf-8", header, delim, size=size)
     return transcode_csv(path, workdir, enc, suspect_utf8=False)
+
+
+def _common_share(text: str) -> float:
+    """Share of the non-ASCII characters of ``text`` that are common Chinese: GB2312 level-1 hanzi
+    (the 3,755 most used) or CJK punctuation and full-width forms."""
+    n = common = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 128:
+            continue
+        n += 1
+        if 0x3000 <= o <= 0x303F or 0xFF01 <= o <= 0xFF5E:
+            common += 1
+            continue
+        try:
+            b = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        common += len(b) == 2 and 0xB0 <= b[0] <= 0xD7
+        if n >= 20_000:
+            break
+    return common / n if n else 0.0
+
+
+def _head(path: Path, n: int = _SNIFF_BYTES) -> bytes:
+    try:
+        with _open_bytes(path) as f:
+            return f.read(n)
+    except (OSError, EOFError, zlib.error) as exc:
+        if is_gzip(path):
+            scan_file(path)  # raises the precise error: not gzip, truncated or corrupt at an offset
+        raise _not_gzip(path, exc) from None
+
+
+def sniff_encoding(path: Path) -> str:
+    """The encoding to read a CSV file in when none was given, from its first mebibyte:
+
+    - ``utf-16``/``utf-32`` for a file that begins with their byte-order mark;
+    - ``gb18030`` for GBK/GB18030 text whose bytes are also valid UTF-8 (short Chinese texts can be):
+      read as UTF-8 it would load as mojibake, so the reading giving common Chinese characters wins;
+    - otherwise ``utf-8`` (a GBK file that is not valid UTF-8 is found when DuckDB reads it).
+    """
+    head = _head(path)
+    for bom, enc in _WIDE_BOMS:
+        if head.startswith(bom):
+            return enc
+    if head.isascii() or head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if len(head) == _SNIFF_BYTES and b"\n" in head:
+        head = head[: head.rindex(b"\n")]
+    try:
+        as_utf8 = head.decode("utf-8")
+        as_gb = head.decode(_GB)
+    except UnicodeDecodeError:
+        return "utf-8"
+    gb, u8 = _common_share(as_gb), _common_share(as_utf8)
+    return _GB if gb >= 0.5 and gb > u8 + 0.25 else "utf-8"
 
 
 def detect_encoding(path: Path) -> str:
@@ -288,16 +518,30 @@ def detect_encoding(path: Path) -> str:
 
 
 def transcode_csv(path: Path, workdir: Path, encoding: str, suspect_utf8: bool) -> CsvSource:
-    """A UTF-8 copy of ``path`` decoded from ``encoding``; lines that do not decode are left out and
-    listed in ``dropped``; with ``suspect_utf8`` (auto-detected GB18030), non-ASCII lines that are
-    valid UTF-8 are left out too (mixed encodings)."""
-    out = workdir / f"{len(os.listdir(workdir))}_{file_stem(path)}.utf8.csv"
-    dropped = _transcode(path, encoding, out, utf8_lines_suspect=suspect_utf8)
-    with open(out, "rb") as f:
-        first = f.readline().rstrip(b"\r\n").decode("utf-8")
-    header, delim = parse_header(first, path)
+    """A UTF-8 copy of ``path`` decoded from ``encoding``, without a name on disk; lines that do not
+    decode and lines of binary data are left out and listed in ``dropped``; with ``suspect_utf8``
+    (auto-detected GB18030), non-ASCII lines that are valid UTF-8 are left out too (mixed
+    encodings)."""
+    copy = AnonymousFile(workdir)
+    try:
+        dropped = _transcode(path, encoding, copy.file, utf8_lines_suspect=suspect_utf8)
+        copy.file.flush()
+        copy.file.seek(0)
+        first = copy.file.readline().rstrip(b"\r\n").decode("utf-8")
+        header, delim = parse_header(first, path)
+    except BaseException:
+        copy.close()
+        raise
     return CsvSource(
-        path, out, "", codecs.lookup(encoding).name, header, delim, dropped=dropped, size=path.stat().st_size
+        path,
+        copy.path,
+        "",
+        codecs.lookup(encoding).name,
+        header,
+        delim,
+        dropped=dropped,
+        size=path.stat().st_size,
+        copy=copy,
     )
 
 
@@ -305,10 +549,27 @@ def peek_csv_header(path: Path, encoding: str | None = None) -> tuple[list[str],
     """Column names and delimiter from the first line only (cheap; used before reading any data)."""
     if path.stat().st_size == 0:
         raise SchemaError(f"{path}: the file is empty; expected a header line naming the columns")
-    with _open_bytes(path) as f:
-        first = f.readline(1 << 20).rstrip(b"\r\n")
+    head = _head(path, 1 << 20)
+    if encoding is None:
+        for bom, enc in _WIDE_BOMS:
+            if head.startswith(bom):
+                encoding = enc
+                break
+    if encoding and codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        try:
+            text = head.decode(codecs.lookup(encoding).name, errors="strict")
+        except UnicodeDecodeError:
+            # the read may have cut a character or the file is not what was said: decode the lines
+            text = head[: len(head) - len(head) % 4].decode(codecs.lookup(encoding).name, errors="replace")
+        return parse_header(text.splitlines()[0] if text else "", path)
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
     if first.startswith(codecs.BOM_UTF8):
         first = first[len(codecs.BOM_UTF8) :]
+    if _binary_reason(first) is not None:
+        raise SchemaError(
+            f"{path}:1: the header line holds binary data; expected a text header naming the columns "
+            "(a UTF-16 file needs its byte-order mark, or pass --encoding utf-16)"
+        )
     for enc in [encoding] if encoding else ["utf-8", _GB]:
         try:
             return parse_header(first.decode(enc), path)
