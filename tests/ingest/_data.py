@@ -24,8 +24,14 @@ def raw_identifier(kind: str, i: int) -> str:
     if kind == "msisdn":
         return f"1380013{i:04d}"
     if kind == "certificate":
-        return f"11010119900307{i:04d}"
+        return resident_id(f"1101011990030{i:04d}")
     return f"8600000{i:08d}"
+
+
+def resident_id(body17: str) -> str:
+    """An 18-character resident ID number: 17 digits and their GB 11643 check character."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
 
 
 def _value(table: Table, c: Column, i: int, n_parent: int, parents: dict[str, list[str]]) -> str:

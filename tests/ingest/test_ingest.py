@@ -254,7 +254,10 @@ def test_each_schema_check_rejects_the_bad_cell_with_its_line(
         ("month", "1970-01", date(1970, 1, 1)),  # the date the word "epoch" stands for, written out
     ],
 )
-def test_accepted_spellings(tmp_path: Path, store_path: Path, column: str, text: str, stored: object) -> None:
+def test_accepted_spellings(
+    tmp_path: Path, store_path: Path, column: str, text: str, stored: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHURNRADAR_EARLIEST_DATE", "1960-01-01")  # 1970 is before the default range
     f = write_table(tmp_path / "usage_monthly.csv", "usage_monthly", 1, {(0, column): text})
     ingest([f], store_path, key=KEY)
     with Store.open(store_path) as store:
@@ -420,7 +423,7 @@ def test_invalid_options_are_refused(tmp_path: Path) -> None:
         ingest([tmp_path / "missing.csv"], tmp_path / "s.duckdb")
 
 
-def test_a_parquet_column_of_another_type_is_reported_per_row(tmp_path: Path, store_path: Path) -> None:
+def test_a_parquet_column_of_another_type_refuses_the_file(tmp_path: Path, store_path: Path) -> None:
     import duckdb
 
     csv = write_table(tmp_path / "u.csv", "usage_monthly", 3)
@@ -430,9 +433,12 @@ def test_a_parquet_column_of_another_type_is_reported_per_row(tmp_path: Path, st
         f"COPY (SELECT * REPLACE (DATE '2024-01-01' AS sms_count) FROM read_csv('{csv}')) TO '{pq}' (FORMAT parquet)"
     )
     con.close()
-    with pytest.raises(IngestError) as exc:
+    with pytest.raises(SchemaError) as exc:
         ingest([pq], store_path, key=KEY)
-    assert str(exc.value.result.errors[0]) == f"{pq}:1:sms_count: value '2024-01-01' is not an integer"
+    assert str(exc.value) == (
+        f"{pq}: column 'sms_count' is DATE in the file; column sms_count holds int values, so expected "
+        "an integer or a whole number or text"
+    )
 
 
 def test_duplicate_keys_are_found_across_files_and_tables_of_one_batch(tmp_path: Path) -> None:

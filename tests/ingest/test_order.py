@@ -13,7 +13,7 @@ from tests.ingest.test_encoding import (  # noqa: F401  (collected again under t
 from tests.ingest.test_ingest import (  # noqa: F401
     test_a_child_of_a_rejected_parent_is_rejected_too,
     test_a_later_batch_replaces_rows_with_the_same_key,
-    test_a_parquet_column_of_another_type_is_reported_per_row,
+    test_a_parquet_column_of_another_type_refuses_the_file,
     test_a_valid_dataset_loads_every_row_with_typed_values,
     test_duplicate_keys_are_found_across_files_and_tables_of_one_batch,
     test_duplicate_keys_in_a_batch_reject_the_later_rows,

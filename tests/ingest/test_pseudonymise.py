@@ -120,7 +120,7 @@ def test_a_bad_digest_column_is_reported_masked(tmp_path: Path, store_path: Path
     result = ingest([f], store_path, on_error="quarantine")  # digests only: no key needed
     assert (result.loaded, result.rejected) == (2, 1)
     (err,) = result.errors
-    assert err.value == "*" * 15 and "861234567890123" not in str(err)
+    assert err.value == "861****0123" and "861234567890123" not in str(err)
     assert "is not an HMAC-SHA256 digest" in err.reason
 
 

@@ -38,7 +38,13 @@ import duckdb
 
 from churnradar.errors import ConfigError, IngestError, PseudonymisationKeyError, SchemaError
 from churnradar.ingest import readers, tempfiles
-from churnradar.ingest.pseudonymise import HOW_TO_SET_KEY, key_fingerprint, resolve_key
+from churnradar.ingest.pseudonymise import (
+    HOW_TO_SET_KEY,
+    key_fingerprint,
+    mask_digit_runs,
+    mask_digit_runs_sql,
+    resolve_key,
+)
 from churnradar.ingest.publish import publish
 from churnradar.ingest.validate import (
     ColumnSource,
@@ -203,8 +209,9 @@ _KEY_PAD = re.compile(r"'[0-9a-f]{128}'")
 
 
 def _redact(sql: str) -> str:
-    """SQL with the HMAC pads (derived from the key) replaced, for logs and messages."""
-    return _KEY_PAD.sub("'…'", sql)
+    """SQL or a DuckDB message with the HMAC pads (derived from the key) replaced and long digit runs
+    (raw identifiers a value may hold) masked, for logs and messages."""
+    return mask_digit_runs(_KEY_PAD.sub("'…'", sql))
 
 
 def _new_batch_id(now: datetime) -> str:
@@ -670,7 +677,7 @@ class _Batch:
                 value = "concat_ws(', ', " + ", ".join(f"CAST({q(k)} AS VARCHAR)" for k in t.key) + ")"
                 self._x(
                     f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason, ref_file, ref_row)
-                    SELECT _file, _row, -1, {lit(shown)}, left({value}, 200),
+                    SELECT _file, _row, -1, {lit(shown)}, {mask_digit_runs_sql(f"left({value}, 200)")},
                            {lit(f"duplicates the key ({shown}) given earlier in this batch at ")}, ff, fr
                     FROM (SELECT *, first_value(_file) OVER w AS ff, first_value(_row) OVER w AS fr,
                                  row_number() OVER w AS rn
@@ -689,7 +696,8 @@ class _Batch:
                     parent += f" UNION ALL SELECT {q(pcol)} FROM {q(f'_ing_tbl_{ptable}')} WHERE NOT _bad"
                 reason = lit(f"is not a known {c.references} (neither in the store nor in this batch)")
                 sql = f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason)
-                    SELECT s._file, s._row, {idx}, {lit(c.name)}, left(CAST(s.{q(c.name)} AS VARCHAR), 100),
+                    SELECT s._file, s._row, {idx}, {lit(c.name)},
+                           {mask_digit_runs_sql(f"left(CAST(s.{q(c.name)} AS VARCHAR), 100)")},
                            {reason}
                     FROM {stage} s ANTI JOIN ({parent}) p ON s.{q(c.name)} = p.k
                     WHERE NOT s._bad AND s.{q(c.name)} IS NOT NULL"""

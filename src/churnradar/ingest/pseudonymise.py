@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from pathlib import Path
 
 from churnradar.errors import PseudonymisationKeyError
@@ -104,6 +105,26 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, _FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:16]
 
 
+#: a run of digits long enough to be a phone, ID-card or IMEI number (landline numbers without an
+#: area code have 7 or 8 digits; 8 leaves something to mask between the 3 and 4 digits shown)
+_DIGIT_RUN = r"([0-9]{3})[0-9]+([0-9]{4})"
+_DIGIT_RUN_RE = re.compile(r"(?<![0-9])([0-9]{3})([0-9]+)([0-9]{4})(?![0-9])")
+
+
 def mask_sql(expr: str) -> str:
-    """SQL that masks an identifier for reports: as many ``*`` as it has characters."""
-    return f"repeat('*', length({expr}))"
+    """SQL that masks an identifier for reports: the first 3 and last 4 characters of a value of 11
+    or more (``138****5678``), as many ``*`` as it has characters otherwise."""
+    return (
+        f"CASE WHEN length({expr}) >= 11 THEN left({expr}, 3) || '****' || right({expr}, 4) "
+        f"ELSE repeat('*', length({expr})) END"
+    )
+
+
+def mask_digit_runs_sql(expr: str) -> str:
+    """SQL of ``expr`` with every run of 8 or more digits masked as ``138****5678``."""
+    return f"regexp_replace({expr}, '{_DIGIT_RUN}', '\\1****\\2', 'g')"
+
+
+def mask_digit_runs(text: str) -> str:
+    """``text`` with every run of 8 or more digits masked as ``138****5678`` (for messages)."""
+    return _DIGIT_RUN_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

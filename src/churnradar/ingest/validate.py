@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from churnradar.errors import SchemaError
-from churnradar.ingest.pseudonymise import hmac_sql, mask_sql
+from churnradar.ingest import limits
+from churnradar.ingest.pseudonymise import hmac_sql, mask_digit_runs_sql, mask_sql
 from churnradar.schema.model import Column, Table
 
 VALUE_WIDTH = 100  # longest value shown in a report
@@ -46,6 +47,9 @@ class ColumnSource:
     source: str | None  # column name in the source relation; None when absent (nullable columns)
     source_type: str = "VARCHAR"  # DuckDB type of the source column
     raw_pii: bool = False  # the source holds the raw identifier (hashed at ingest)
+    code: bool = False  # an identifier or code: trimmed and upper-cased (limits.is_code)
+    max_length: int | None = None  # longest text accepted (string columns)
+    dates: limits.DateRange | None = None  # the accepted dates (date, month, timestamp columns)
 
     @property
     def text(self) -> bool:
@@ -88,6 +92,20 @@ def map_columns(
     used: set[int] = set()
     out: list[ColumnSource] = []
     missing: list[str] = []
+
+    def source(c: Column, name: str | None, typ: str = "VARCHAR", raw: bool = False) -> ColumnSource:
+        if name is not None and typ.upper() not in _TEXT_TYPES:
+            _check_native_type(c, name, typ, path)
+        return ColumnSource(
+            c,
+            name,
+            typ,
+            raw_pii=raw,
+            code=limits.is_code(table, c),
+            max_length=limits.max_length(table, c) if c.dtype == "string" and not c.pii else None,
+            dates=limits.date_range(table, c) if c.dtype in _DATELIKE else None,
+        )
+
     for c in table.columns:
         i_hash = seen.get(c.name)
         i_raw = seen.get(c.raw_name) if c.raw_name else None
@@ -99,15 +117,15 @@ def map_columns(
         if i_raw is not None:
             used.add(i_raw)
             name, typ = src(i_raw)
-            out.append(ColumnSource(c, name, typ, raw_pii=True))
+            out.append(source(c, name, typ, raw=True))
         elif i_hash is not None:
             used.add(i_hash)
             name, typ = src(i_hash)
-            out.append(ColumnSource(c, name, typ))
+            out.append(source(c, name, typ))
         else:
             if not c.nullable:
                 missing.append(c.name + (f" (or raw {c.raw_name})" if c.raw_name else ""))
-            out.append(ColumnSource(c, None))
+            out.append(source(c, None))
     unknown = [names[i] for i in range(len(names)) if i not in used]
     if unknown:
         expected = ", ".join(c.raw_name or c.name for c in table.columns)
@@ -123,6 +141,42 @@ def map_columns(
             + (f" (and {', '.join(missing[1:])})" if len(missing) > 1 else "")
         )
     return out
+
+
+_INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
+_NUMBER_TYPES = (*_INTEGER_TYPES, "FLOAT", "DOUBLE", "REAL", "DECIMAL")
+#: the native (Parquet) types each logical type may be read from; VARCHAR is read as text
+_NATIVE_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "int": (_NUMBER_TYPES, "an integer or a whole number"),
+    "float": (_NUMBER_TYPES, "a number"),
+    "bool": (("BOOLEAN",), "BOOLEAN"),
+    "date": (("DATE", "TIMESTAMP"), "DATE"),
+    "month": (("DATE", "TIMESTAMP"), "DATE (the first of the month)"),
+    "timestamp": (("TIMESTAMP", "DATE"), "TIMESTAMP"),
+    "string": (_INTEGER_TYPES, "text (VARCHAR)"),
+}
+
+
+def _check_native_type(c: Column, name: str, typ: str, path: Path | str) -> None:
+    """Refuse a natively typed (Parquet) source column whose type cannot mean the canonical column's
+    values: DuckDB would cast a BOOLEAN to 1/0 or a DOUBLE to an identifier's text."""
+    allowed, shown = _NATIVE_TYPES["string" if c.pii else c.dtype]
+    base = typ.upper().split("(")[0].split(" ")[0]
+    if not base.startswith(allowed):
+        raise SchemaError(
+            f"{path}: column {name!r} is {typ} in the file; column {c.name} holds {c.dtype} values, so "
+            f"expected {shown} or text"
+        )
 
 
 # -- expressions -----------------------------------------------------------------------------
@@ -163,6 +217,8 @@ def _clean(cs: ColumnSource) -> str:
     src = q(cs.source)
     if not cs.text:
         return src
+    if cs.code:
+        return f"nullif(upper(trim({src})), '')"
     if (cs.column.dtype == "string" and not cs.column.pii) or _untrimmed(cs):
         return f"nullif({src}, '')"
     return f"nullif(trim({src}), '')"
@@ -192,7 +248,8 @@ def _typed(cs: ColumnSource, s: str) -> str:
     if c.dtype == "month":
         return (
             f"(CASE length({s}) WHEN 7 THEN CAST(try_strptime({s}, '%Y-%m') AS DATE) "
-            f"WHEN 6 THEN CAST(try_strptime({s}, '%Y%m') AS DATE) ELSE TRY_CAST({s} AS DATE) END)"
+            f"WHEN 6 THEN CAST(try_strptime({s}, '%Y%m') AS DATE) "
+            f"WHEN 10 THEN CASE WHEN {s} LIKE '____-__-__' THEN TRY_CAST({s} AS DATE) END END)"
         )
     return f"TRY_CAST({s} AS {c.sql_type})"
 
@@ -220,16 +277,28 @@ def _not_converted(cs: ColumnSource, s: str, t: str) -> str:
     return f"{s} IS NOT NULL AND {t} IS NULL"
 
 
+#: spellings DuckDB's number casts accept that are not decimal numbers: digit separators
+#: (``1_000``), hexadecimal (``0x10``) and binary (``0b101``)
+_NOT_DECIMAL = "[_xXbB]"
+#: written-out dates, with or without a time of day (the quick LIKE takes the usual spelling)
+_DATE_TEXT = r"\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+_TIMESTAMP_TEXT = r"\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?\s*"
+
+
 def _converted_but_wrong(cs: ColumnSource, s: str, t: str) -> str | None:
     """Values that convert but are not what the type means: a fractional number in an integer
-    column, an infinite or ``epoch`` date."""
+    column, a number spelled with digit separators or in hexadecimal, a date spelled otherwise than
+    YYYY-MM-DD or with a time of day, an infinite or ``epoch`` date."""
     c = cs.column
-    if c.dtype == "int":
+    if c.dtype in ("int", "float"):
+        cond = f"regexp_matches({s}, '{_NOT_DECIMAL}')" if cs.text else None
+        if c.dtype == "float":
+            return cond
         # the cast rounds ``1.5`` to 2 and ``1e-1`` to 0: the text read as a double must equal the
         # integer (``1e3`` and ``2.0`` do). Parsing every cell again as a double costs less than
         # looking for a point or an exponent in the text first.
         if cs.text:
-            return f"TRY_CAST({s} AS DOUBLE) <> {t}"
+            return f"TRY_CAST({s} AS DOUBLE) <> {t} OR {cond}"
         if cs.source_type.upper().startswith(_FLOATING):
             return f"CAST({s} AS DOUBLE) <> {t}"
         return None
@@ -241,6 +310,15 @@ def _converted_but_wrong(cs: ColumnSource, s: str, t: str) -> str | None:
         if cs.text:
             epoch = f"{'TIMESTAMP' if c.dtype == 'timestamp' else 'DATE'} '1970-01-01'"
             cond += f" OR ({t} = {epoch} AND NOT contains({s}, '1970'))"
+            if c.dtype == "date":
+                cond += f" OR NOT ({s} LIKE '____-__-__' OR regexp_full_match({s}, '{_DATE_TEXT}'))"
+            elif c.dtype == "timestamp":
+                cond += (
+                    f" OR NOT ({s} LIKE '____-__-__ __:__:__' OR {s} LIKE '____-__-__' "
+                    f"OR regexp_full_match({s}, '{_TIMESTAMP_TEXT}'))"
+                )
+        elif c.dtype in ("date", "month") and cs.source_type.upper().startswith("TIMESTAMP"):
+            cond += f" OR CAST({s} AS TIME) <> TIME '00:00:00'"  # a time of day in a date
         return cond
     return None
 
@@ -264,7 +342,37 @@ def _value_checks(cs: ColumnSource, t: str) -> list[tuple[str, str]]:
         out.append((f"{t} < {c.min!r}", f"is below the minimum {c.min:g}"))
     if c.max is not None:
         out.append((f"{t} > {c.max!r}", f"is above the maximum {c.max:g}"))
+    if cs.dates is not None:
+        out.append((f"NOT ({_in_range(cs, t)})", cs.dates.describe()))
+    if cs.max_length is not None:
+        out.append((f"length({t}) > {cs.max_length}", f"is longer than {cs.max_length:,} characters"))
     return out
+
+
+def _in_range(cs: ColumnSource, t: str) -> str:
+    assert cs.dates is not None
+    lo, hi = cs.dates.earliest.isoformat(), cs.dates.latest.isoformat()
+    if cs.column.dtype == "timestamp":
+        return f"{t} >= TIMESTAMP '{lo} 00:00:00' AND {t} < CAST(DATE '{hi}' + 1 AS TIMESTAMP)"
+    return f"{t} BETWEEN DATE '{lo}' AND DATE '{hi}'"
+
+
+def _identifier_checks(cs: ColumnSource, t: str) -> list[tuple[str, str]]:
+    """Shape of a raw identifier (before it is hashed), and the check character of an 18-character
+    resident ID number."""
+    pattern, reason = limits.IDENTIFIER_SHAPES[cs.column.pii or ""]
+    cond = f"NOT regexp_full_match({t}, '{pattern}')"
+    if cs.column.pii == "certificate":
+        total = " + ".join(
+            f"TRY_CAST(substr({t}, {i + 1}, 1) AS INTEGER) * {w}"
+            for i, w in enumerate(limits.RESIDENT_ID_WEIGHTS)
+        )
+        check = (
+            f"(length({t}) = 18 AND regexp_full_match({t}, '[0-9]{{17}}[0-9Xx]') AND "
+            f"substr('{limits.RESIDENT_ID_CHECK}', (({total}) % 11) + 1, 1) <> upper(substr({t}, 18, 1)))"
+        )
+        cond = f"{cond} OR {check}"
+    return [(cond, reason)]
 
 
 def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]]:
@@ -285,6 +393,8 @@ def checks(cs: ColumnSource, s: str = "s", t: str = "t") -> list[tuple[str, str]
                     f"column {c.raw_name} instead",
                 )
             )
+        else:
+            out += _identifier_checks(cs, t)
         return out
     if c.dtype != "string":
         cond = _not_converted(cs, s, t)
@@ -318,6 +428,8 @@ def flag(cs: ColumnSource, s: str = "s", t: str = "t") -> str | None:
         terms.append(f"day({t}) <> 1")
     if c.enum:
         terms.append(f"{t} NOT IN ({', '.join(lit(v) for v in c.enum)})")
+    if cs.dates is not None:
+        terms.append(f"NOT ({_in_range(cs, t)})")
     if c.min is not None and c.max is not None and math.isfinite(c.min) and math.isfinite(c.max):
         terms.append(f"NOT ({t} BETWEEN {c.min!r} AND {c.max!r})")
     else:
@@ -380,11 +492,13 @@ def stage_select(
 
 
 def display_value(cs: ColumnSource, o: str) -> str:
-    """SQL of the value shown in reports: the input text, masked for identifiers, shortened."""
+    """SQL of the value shown in reports: the input text, shortened, with identifiers masked: the
+    whole value in an identifier column, and in any other column every run of eight or more digits
+    (a phone, ID-card or IMEI number in the wrong column), as ``138****5678``."""
     text = f"coalesce(CAST({o} AS VARCHAR), '')"
     if cs.column.pii:
         return mask_sql(text)
-    return f"left({text}, {VALUE_WIDTH})"
+    return mask_digit_runs_sql(f"left({text}, {VALUE_WIDTH})")
 
 
 def reasons_select(sources: list[ColumnSource], bad_rel: str, file_id: int) -> str | None:
