@@ -421,6 +421,14 @@ class _Batch:
                 if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
                     src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True))
                     rej = self._stage_csv(f, src)
+            if scan.result().binary and src.copy is None:
+                # lines of binary data: read a copy without them, so each is one rejected line with
+                # its number (DuckDB may fail on them, or read a stray quote as a field spanning lines)
+                enc = self.encoding or src.encoding
+                if enc == "utf-8" and self.encoding is None:
+                    enc = readers.detect_encoding(f.path)
+                src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=enc != "utf-8"))
+                rej = self._stage_csv(f, src)
             if scan.result().underscore and self._numbers_with_underscore(f, src):
                 rej = self._stage_csv(f, src, ordered=False, numeric=False)
             f.csv, f.encoding = src, src.encoding

@@ -183,22 +183,29 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(frozen=True)
 class FileScan:
-    """What one pass over a file's bytes tells: their SHA-256 and whether a data line (any line
-    after the first) holds an underscore (DuckDB's CSV number parser reads ``1_000`` as 1000)."""
+    """What one pass over a file's bytes tells: their SHA-256, whether a data line (any line after
+    the first) holds an underscore (DuckDB's CSV number parser reads ``1_000`` as 1000) and whether
+    the file holds binary data (control characters other than tab, CR and LF)."""
 
     sha256: str
     underscore: bool
+    binary: bool = False
 
 
 class _Underscores:
-    """Looks for ``_`` after the first line of a stream of chunks."""
+    """Looks for ``_`` after the first line of a stream of chunks, and for control characters."""
 
     def __init__(self) -> None:
         self.header_done = False
         self.found = False
+        self.binary = False
 
     def feed(self, data: bytes) -> None:
-        if self.found or not data:
+        if not data:
+            return
+        if not self.binary:
+            self.binary = len(data.translate(None, _CONTROL)) != len(data)
+        if self.found:
             return
         if not self.header_done:
             i = data.find(b"\n")
@@ -220,7 +227,7 @@ def scan_file(path: Path) -> FileScan:
             for chunk in _iter_chunks(f):
                 h.update(chunk)
                 under.feed(chunk)
-            return FileScan(h.hexdigest(), under.found)
+            return FileScan(h.hexdigest(), under.found, under.binary)
         size = os.fstat(f.fileno()).st_size
         offset = 0  # compressed bytes consumed before ``data``
         d: zlib._Decompress | None = None
@@ -269,7 +276,7 @@ def scan_file(path: Path) -> FileScan:
                 f"{path}: the gzip data end at byte {size:,} before the end of the compressed stream "
                 "(the file is truncated); none of it is loaded"
             )
-    return FileScan(h.hexdigest(), under.found)
+    return FileScan(h.hexdigest(), under.found, under.binary)
 
 
 def blank_lines(path: Path) -> list[int]:
