@@ -65,3 +65,20 @@ def body_for(call: Call, key: str = "test-key-0001") -> dict:
     if call.template == "/api/score":
         return {"json": {"features": {}}}
     return {}
+
+
+def query_choices(app, call: Call, name: str) -> list[str]:
+    """Every value a query parameter of an API route accepts when its schema is an alternation
+    such as ``^(html|xlsx)$`` (read from the app's OpenAPI description); [] when it has none."""
+    op = app.openapi()["paths"].get(call.template, {}).get(call.method.lower(), {})
+    for p in op.get("parameters", []):
+        if p["name"] != name or p["in"] != "query":
+            continue
+        schema = p.get("schema", {})
+        for s in [schema, *schema.get("anyOf", [])]:
+            m = re.fullmatch(r"\^\(([\w|\-]+)\)\$", s.get("pattern") or "")
+            if m:
+                return m.group(1).split("|")
+            if s.get("enum"):
+                return [str(v) for v in s["enum"]]
+    return []

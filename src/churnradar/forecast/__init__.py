@@ -117,9 +117,7 @@ def churn_series(ctx, dating: str = "recorded") -> pd.DataFrame:
     ch = ch.filter(ch[col].between(ibis.literal(first), ibis.literal(last)))
     df = ctx.run(ch.group_by(["county_id", ch[col].name("month")]).agg(y=ch.count()))
     months = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="MS")
-    counties = sorted(ctx.run(ctx.bk.table("region").select("county_id").distinct())["county_id"])
-    if ctx.region is not None:
-        counties = [ctx.region]
+    counties = sorted(ctx.counties)  # the report's scope: every county, one, or a caller's
     full = pd.MultiIndex.from_product([counties, months], names=["unique_id", "ds"]).to_frame(index=False)
     df = df.rename(columns={"county_id": "unique_id", "month": "ds"})
     df["ds"] = pd.to_datetime(df["ds"])
@@ -243,13 +241,21 @@ def forecast_store(
     dating: str = "recorded",
     scenario: Scenario | None = None,
     backend: str = "duckdb",
+    region: str | None = None,
+    grids: frozenset[str] | None = None,
 ) -> ForecastResult:
-    """Forecast churn counts per county on ``store`` (see the module docstring)."""
+    """Forecast churn counts per county on ``store`` (see the module docstring).
+
+    ``region`` (a county) and ``grids`` (a caller's grids) limit the series to that scope: its
+    counties, and ``ALL`` is the scope's total.
+    """
     from churnradar.reports.context import DATINGS, ReportContext
 
     if dating not in DATINGS:
         raise ForecastError(f"dating {dating!r} is not known; expected one of {', '.join(DATINGS)}")
-    with ReportContext.open(store, as_of, window=120, dating="left", backend=backend) as ctx:
+    with ReportContext.open(
+        store, as_of, window=120, dating="left", backend=backend, region=region, grids=grids
+    ) as ctx:
         return forecast_context(ctx, months, scenario, dating=dating)
 
 

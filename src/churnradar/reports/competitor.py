@@ -22,10 +22,10 @@ def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
     month (a county rising faster than the competitor's general trend is an early sign of a push);
     ``port_outs`` = numbers ported to that competitor (recorded month).
     """
-    e = ctx.bk.table("call_edge")
+    e = ctx.table("call_edge")
     e = e.filter(e.month.between(ibis.literal(ctx.months[0]), ibis.literal(ctx.as_of)))
-    s = ctx.bk.table("subscription").select("subscriber_id", "grid_id")
-    r = ctx.bk.table("region").select("grid_id", "county_id")
+    s = ctx.table("subscription").select("subscriber_id", "grid_id")
+    r = ctx.table("region").select("grid_id", "county_id")
     j = e.join(s, "subscriber_id").join(r, "grid_id")
     df = ctx.run(
         j.group_by(["county_id", "month", "peer_operator"]).agg(
@@ -36,7 +36,7 @@ def competitor_traffic(ctx: ReportContext) -> pd.DataFrame:
     tot = df.groupby(["county_id", "month"])["minutes"].transform("sum")
     df["minute_share"] = np.where(tot > 0, df["minutes"] / tot, np.nan)
     df = df[df["peer_operator"] != "own"].rename(columns={"peer_operator": "competitor_id"})
-    ev = ctx.bk.table("status_event")
+    ev = ctx.table("status_event")
     po = ev.filter((ev.event_type == "port_out") & ev.destination_operator.notnull())
     po = po.mutate(month=po.event_time.cast("date").truncate("M")).join(s, "subscriber_id").join(r, "grid_id")
     pdf = ctx.run(

@@ -13,6 +13,10 @@ Counting conventions (docs/reports.md says the same):
   month / that base.
 - **Segments** are those of the line at activation: package and brand at activation, acquisition
   channel, home county and grid, customer group. Tenure is months from the activation month.
+- **Scope**: a context opened for a county (``region``) or a set of grids (``grids``: a caller's
+  regions) reads only those grids' subscribers. Builders read the store through
+  :meth:`ReportContext.table`, which applies the scope to every table about subscribers or
+  regions, so a scoped report is built from the scoped rows, never filtered afterwards.
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ class ReportContext:
     first_data_month: date | None = None
     last_data_month: date | None = None
     region: str | None = None
+    #: the grids this report may read (None: the whole operator); set from ``region`` and ``grids``
+    grids: frozenset[str] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _pending_cache: Any = field(default=None, repr=False)
 
@@ -109,10 +115,13 @@ class ReportContext:
         min_count: int = 5,
         backend: str = "duckdb",
         region: str | None = None,
+        grids: frozenset[str] | set[str] | None = None,
     ) -> ReportContext:
         """Open ``store`` and fix the month window: up to ``window`` months ending at ``as_of``.
 
-        ``as_of`` defaults to the last month with data; it must lie within the data.
+        ``as_of`` defaults to the last month with data; it must lie within the data. ``region`` (a
+        county id or name) and ``grids`` (grid ids, e.g. a caller's regions) limit what the report
+        reads: with both, the county's grids within ``grids``.
         """
         if dating not in DATINGS:
             raise ConfigError(f"dating {dating!r} is not known; expected one of {', '.join(DATINGS)}")
@@ -141,21 +150,36 @@ class ReportContext:
         earliest = add_months(first, 1) if dating == "left" and month > first else first
         n = min(int(window), months_between(earliest, month) + 1)
         months = [add_months(month, -i) for i in range(n - 1, -1, -1)]
-        if region is not None:
+        scope: frozenset[str] | None = None if grids is None else frozenset(grids)
+        if region is not None or scope is not None:
             r = bk.to_pyarrow(
-                bk.table("region").select("county_id", "county_name", "county_name_en").distinct()
+                bk.table("region").select("grid_id", "county_id", "county_name", "county_name_en")
             ).to_pylist()
-            found = [
-                x["county_id"] for x in r if region in (x["county_id"], x["county_name"], x["county_name_en"])
-            ]
-            if not found:
+            if region is not None:
+                found = [
+                    x["county_id"]
+                    for x in r
+                    if region in (x["county_id"], x["county_name"], x["county_name_en"])
+                ]
+                if not found:
+                    bk.close()
+                    allowed = sorted({x["county_id"] for x in r if scope is None or x["grid_id"] in scope})
+                    raise ConfigError(
+                        f"region {region!r} is not a county of this store; expected one of "
+                        + ", ".join(allowed)
+                    )
+                region = found[0]
+                county_grids = frozenset(x["grid_id"] for x in r if x["county_id"] == region)
+                scope = county_grids if scope is None else county_grids & scope
+            scope = scope & frozenset(x["grid_id"] for x in r)
+            if not scope:
                 bk.close()
                 raise ConfigError(
-                    f"region {region!r} is not a county of this store; expected one of "
-                    + ", ".join(sorted(x["county_id"] for x in r))
+                    "the report's scope holds no grid of this store; expected a county or grid id"
                 )
-            region = found[0]
-        return cls(bk, month, months, dating, normalise_lang(lang), int(min_count), first, last, region)
+        return cls(
+            bk, month, months, dating, normalise_lang(lang), int(min_count), first, last, region, scope
+        )
 
     def close(self) -> None:
         for v in self._cache.values():
@@ -215,6 +239,45 @@ class ReportContext:
         """Execute an Ibis expression on the backend into pandas."""
         return self.bk.to_pyarrow(expr).to_pandas()
 
+    # ------------------------------------------------------------------ scope
+    @property
+    def scoped(self) -> bool:
+        return self.grids is not None
+
+    def table(self, name: str) -> ir.Table:
+        """A store table as this report may read it: the whole table for the whole operator, else
+        only the scope's rows — regions and subscriptions by grid, every table about subscribers
+        (usage, billing, events, calls, complaints, surveys, contacts...) by the scope's
+        subscribers, customers by their lines, promotions by county (operator-wide ones stay).
+        Dimensions (packages, channels, competitors, campaigns) are read whole."""
+        t = self.bk.table(name)
+        if self.grids is None:
+            return t
+        cols = set(t.columns)
+        if "grid_id" in cols:
+            return t.filter(t.grid_id.isin(sorted(self.grids)))
+        if "subscriber_id" in cols:
+            return t.semi_join(self._scoped_subscribers(), "subscriber_id")
+        if name == "customer":
+            return t.semi_join(self._scoped_subscriptions().select("customer_id"), "customer_id")
+        if name == "outcome" and "contact_id" in cols:
+            return t.semi_join(self.table("contact").select("contact_id"), "contact_id")
+        if name == "promotion" and "county_id" in cols:
+            return t.filter(t.county_id.isnull() | t.county_id.isin(sorted(self.counties)))
+        return t
+
+    def _scoped_subscriptions(self) -> ir.Table:
+        s = self.bk.table("subscription")
+        return s.filter(s.grid_id.isin(sorted(self.grids or ())))
+
+    def _scoped_subscribers(self) -> ir.Table:
+        return self._scoped_subscriptions().select("subscriber_id")
+
+    @cached_property
+    def counties(self) -> frozenset[str]:
+        """Counties with at least one grid in scope (every county without a scope)."""
+        return frozenset(self.run(self.table("region").select("county_id").distinct())["county_id"])
+
     # ------------------------------------------------------------------ cached facts
     def _cached(self, key: str, make: Any) -> Any:
         if key not in self._cache:
@@ -250,10 +313,10 @@ class ReportContext:
 
         def make() -> ir.Table:
             bk = self.bk
-            s = bk.table("subscription")
+            s = self.table("subscription")
             c = bk.table("customer").select("customer_id", "customer_group")
             ch = bk.table("channel").select("channel_id", "channel_type")
-            r = bk.table("region").select("grid_id", "county_id")
+            r = self.table("region").select("grid_id", "county_id")
             ends = subscription_ends(bk).select("subscriber_id", "end_time")
             j = (
                 s.join(c, "customer_id")
@@ -261,8 +324,6 @@ class ReportContext:
                 .join(r, "grid_id")
                 .left_join(ends, "subscriber_id")
             )
-            if self.region is not None:
-                j = j.filter(j.county_id == self.region)
             return j.select(
                 "subscriber_id",
                 "customer_id",
@@ -320,7 +381,7 @@ class ReportContext:
         return self._cached("kind_events", make)
 
     def _with_revenue(self, t: ir.Table, month_col: str) -> ir.Table:
-        b = self.bk.table("billing_monthly").select("subscriber_id", "month", "revenue")
+        b = self.table("billing_monthly").select("subscriber_id", "month", "revenue")
         keys = t.select("subscriber_id", m=t[month_col]).distinct()
         jj = keys.join(b, "subscriber_id")
         jj = jj.filter((jj.month < jj.m) & (jj.month >= (jj.m - ibis.interval(months=3)).cast("date")))
@@ -401,7 +462,7 @@ class ReportContext:
         """Display names of dimension codes in this language (county, grid, package, channel, competitor)."""
         zh = self.lang == "zh"
         out: dict[str, dict[str, str]] = {}
-        r = self.run(self.bk.table("region"))
+        r = self.run(self.table("region"))
         out["county_id"] = dict(zip(r.county_id, r.county_name if zh else r.county_name_en, strict=False))
         out["grid_id"] = dict(zip(r.grid_id, r.grid_name, strict=False))
         p = self.run(self.bk.table("package"))

@@ -33,7 +33,7 @@ DEPARTMENTS = {
 
 def recorded_offnet(ctx: ReportContext) -> pd.DataFrame:
     """销户数 and 携出数 by recorded month (re-selection closures excluded), with 上月末在网数 and 离网率."""
-    ev = ctx.bk.table("status_event")
+    ev = ctx.table("status_event")
     ends = ev.filter(ev.event_type.isin(("deregister", "port_out")))
     ends = ends.mutate(month=ends.event_time.cast("date").truncate("M"))
     e = ctx.events()
@@ -106,12 +106,12 @@ def department_kpis(ctx: ReportContext) -> pd.DataFrame:
     last_complete = min(ctx.complete_through, m)
     rates = ctx.rates(["customer_group"])
     rates = rates[rates["month"] == format_month(last_complete)]
-    b = ctx.bk.table("billing_monthly")
+    b = ctx.table("billing_monthly")
     bl = b.filter(b.month == ibis.literal(m)).join(
         ctx.lines().select("subscriber_id", "customer_group"), "subscriber_id"
     )
     arpu = ctx.run(bl.group_by("customer_group").agg(revenue=bl.revenue.sum(), billed=(bl.revenue > 0).sum()))
-    sv = ctx.bk.table("survey_response")
+    sv = ctx.table("survey_response")
     sv = sv.filter(sv.response_date < ibis.literal(month_end_exclusive(m).date()))
     sv = sv.join(ctx.lines().select("subscriber_id", "customer_group"), "subscriber_id")
     nps = ctx.run(
@@ -119,7 +119,7 @@ def department_kpis(ctx: ReportContext) -> pd.DataFrame:
             n=sv.count(), promoters=(sv.nps >= 9).sum(), detractors=(sv.nps <= 6).sum()
         )
     )
-    it = ctx.bk.table("interaction")
+    it = ctx.table("interaction")
     start3 = ibis.literal(add_months(m, -2))
     it = it.filter(
         (it.kind == "complaint")

@@ -29,7 +29,7 @@ def _snapshot_cells(ctx: ReportContext, snap: date) -> tuple[pd.DataFrame, pd.Da
     Read once per snapshot and run; every breakdown is summed from these cells."""
 
     def make() -> tuple[pd.DataFrame, pd.DataFrame]:
-        b = ctx.bk.table("billing_monthly")
+        b = ctx.table("billing_monthly")
         base = b.filter((b.month == ibis.literal(snap)) & (b.revenue > 0)).select(
             "subscriber_id", snap_package=b.package_id, rev0=b.revenue
         )
@@ -105,7 +105,7 @@ def package_revenue_churn(ctx: ReportContext) -> pd.DataFrame:
     theirs whatever package they are on now (zero when gone). ``change_mom`` is the difference of
     the rate from the previous month's (month over month).
     """
-    b = ctx.bk.table("billing_monthly").select("subscriber_id", "month", "package_id", "revenue")
+    b = ctx.table("billing_monthly").select("subscriber_id", "month", "package_id", "revenue")
     lo = ibis.literal(ctx.months[0])
     prev = b.filter(
         (b.month >= (lo - ibis.interval(months=1)).cast("date")) & (b.month < ibis.literal(ctx.as_of))

@@ -354,7 +354,7 @@ def promotions_for(
     ctx: ReportContext, package_id: str | None = None, cohorts: list[str] | None = None
 ) -> pd.DataFrame:
     """Promotions and commission changes on ``package_id`` (or on all packages) active in ``cohorts``."""
-    p = ctx.run(ctx.bk.table("promotion"))
+    p = ctx.run(ctx.table("promotion"))
     if package_id is not None:
         p = p[(p["package_id"] == package_id) | p["package_id"].isna()]
     p["start"] = p["start_month"].map(lambda d: format_month(pd.Timestamp(d).date()))

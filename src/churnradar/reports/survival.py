@@ -26,7 +26,7 @@ def _survival_frame(ctx: ReportContext) -> pd.DataFrame:
 
     ln = ctx.lines()
     ch = ctx.churn().select("subscriber_id", "churn_month")
-    pk = ctx.bk.table("package").select("package_id", "is_promotion")
+    pk = ctx.table("package").select("package_id", "is_promotion")
     j = (
         ln.filter(ln.cohort >= ibis.literal(ctx.first_data_month))
         .left_join(ch, "subscriber_id")

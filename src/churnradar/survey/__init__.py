@@ -35,7 +35,7 @@ def survey_frame(ctx, follow_months: int = 3) -> pd.DataFrame:
 
     from churnradar.periods import add_months, month_end_exclusive
 
-    sv = ctx.bk.table("survey_response")
+    sv = ctx.table("survey_response")
     sv = sv.filter(sv.response_date < ibis.literal(month_end_exclusive(ctx.as_of).date()))
     ln = ctx.lines().select(
         "subscriber_id", "county_id", "customer_group", "payment_type", "brand", "channel_type", "package_id"

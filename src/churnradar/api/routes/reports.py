@@ -1,8 +1,10 @@
 """Reports (HTML or XLSX downloads, built on request) and churn-count forecasts, per caller's regions.
 
 Reports and forecasts are aggregates per county: all-region roles get the whole operator or one
-county (``county``); a regional manager gets the counties wholly inside their regions. Every
-report download is an export and is audited.
+county (``county``); a regional manager gets the counties wholly inside their regions. The report
+builders and the forecast receive the caller's scope (:class:`~churnradar.reports.context.ReportContext`
+is opened on the county *and* the caller's grids), so they never read another region's rows; nothing
+is filtered after the fact. Every report download is an export and is audited.
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ def report_download(
         raise NotInScope(f"no report {name!r}; expected one of {', '.join(report_names())}")
     region = _county_for(request, p, county)
     with tempfile.TemporaryDirectory(prefix="churnradar-report-") as tmp:
-        with ReportContext.open(request.app.state.store_path, as_of, lang=lang, region=region) as ctx:
+        with ReportContext.open(
+            request.app.state.store_path, as_of, lang=lang, region=region, grids=p.scope.grids
+        ) as ctx:
             rep = build_report(ctx, name)
             stem = f"{name}-{ctx.as_of:%Y-%m}" + (f"-{region}" if region else "")
         if format == "html":
@@ -121,31 +125,37 @@ def report_download(
 
 _FORECASTS: dict[tuple, Any] = {}
 _FORECAST_LOCK = threading.Lock()
+_FORECASTS_KEPT = 64
 
 
 def forecast_rows(request: Request, p: Principal, months: int, county: str | None) -> dict[str, Any]:
-    """The forecast (computed once per app and horizon, then cached), rows limited to the caller."""
-    key = (str(request.app.state.store_path), months)
+    """The forecast of the caller's county (or, for all-region roles, the operator or one county).
+
+    It is computed on the caller's scope (series of that county only; ``ALL`` is its total), once
+    per app, horizon and scope, then cached.
+    """
+    region = _county_for(request, p, county) if (county or not p.scope.everything) else None
+    grids = p.scope.grids
+    key = (str(request.app.state.store_path), months, region, grids)
     with _FORECAST_LOCK:
         res = _FORECASTS.get(key)
         if res is None:
             from churnradar.forecast import forecast_store
 
             try:
-                res = forecast_store(request.app.state.store_path, months)
+                res = forecast_store(request.app.state.store_path, months, region=region, grids=grids)
             except ChurnRadarError as exc:
                 res = exc
+            if len(_FORECASTS) >= _FORECASTS_KEPT:
+                _FORECASTS.clear()
             _FORECASTS[key] = res
     if isinstance(res, ChurnRadarError):
         return {"state": "unavailable", "detail": str(res), "rows": []}
-    region = _county_for(request, p, county) if (county or not p.scope.everything) else None
     fc = res.forecast.copy()
     fc["month"] = fc["ds"].dt.strftime("%Y-%m")
     fc = fc.drop(columns="ds")
     if region is not None:
-        fc = fc[fc["unique_id"] == region]
-    elif not p.scope.everything:
-        fc = fc.iloc[0:0]
+        fc = fc[fc["unique_id"] == region]  # its ALL series is the same county again
     rows = fc.rename(columns={"unique_id": "region"}).round(3).to_dict(orient="records")
     return {"state": "forecast", "summary": _jsonable(res.summary()), "rows": _jsonable(rows)}
 
