@@ -46,8 +46,10 @@ def forecast(
         res = forecast_store(store, months, as_of=as_of, dating=dating, scenario=scenario)
     fc = res.forecast.assign(month=res.forecast["ds"].dt.strftime("%Y-%m")).drop(columns="ds")
     if out is not None:
+        from churnradar.reports.safe_cells import csv_frame
+
         out.parent.mkdir(parents=True, exist_ok=True)
-        fc.to_csv(out, index=False)
+        csv_frame(fc).to_csv(out, index=False)  # a county id never runs as a formula
     s = res.summary()
     if json_out:
         emit_json({"summary": s, "forecast": fc.round(2).to_dict(orient="records")})

@@ -11,6 +11,7 @@ Consent is opt-in: a subscriber without a ``consent`` row allowing a channel is 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from churnradar.reports.safe_cells import csv_frame, write_xlsx_table
 from churnradar.retention import opstore as ops
 from churnradar.retention.errors import CampaignError
 from churnradar.schema import enums as E
@@ -176,7 +178,8 @@ def export_lists(
 
     Only treated members who are eligible *now* are listed: consent on the offer's channel and no
     do-not-contact flag are re-checked at export; listed members get ``listed_at`` (which the
-    frequency rule counts), and newly excluded ones are audited.
+    frequency rule counts), and newly excluded ones are audited. Text cells are written as text
+    (see :mod:`churnradar.reports.safe_cells`): a region or segment name is never a formula.
     """
     for f in formats:
         if f not in ("csv", "xlsx"):
@@ -228,15 +231,14 @@ def export_lists(
     out.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     for (region, channel), part in listed.groupby(["region", "channel"], sort=True):
-        stem = out / f"{campaign_id}_{region or 'all'}_{channel}"
+        stem = _file_stem(campaign_id, region or "all", channel)
         if "csv" in formats:
-            path = stem.with_suffix(".csv")
-            part.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8-sig")
+            path = out / f"{stem}.csv"
+            csv_frame(part).to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8-sig")
             files.append(str(path))
         if "xlsx" in formats:
-            path = stem.with_suffix(".xlsx")
-            with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
-                part.to_excel(xw, index=False, sheet_name="contacts")
+            path = out / f"{stem}.xlsx"
+            write_xlsx_table(path, part, "contacts")
             files.append(str(path))
     now = ops_now()
     with engine.begin() as conn:
@@ -260,6 +262,12 @@ def export_lists(
             detail={"listed": len(listed), "excluded_at_export": len(dropped), "files": files},
         )
     return {"campaign_id": campaign_id, "listed": len(listed), "excluded": len(dropped), "files": files}
+
+
+def _file_stem(*parts: str) -> str:
+    """A file name from ids of the data: anything but letters, digits, '.', '-' becomes '_' (a
+    region id can never name a path outside the output folder)."""
+    return "_".join(re.sub(r"[^A-Za-z0-9.\-]", "_", str(p)).lstrip(".") or "_" for p in parts)
 
 
 def ops_now() -> datetime:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Annotated, Any
 
@@ -57,7 +55,13 @@ def risk_export(
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
-    """The filtered risk list as CSV (pseudonymous ids only); every export is audited."""
+    """The filtered risk list as CSV (pseudonymous ids only); every export is audited.
+
+    Text cells that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+    first) are written with a leading ``'``; numbers are written as they are.
+    """
+    from churnradar.reports.safe_cells import csv_rows  # the product's one CSV cell rule
+
     data = request.app.state.data
     items: list[dict[str, Any]] = []
     page = 1
@@ -68,14 +72,14 @@ def risk_export(
             break
         page += 1
     items = items[:limit]
-    buf = io.StringIO()
     cols = list(items[0]) if items else ["subscriber_id"]
-    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-    w.writeheader()
-    for it in items:
-        w.writerow(
+    text = csv_rows(
+        (
             {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in it.items()}
-        )
+            for it in items
+        ),
+        cols,
+    )
     audit(
         request.app.state.engine,
         actor=p.username,
@@ -85,7 +89,7 @@ def risk_export(
         detail={"rows": len(items), "filters": filters.__dict__},
     )
     return Response(
-        buf.getvalue().encode("utf-8-sig"),
+        text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="risk_list.csv"'},
     )
