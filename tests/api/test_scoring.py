@@ -64,3 +64,51 @@ def test_fast_single_row_reasons_match_the_batch_explainer(api):
         expected = [c for c in batch["code"][i] if c is not None]
         assert [r["reason"] for r in fast] == expected
         assert [r["driver"] for r in fast] == [d for d in batch["driver"][i] if d is not None]
+
+
+def _categorical_and_numeric(api) -> tuple[str, str]:
+    from churnradar.api.scoring import Scorer
+
+    scorer = Scorer(api.app.state.data)
+    scorer.model()
+    cat = sorted(scorer._cats)[0]
+    num = next(n for n in scorer.feature_names() if n not in scorer._cats)
+    return cat, num
+
+
+@pytest.mark.parametrize(
+    "kind, value",
+    [
+        ("categorical", "5"),
+        ("categorical", "true"),
+        ("categorical", "2.5"),
+        ("numeric", "true"),
+        ("numeric", '"abc"'),
+        ("numeric", "NaN"),
+        ("numeric", "Infinity"),
+        ("numeric", "-Infinity"),
+        ("numeric", "1e308"),
+        ("numeric", "[1]"),
+        ("numeric", '{"a": 1}'),
+    ],
+)
+def test_posted_feature_values_are_type_checked(api, kind, value):
+    """A value of the wrong type, NaN or an infinity is a 422 naming the feature, never a 500."""
+    cat, num = _categorical_and_numeric(api)
+    name = cat if kind == "categorical" else num
+    c = api.client("analyst", raise_server_exceptions=False)
+    r = c.post(
+        "/api/score",
+        content=f'{{"features": {{"{name}": {value}}}}}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert name in r.text
+
+
+def test_posted_feature_values_of_the_right_type_are_scored(api):
+    cat, num = _categorical_and_numeric(api)
+    c = api.client("analyst")
+    for features in ({cat: "no-such-level"}, {num: -3.5}, {num: 2}, {cat: None, num: None}):
+        r = c.post("/api/score", json={"features": features})
+        assert r.status_code == 200, (features, r.text[:300])

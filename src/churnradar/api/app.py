@@ -40,12 +40,14 @@ def _status_of(exc: ChurnRadarError) -> int:
     if isinstance(exc, NotInScope):
         return 404
     from churnradar.api.routes.campaigns import OutcomeConflict
-    from churnradar.api.scoring import NoModel
+    from churnradar.api.scoring import InvalidFeatureValue, NoModel
 
     if isinstance(exc, OutcomeConflict):
         return 409
     if isinstance(exc, NoModel):
         return 409
+    if isinstance(exc, InvalidFeatureValue):
+        return 422
     return 400
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import threading
 import time
 from datetime import date
@@ -25,6 +26,14 @@ from churnradar.errors import ChurnRadarError, ConfigError
 
 class NoModel(ChurnRadarError):
     """No trained model in the store yet (answered as 409): run `churnradar train`."""
+
+
+class InvalidFeatureValue(ChurnRadarError):
+    """A posted feature value does not fit its feature (answered as 422)."""
+
+
+#: the model computes in float32: a posted number must be finite there
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class Scorer:
@@ -197,18 +206,16 @@ class Scorer:
                 f"unknown feature(s) {', '.join(unknown[:8])}; the model reads {len(self._columns)} features "
                 "(see GET /api/model for their names)"
             )
+        self._check_values(features)
         x = np.full((1, len(self._columns)), np.nan, dtype=np.float32)
         for j, name in enumerate(self._columns):
             v = features.get(name)
             if v is None:
                 continue
             if name in self._cats:
-                x[0, j] = self._cats[name].get(str(v), np.nan)
+                x[0, j] = self._cats[name].get(v, np.nan)
             else:
-                try:
-                    x[0, j] = float(v)
-                except (TypeError, ValueError):
-                    raise ConfigError(f"feature {name!r} must be a number, got {v!r}") from None
+                x[0, j] = float(v)
         row = {
             name: pa.array([features.get(name)], pa.string() if name in self._cats else pa.float64())
             for name in set(self._columns) | set(model.health.reference_)
@@ -216,6 +223,26 @@ class Scorer:
         }
         health = {k: float(v[0]) for k, v in model.health.transform(pa.table(row)).items()}
         return {"source": "posted_features", **self._score_row(x), **health}
+
+    def _check_values(self, features: dict[str, Any]) -> None:
+        """Each value against its feature: text for categorical features, a finite number (not a
+        boolean, within float32) for numeric ones; null is always allowed."""
+        for name, v in features.items():
+            if v is None:
+                continue
+            if name in self._cats:
+                if not isinstance(v, str):
+                    levels = ", ".join(list(self._cats[name])[:5])
+                    raise InvalidFeatureValue(
+                        f"feature {name!r} is categorical: expected a text such as {levels}, got {v!r}"
+                    )
+                continue
+            ok = isinstance(v, int | float) and not isinstance(v, bool)
+            if not ok or not math.isfinite(float(v)) or abs(float(v)) > FLOAT32_MAX:
+                raise InvalidFeatureValue(
+                    f"feature {name!r} is numeric: expected a finite number (at most {FLOAT32_MAX:.3g} "
+                    f"in size), got {v!r}"
+                )
 
     def feature_names(self) -> list[str]:
         self.model()

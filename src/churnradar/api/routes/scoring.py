@@ -17,9 +17,22 @@ router = APIRouter(prefix="/api/score", tags=["scoring"])
 ScoreDep = Annotated[Principal, Depends(permission("score"))]
 
 
+#: A posted feature value: a finite JSON number (numeric features), a text (categorical features)
+#: or null (unknown). Booleans, NaN and infinities are refused; the scorer checks each value
+#: against its feature's type.
+FeatureValue = (
+    Annotated[int, Field(strict=True)]
+    | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    | Annotated[str, Field(max_length=200)]
+    | None
+)
+
+
 class FeatureVector(BaseModel):
-    features: dict[str, float | int | str | bool | None] = Field(
-        description="Feature name → value (names as in `churnradar features --list`); missing ones are null",
+    features: dict[str, FeatureValue] = Field(
+        description="Feature name → value (names as in `churnradar features --list`): a finite number for "
+        "numeric features, a text for categorical ones (see GET /api/model), null when unknown; "
+        "missing ones are null",
         max_length=2000,
     )
 
@@ -50,5 +63,9 @@ async def score_subscriber(
 
 @router.post("")
 def score_vector(body: FeatureVector, p: ScoreDep, request: Request) -> dict[str, Any]:
-    """Score a posted feature vector (what-if analysis; nothing is stored)."""
+    """Score a posted feature vector (what-if analysis; nothing is stored).
+
+    422 when a value does not fit its feature (a number for a categorical feature, a text for a
+    numeric one, NaN, an infinity or a number beyond float32); 400 for an unknown feature name.
+    """
     return scorer_of(request).score_features(body.features)
