@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from churnradar.retention import opstore as opst
 from churnradar.retention.campaigns import OfferSpec, create_campaign, stratified_arms
 from churnradar.retention.contacts import ContactRules, export_lists
-from churnradar.retention.errors import CampaignError, IdempotencyConflictError
+from churnradar.retention.errors import CampaignError, ControlGroupError, IdempotencyConflictError
 from churnradar.retention.outcomes import record_outcome, set_do_not_contact
 
 OFFERS = [OfferSpec("tariff_discount", "outbound_call", 60.0), OfferSpec("data_bonus", "sms", 15.0)]
@@ -34,6 +34,29 @@ def consent_store(path, ids, channels=("sms", "outbound_call"), allowed=True):
     )
     con.close()
     return path
+
+
+def treated(engine, campaign_id, n=None) -> list[str]:
+    """Contact ids of the campaign's treated members (control members have no outcomes)."""
+    a = opst.contact_assignment
+    with engine.connect() as conn:
+        ids = (
+            conn.execute(
+                sa.select(a.c.contact_id)
+                .where(a.c.campaign_id == campaign_id, ~a.c.is_control)
+                .order_by(a.c.contact_id)
+            )
+            .scalars()
+            .all()
+        )
+    return ids[:n]
+
+
+def control(engine, campaign_id) -> list[str]:
+    a = opst.contact_assignment
+    with engine.connect() as conn:
+        q = sa.select(a.c.contact_id).where(a.c.campaign_id == campaign_id, a.c.is_control)
+        return conn.execute(q.order_by(a.c.contact_id)).scalars().all()
 
 
 def count(engine, table):
@@ -69,7 +92,7 @@ def test_stratified_randomisation_depends_only_on_the_seed():
 def test_same_idempotency_key_records_once(ops, members, tmp_path):
     store = consent_store(tmp_path / "a.duckdb", members["subscriber_id"])
     res = create_campaign(ops, members, OFFERS, name="t", as_of="2024-06", store_path=store, seed=1)
-    cid = f"{res.campaign_id}-0000003"
+    cid = treated(ops, res.campaign_id)[3]
     first = record_outcome(ops, cid, key="agent7-1", accepted=True, retained=True, verified=True)
     again = record_outcome(ops, cid, key="agent7-1", accepted=True, retained=True, verified=True)
     assert first.created and not again.created
@@ -84,12 +107,28 @@ def test_same_idempotency_key_records_once(ops, members, tmp_path):
 def test_reused_key_with_different_content_is_refused(ops, members, tmp_path):
     store = consent_store(tmp_path / "a.duckdb", members["subscriber_id"])
     res = create_campaign(ops, members, OFFERS, name="t", as_of="2024-06", store_path=store, seed=1)
-    cid = f"{res.campaign_id}-0000003"
-    record_outcome(ops, cid, key="k", accepted=True)
+    cid, other = treated(ops, res.campaign_id, 2)
+    record_outcome(ops, cid, key="k", accepted=True, note="first call")
     with pytest.raises(
         IdempotencyConflictError, match=r"'k' was already used.*accepted=True.*accepted=False"
     ):
-        record_outcome(ops, cid, key="k", accepted=False)
+        record_outcome(ops, cid, key="k", accepted=False, note="first call")
+    with pytest.raises(IdempotencyConflictError, match=r"note='first call'.*note='second call'"):
+        record_outcome(ops, cid, key="k", accepted=True, note="second call")
+    # the same key for another contact names neither that contact nor what was recorded
+    with pytest.raises(IdempotencyConflictError, match="already used for another contact") as err:
+        record_outcome(ops, other, key="k", accepted=True, note="first call")
+    assert cid not in str(err.value) and "first call" not in str(err.value)
+
+
+def test_outcome_of_a_control_member_is_refused(ops, members, tmp_path):
+    store = consent_store(tmp_path / "a.duckdb", members["subscriber_id"])
+    res = create_campaign(ops, members, OFFERS, name="t", as_of="2024-06", store_path=store, seed=1)
+    ctrl = control(ops, res.campaign_id)
+    assert ctrl
+    with pytest.raises(ControlGroupError, match="control group"):
+        record_outcome(ops, ctrl[0], key="c1", accepted=True)
+    assert count(ops, opst.outcome_record) == 0
 
 
 def test_outcome_for_unknown_contact_names_it(ops):
@@ -172,7 +211,8 @@ def test_concurrent_writers_lose_nothing_and_double_nothing(ops, members, tmp_pa
     store = consent_store(tmp_path / "a.duckdb", members["subscriber_id"])
     res = create_campaign(ops, members, OFFERS, name="t", as_of="2024-06", store_path=store, seed=7)
     url = str(ops.url)
-    ids = [f"{res.campaign_id}-{i:07d}" for i in range(60)]
+    ids = treated(ops, res.campaign_id, 60)
+    assert len(ids) == 60
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     procs = [ctx.Process(target=_writer, args=(url, ids, w, q)) for w in range(4)]

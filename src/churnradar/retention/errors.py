@@ -13,6 +13,10 @@ class CampaignError(RetentionError):
     """A campaign, offer or contact does not exist or its parameters are out of range."""
 
 
+class ControlGroupError(CampaignError):
+    """An outcome was sent for a control-group member, who gets no offer and so has none."""
+
+
 class IdempotencyConflictError(RetentionError):
     """An idempotency key was reused for a different record."""
 

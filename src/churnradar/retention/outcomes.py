@@ -3,8 +3,13 @@
 The key is the primary key of the record; the insert and the audit row share one transaction. A
 second call with the same key (a retried request, a double click, two agents syncing the same
 sheet) finds the first record and returns it with ``created=False``; the same key with *different*
-content raises :class:`IdempotencyConflictError`. Several processes may record at once (the
-concurrency test runs them against one SQLite file).
+content (the note included) raises :class:`IdempotencyConflictError`. Its message names the
+differing fields only when the key was used for the same contact; a key used for another contact
+is refused without naming that contact or anything recorded for it. Several processes may record
+at once (the concurrency test runs them against one SQLite file).
+
+Outcomes are refused for control-group members (:class:`ControlGroupError`): they get no offer,
+so there is nothing to accept, and an outcome would make the control arm look contacted.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.retention import opstore as ops
-from churnradar.retention.errors import CampaignError, IdempotencyConflictError
+from churnradar.retention.errors import CampaignError, ControlGroupError, IdempotencyConflictError
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,20 @@ class Recorded:
     record: dict[str, Any]
 
 
-def _contact_exists(conn: Connection, contact_id: str) -> None:
+def _contact_exists(conn: Connection, contact_id: str) -> Any:
     a = ops.contact_assignment
-    if conn.execute(sa.select(a.c.contact_id).where(a.c.contact_id == contact_id)).first() is None:
+    row = conn.execute(sa.select(a.c.contact_id, a.c.is_control).where(a.c.contact_id == contact_id)).first()
+    if row is None:
         raise CampaignError(f"contact {contact_id!r} does not exist in the operational store")
+    return row
+
+
+def _not_control(conn: Connection, contact_id: str) -> None:
+    if bool(_contact_exists(conn, contact_id).is_control):
+        raise ControlGroupError(
+            f"contact {contact_id!r} is in the control group: it gets no offer, so no outcome is "
+            "recorded for it (its retention is measured from the store)"
+        )
 
 
 def _check_key(key: str) -> str:
@@ -49,13 +64,14 @@ def _insert_once(
     compare: tuple[str, ...],
     action: str,
     actor: str,
+    check: Any = _contact_exists,
 ) -> Recorded:
     key = row[key_col]
     col = table.c[key_col]
     for attempt in range(2):
         try:
             with engine.begin() as conn:
-                _contact_exists(conn, row["contact_id"])
+                check(conn, row["contact_id"])
                 existing = conn.execute(sa.select(table).where(col == key)).mappings().first()
                 if existing is None:
                     conn.execute(table.insert().values(**row))
@@ -75,11 +91,16 @@ def _insert_once(
     with engine.connect() as conn:
         existing = conn.execute(sa.select(table).where(col == key)).mappings().first()
     assert existing is not None
+    if existing["contact_id"] != row["contact_id"]:
+        # another contact's record: say nothing about it (it may lie outside the caller's regions)
+        raise IdempotencyConflictError(
+            f"idempotency key {key!r} was already used for another contact; use a new key for a new record"
+        )
     diff = {c: (existing[c], row[c]) for c in compare if existing[c] != row[c]}
     if diff:
         raise IdempotencyConflictError(
-            f"idempotency key {key!r} was already used for a different record "
-            f"(recorded {', '.join(f'{c}={v[0]!r}' for c, v in diff.items())}; "
+            f"idempotency key {key!r} was already used for a different record of contact "
+            f"{row['contact_id']!r} (recorded {', '.join(f'{c}={v[0]!r}' for c, v in diff.items())}; "
             f"got {', '.join(f'{c}={v[1]!r}' for c, v in diff.items())}); use a new key for a new record"
         )
     return Recorded(key, False, dict(existing))
@@ -130,7 +151,8 @@ def record_outcome(
     """Record the outcome of ``contact_id`` under idempotency ``key``.
 
     ``retained``/``churned`` may be unknown (None) until the follow-up window ends; ``verified`` says
-    a call-back confirmed it. A record saying both retained and churned is refused.
+    a call-back confirmed it. A record saying both retained and churned is refused, and so is any
+    outcome of a control-group member (:class:`ControlGroupError`).
     """
     if retained is not None and churned is not None and retained == churned:
         raise CampaignError(
@@ -153,9 +175,10 @@ def record_outcome(
         ops.outcome_record,
         "outcome_id",
         row,
-        ("contact_id", "accepted", "retained", "churned", "verified"),
+        ("contact_id", "accepted", "retained", "churned", "verified", "note"),
         "outcome.record",
         actor,
+        check=_not_control,
     )
 
 

@@ -6,7 +6,9 @@ agents work through. A campaign is visible when at least one of its contacts liv
 regions (every campaign for all-region roles); its evaluation and contacts count only those.
 Outcomes are recorded through :func:`churnradar.retention.outcomes.record_outcome`, once per
 idempotency key: the same key and body again answers 200 with the stored outcome, the same key
-with a different body 409.
+with a different body (the note included) 409, and a key already used for another contact 409
+without naming it. A contact outside the caller's regions is 404 whatever the body; a control-group
+member has no outcome (409 with the reason).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ CampaignsDep = Annotated[Principal, Depends(permission("campaigns"))]
 
 
 class OutcomeConflict(ChurnRadarError):
-    """The idempotency key was used for a different outcome, or the campaign is read-only (409)."""
+    """The idempotency key was used for a different outcome, the campaign is read-only or the
+    contact is a control-group member (409)."""
 
 
 class OutcomeIn(BaseModel):
@@ -240,7 +243,7 @@ def post_outcome(
     row = members[members["contact_id"] == contact_id]
     if not len(row):
         raise NotInScope(f"no contact {contact_id!r} of campaign {campaign_id!r} in your regions")
-    from churnradar.retention.errors import IdempotencyConflictError
+    from churnradar.retention.errors import ControlGroupError, IdempotencyConflictError
     from churnradar.retention.outcomes import record_outcome
 
     try:
@@ -253,7 +256,7 @@ def post_outcome(
             note=body.note,
             actor=p.username,
         )
-    except IdempotencyConflictError as exc:
+    except (IdempotencyConflictError, ControlGroupError) as exc:
         raise OutcomeConflict(str(exc)) from None
     r = rec.record
     out = {
