@@ -24,7 +24,7 @@ def raw_identifier(kind: str, i: int) -> str:
     if kind == "msisdn":
         return f"1380013{i:04d}"
     if kind == "certificate":
-        return resident_id(f"1101011990030{i:04d}")
+        return resident_id(f"11010119{i:09d}")
     return f"8600000{i:08d}"
 
 

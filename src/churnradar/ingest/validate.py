@@ -171,8 +171,10 @@ def _check_native_type(c: Column, name: str, typ: str, path: Path | str) -> None
     """Refuse a natively typed (Parquet) source column whose type cannot mean the canonical column's
     values: DuckDB would cast a BOOLEAN to 1/0 or a DOUBLE to an identifier's text."""
     allowed, shown = _NATIVE_TYPES["string" if c.pii else c.dtype]
-    base = typ.upper().split("(")[0].split(" ")[0]
-    if not base.startswith(allowed):
+    base = typ.upper().split("(")[0].strip()
+    if base.startswith("TIMESTAMP") and "[" not in base:  # TIMESTAMP_NS, TIMESTAMP WITH TIME ZONE
+        base = "TIMESTAMP"
+    if base not in allowed:
         raise SchemaError(
             f"{path}: column {name!r} is {typ} in the file; column {c.name} holds {c.dtype} values, so "
             f"expected {shown} or text"
