@@ -8,6 +8,7 @@ import pytest
 from tests.api.conftest import PASSWORD
 
 from churnradar.api import auth
+from churnradar.opstore import read_audit
 
 
 def _login_post(client, username, password, csrf=None):
@@ -175,3 +176,178 @@ def test_no_page_loads_assets_from_elsewhere(api):
 def test_language_switch_and_login_never_redirect_off_site(api, target):
     r = api.client().get("/lang/en", params={"next": target}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+# -- concurrency, proxies and revocation ----------------------------------------------------------
+def _login_clients(api, n, client):
+    """``n`` clients that loaded the login form (each holds its form's CSRF cookie)."""
+    out = []
+    for _ in range(n):
+        c = api.client(client=client)
+        c.get("/login")
+        out.append(c)
+    return out
+
+
+def test_concurrent_wrong_passwords_get_only_the_allowed_checks(api):
+    """30 wrong passwords at once for one account: exactly MAX_FAILURES_PER_USER are checked (401),
+    the others are refused by the limit (429) — the check and the count are one atomic step."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    auth.add_user(api.app.state.engine, "burst", PASSWORD, "analyst", actor="test")
+    clients = _login_clients(api, 30, ("198.51.100.7", 40000))
+    start = threading.Barrier(len(clients))
+
+    def attempt(c):
+        start.wait()
+        return c.post(
+            "/login",
+            data={
+                "username": "burst",
+                "password": "wrong-password",
+                "csrf_token": c.cookies.get(auth.LOGIN_CSRF_COOKIE),
+            },
+            follow_redirects=False,
+        ).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        codes = list(pool.map(attempt, clients))
+    assert codes.count(401) == auth.MAX_FAILURES_PER_USER, codes
+    assert codes.count(429) == len(clients) - auth.MAX_FAILURES_PER_USER, codes
+
+
+def _served_app(api, tmp_path, monkeypatch):
+    """The ASGI app exactly as `churnradar serve` hands it to uvicorn (uvicorn's own proxy-header
+    handling included, as its options configure it), on a fresh operational store."""
+    import uvicorn
+
+    from churnradar.cli import serve
+
+    seen = {}
+    monkeypatch.setattr(serve, "warm_scorer", lambda web: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    serve.run_server(api.world.store, f"sqlite:///{tmp_path / 'ops.sqlite'}", "127.0.0.1", 8000)
+    web = seen.pop("app")
+    for k in ("host", "port", "workers", "log_level"):
+        seen.pop(k, None)
+    config = uvicorn.Config(web, log_config=None, **seen)
+    config.load()
+    return web, config.loaded_app
+
+
+def _failures_from(web_app, served, peer, forwarded, n):
+    """``n`` wrong logins (a new username each) from ``peer``, each with its own X-Forwarded-For."""
+    from fastapi.testclient import TestClient
+
+    codes = []
+    for i in range(n):
+        c = TestClient(served, client=(peer, 40000))
+        c.get("/login")
+        r = c.post(
+            "/login",
+            data={
+                "username": f"nobody{i}",
+                "password": "wrong-password",
+                "csrf_token": c.cookies.get(auth.LOGIN_CSRF_COOKIE),
+            },
+            headers={"X-Forwarded-For": forwarded(i)} if forwarded else {},
+            follow_redirects=False,
+        )
+        codes.append(r.status_code)
+    return codes
+
+
+def test_forwarded_for_from_loopback_does_not_reset_the_client_limit(api, tmp_path, monkeypatch):
+    """By default no proxy is trusted: a client on 127.0.0.1 that invents a new X-Forwarded-For for
+    every attempt still meets the per-client limit."""
+    monkeypatch.delenv("CHURNRADAR_TRUSTED_PROXIES", raising=False)
+    web, served = _served_app(api, tmp_path, monkeypatch)
+    n = auth.MAX_FAILURES_PER_CLIENT + 3
+    codes = _failures_from(web, served, "127.0.0.1", lambda i: f"203.0.113.{i + 1}", n)
+    assert codes[: auth.MAX_FAILURES_PER_CLIENT] == [401] * auth.MAX_FAILURES_PER_CLIENT
+    assert codes[auth.MAX_FAILURES_PER_CLIENT :] == [429] * 3, codes
+    clients = {r["client"] for r in read_audit(web.state.engine, 1000, "login.failed")}
+    assert clients == {"127.0.0.1"}
+
+
+def test_forwarded_for_is_used_from_a_configured_proxy_only(api, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHURNRADAR_TRUSTED_PROXIES", "127.0.0.1, 10.20.0.0/16")
+    web, served = _served_app(api, tmp_path, monkeypatch)
+    n = auth.MAX_FAILURES_PER_CLIENT + 2
+    # behind the proxy, each real client is counted on its own (the proxy's address is not the client)
+    codes = _failures_from(web, served, "10.20.3.4", lambda i: f"198.18.0.9, 203.0.113.{i + 1}", n)
+    assert codes == [401] * n
+    clients = {r["client"] for r in read_audit(web.state.engine, 1000, "login.failed")}
+    assert clients == {f"203.0.113.{i + 1}" for i in range(n)}
+    # a peer that is not a configured proxy cannot choose its address
+    codes = _failures_from(web, served, "192.0.2.50", lambda i: f"203.0.113.{100 + i}", 3)
+    assert "192.0.2.50" in {r["client"] for r in read_audit(web.state.engine, 1000, "login.failed")}
+    assert not {f"203.0.113.{100 + i}" for i in range(3)} & {
+        r["client"] for r in read_audit(web.state.engine, 1000, "login.failed")
+    }
+
+
+def test_forwarded_proto_from_a_configured_proxy_makes_the_cookie_secure(api, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from churnradar.api import create_app
+
+    for trusted, secure in (("127.0.0.1", True), ("", False)):
+        app = create_app(api.world.store, api.database_url, trusted_proxies=trusted)
+        c = TestClient(app, client=("127.0.0.1", 40000))
+        c.get("/login")
+        r = c.post(
+            "/login",
+            data={
+                "username": "analyst",
+                "password": PASSWORD,
+                "csrf_token": c.cookies.get(auth.LOGIN_CSRF_COOKIE),
+            },
+            headers={"X-Forwarded-Proto": "https"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert ("secure" in r.headers["set-cookie"].lower()) is secure
+
+
+def test_bad_trusted_proxy_setting_is_a_clear_error(api):
+    from churnradar.api import create_app
+    from churnradar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="CHURNRADAR_TRUSTED_PROXIES"):
+        create_app(api.world.store, api.database_url, trusted_proxies="127.0.0.1, not-an-address")
+
+
+def test_removed_user_loses_access_on_the_next_request(api):
+    engine = api.app.state.engine
+    auth.add_user(engine, "leaver", PASSWORD, "analyst", actor="test")
+    token = api.client()
+    token.headers["Authorization"] = f"Bearer {auth.create_token(engine, 'leaver', actor='test')}"
+    session = api.login("leaver")
+    for c in (token, session):
+        assert c.get("/api/me").status_code == 200
+        assert c.get("/api/me").status_code == 200  # twice: a cache, if any, now holds the caller
+    auth.remove_user(engine, "leaver", actor="test")
+    assert token.get("/api/me").status_code == 401
+    assert session.get("/api/me").status_code == 401
+
+
+def test_role_and_region_changes_apply_on_the_next_request(api):
+
+    from churnradar.opstore import app_user
+
+    engine = api.app.state.engine
+    auth.add_user(engine, "mover", PASSWORD, "analyst", actor="test")
+    c = api.client()
+    c.headers["Authorization"] = f"Bearer {auth.create_token(engine, 'mover', actor='test')}"
+    w = api.world
+    assert c.get("/api/model").status_code == 200
+    assert c.get(f"/api/subscribers/{w.subs[w.county_b][0]}").status_code == 200
+    with engine.begin() as conn:
+        conn.execute(
+            app_user.update().where(app_user.c.username == "mover").values(role="agent", regions=w.grid_a)
+        )
+    assert c.get("/api/model").status_code == 403
+    assert c.get(f"/api/subscribers/{w.subs[w.county_b][0]}").status_code == 404
+    assert c.get("/api/me").json()["role"] == "agent"

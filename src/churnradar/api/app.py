@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnradar.api import auth
 from churnradar.api.data import AnalyticalData
-from churnradar.api.deps import PrincipalCache
 from churnradar.api.roles import NotInScope, PermissionDenied
-from churnradar.errors import ChurnRadarError
+from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.opstore import WEB_MIGRATIONS, default_url, migrate, open_engine
 
 log = logging.getLogger("churnradar.api")
@@ -83,17 +84,99 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+TRUSTED_PROXIES_ENV = "CHURNRADAR_TRUSTED_PROXIES"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_trusted_proxies(text: str) -> tuple[Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → networks; an empty text trusts no proxy."""
+    out = []
+    for part in (x.strip() for x in text.replace(";", ",").replace(" ", ",").split(",")):
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{TRUSTED_PROXIES_ENV}: {part!r} is not an IP address or network; expected e.g. "
+                "127.0.0.1 or 10.0.0.0/8, separated by commas"
+            ) from None
+    return tuple(out)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+class ProxyHeaders:
+    """Pure ASGI middleware: the client address and scheme a *configured* reverse proxy forwarded.
+
+    Only when the connection's peer lies in one of ``networks`` are ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` read; the client is then the right-most forwarded address that is not
+    itself a trusted proxy (addresses further left were written by the client and prove nothing).
+    From any other peer the headers are ignored, so a client cannot pick the address that login
+    rate limits and the audit log count. With no networks (the default) nothing is rewritten.
+    """
+
+    def __init__(self, app: Any, networks: tuple[Network, ...] = ()):
+        self.app = app
+        self.networks = networks
+
+    def _trusted(self, host: str) -> bool:
+        ip = _address(host)
+        return ip is not None and any(ip in n for n in self.networks)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.networks and scope["type"] in ("http", "websocket"):
+            peer = scope.get("client")
+            if peer and self._trusted(peer[0]):
+                scope = self._rewrite(scope)
+        await self.app(scope, receive, send)
+
+    def _rewrite(self, scope: dict) -> dict:
+        forwarded, proto = [], None
+        for k, v in scope.get("headers", []):
+            if k == b"x-forwarded-for":
+                forwarded += [h.strip() for h in v.decode("latin-1").split(",") if h.strip()]
+            elif k == b"x-forwarded-proto":
+                proto = v.decode("latin-1").split(",")[-1].strip().lower()
+        scope = dict(scope)
+        for hop in reversed(forwarded):
+            ip = _address(hop)
+            if ip is None:
+                break  # garbage in the chain: keep the proxy's own address
+            if not self._trusted(hop):
+                scope["client"] = (str(ip), 0)
+                break
+        if proto in ("http", "https"):
+            scope["scheme"] = proto if scope["type"] == "http" else {"http": "ws", "https": "wss"}[proto]
+        return scope
+
+
 def create_app(
-    store_path: str | Path, database_url: str | None = None, *, title: str = "churnradar"
+    store_path: str | Path,
+    database_url: str | None = None,
+    *,
+    title: str = "churnradar",
+    trusted_proxies: str | None = None,
 ) -> FastAPI:
     """The FastAPI app serving the REST API under ``/api/`` and the dashboard.
 
     ``store_path`` is the analytical store (opened read-only); ``database_url`` the operational
     store (default: ``CHURNRADAR_DATABASE_URL`` or a SQLite file beside the analytical store),
-    migrated to the current version on start.
+    migrated to the current version on start. ``trusted_proxies`` (default:
+    ``CHURNRADAR_TRUSTED_PROXIES``, else none) lists the addresses or networks of reverse proxies
+    whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed.
     """
     from churnradar.api.routes import ROUTERS
 
+    networks = parse_trusted_proxies(
+        os.environ.get(TRUSTED_PROXIES_ENV, "") if trusted_proxies is None else trusted_proxies
+    )
     data = AnalyticalData(store_path)
     engine = open_engine(database_url or default_url(store_path))
     migrate(engine, "web", WEB_MIGRATIONS)
@@ -113,8 +196,9 @@ def create_app(
     app.state.store_path = Path(store_path)
     app.state.database_url = database_url
     app.state.ops = None
-    app.state.principals = PrincipalCache()
+    app.state.trusted_proxies = networks
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProxyHeaders, networks=networks)
 
     app.mount("/static/app", StaticFiles(directory=HERE / "static"), name="static_app")
     if VENDOR.is_dir():

@@ -7,8 +7,13 @@
   ``csrf_token`` or header ``X-CSRF-Token``). The login form uses a double-submit cookie.
 * Machines use API tokens ``cr_<id>_<secret>`` in ``Authorization: Bearer``; the store keeps the
   secret's SHA-256 only. Token requests need no CSRF token (no ambient credentials).
-* Logins are rate limited per username and per client address; logins, exports and writes are
-  written to ``audit_log``.
+* Logins are rate limited per username and per client address. An attempt is counted *before*
+  its password is checked, in one serialised step with the limit check, so concurrent attempts
+  cannot all pass the check before any of them is counted. The client address is the connection's
+  peer, or the address a configured proxy forwarded (``CHURNRADAR_TRUSTED_PROXIES``; none by
+  default). Logins, exports and writes are written to ``audit_log``.
+* Every request reads the caller's account afresh: a removed user, a revoked token, an ended
+  session or a changed role or region takes effect on the next request.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -205,29 +211,51 @@ def create_token(engine: Engine, username: str, label: str = "", *, actor: str =
 
 
 # -- login, rate limit, sessions ---------------------------------------------------------------
-def check_rate_limit(engine: Engine, username: str, client: str) -> None:
+_LOGIN_LOCK = threading.Lock()
+
+
+def _limited() -> RateLimited:
+    return RateLimited(
+        "too many failed logins; try again later", retry_after=int(RATE_WINDOW.total_seconds())
+    )
+
+
+def _failures(conn: Any, since: Any, column: str, value: str) -> int:
+    """Failed logins since ``since`` whose ``column`` (username or client) is ``value``."""
+    c = login_attempt.c
+    return conn.execute(
+        sa.select(sa.func.count()).where(c[column] == value, c.at >= since, ~c.success)
+    ).scalar()
+
+
+def reserve_attempt(engine: Engine, username: str, client: str) -> int:
+    """Count a login attempt as failed *before* its password is checked; return its id.
+
+    The insert and the count run in one transaction that is serialised against every other login
+    (SQLite: the insert takes the database's write lock first; PostgreSQL: a transaction-scoped
+    advisory lock; within a process: a lock too). The attempt that would go over a limit is rolled
+    back and refused, so at most ``MAX_FAILURES_PER_USER`` passwords of an account are ever checked
+    in the window, however many requests arrive at once.
+    """
     since = now() - RATE_WINDOW
-    with engine.connect() as conn:
-        by_user = conn.execute(
-            sa.select(sa.func.count()).where(
-                login_attempt.c.username == username, login_attempt.c.at >= since, ~login_attempt.c.success
-            )
-        ).scalar()
-        by_client = conn.execute(
-            sa.select(sa.func.count()).where(
-                login_attempt.c.client == client, login_attempt.c.at >= since, ~login_attempt.c.success
-            )
-        ).scalar()
-    if by_user >= MAX_FAILURES_PER_USER or by_client >= MAX_FAILURES_PER_CLIENT:
-        raise RateLimited(
-            "too many failed logins; try again later", retry_after=int(RATE_WINDOW.total_seconds())
-        )
+    with _LOGIN_LOCK, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('churnradar.login'))"))
+        attempt_id = conn.execute(
+            login_attempt.insert().values(username=username, client=client[:64], at=now(), success=False)
+        ).inserted_primary_key[0]
+        if (
+            _failures(conn, since, "username", username) > MAX_FAILURES_PER_USER
+            or _failures(conn, since, "client", client[:64]) > MAX_FAILURES_PER_CLIENT
+        ):
+            raise _limited()  # leaves the transaction: this attempt is not counted
+    return int(attempt_id)
 
 
 def authenticate(engine: Engine, username: str, password: str, client: str) -> int:
     """Check a password login (rate limited, audited); return the user id or raise."""
     username = username.strip()[:64]
-    check_rate_limit(engine, username, client)
+    attempt_id = reserve_attempt(engine, username, client)
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(app_user.c.user_id, app_user.c.password_hash, app_user.c.active).where(
@@ -240,9 +268,10 @@ def authenticate(engine: Engine, username: str, password: str, client: str) -> i
     else:
         ok = bool(row.active) and verify_password(row.password_hash, password)
     with engine.begin() as conn:
-        conn.execute(
-            login_attempt.insert().values(username=username, client=client[:64], at=now(), success=ok)
-        )
+        if ok:
+            conn.execute(
+                login_attempt.update().where(login_attempt.c.attempt_id == attempt_id).values(success=True)
+            )
         audit(conn, actor=username, action="login" if ok else "login.failed", target=username, client=client)
     if not ok:
         raise AuthError("wrong username or password")

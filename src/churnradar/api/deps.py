@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -25,66 +24,32 @@ def data_of(request: Request) -> AnalyticalData:
     return request.app.state.data
 
 
-class PrincipalCache:
-    """Callers seen in the last few seconds, so a busy client does not cost a database read per request.
-
-    Entries live ``ttl`` seconds; logging out clears the cache of this process, and other changes
-    (a removed user, a revoked token, another worker's logout) take effect within ``ttl``.
-    """
-
-    def __init__(self, ttl: float = 5.0):
-        self.ttl = ttl
-        self._items: dict[str, tuple[float, Principal]] = {}
-
-    def get(self, key: str) -> Principal | None:
-        hit = self._items.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, key: str, p: Principal) -> None:
-        if len(self._items) > 10_000:
-            self._items.clear()
-        self._items[key] = (time.monotonic() + self.ttl, p)
-
-    def clear(self) -> None:
-        self._items.clear()
-
-
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> Principal:
     """The authenticated caller (API token first, then the session cookie), or 401.
 
-    Async on purpose: a cache hit costs microseconds, and a miss is one indexed read of the
-    operational store, cheaper than a hop through the thread pool.
+    The account is read from the operational store on every request (one indexed read of the token
+    or session with its user), never from a cache: removing a user, revoking a token, ending a
+    session or changing a role or regions takes effect on the caller's next request. Async on
+    purpose: the read is short, cheaper than a hop through the thread pool.
     """
     state = request.app.state
     data: AnalyticalData = state.data
-    cache: PrincipalCache = state.principals
 
     def scope_of(role, regions):
         return resolve_scope(role, regions, data.region_rows())
 
     p = None
     if credentials is not None:
-        key = "t:" + credentials.credentials
-        p = cache.get(key)
+        p = auth.principal_from_token(state.engine, credentials.credentials, scope_of)
         if p is None:
-            p = auth.principal_from_token(state.engine, credentials.credentials, scope_of)
-            if p is None:
-                raise AuthError("invalid API token")
-            cache.put(key, p)
+            raise AuthError("invalid API token")
     else:
         cookie = request.cookies.get(auth.SESSION_COOKIE)
         if cookie:
-            key = "s:" + cookie
-            p = cache.get(key)
-            if p is None:
-                p = auth.principal_from_session(state.engine, cookie, scope_of)
-                if p is not None:
-                    cache.put(key, p)
+            p = auth.principal_from_session(state.engine, cookie, scope_of)
     if p is None:
         raise AuthError("authentication required: log in or send an API token")
     request.state.principal = p

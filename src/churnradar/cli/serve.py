@@ -32,8 +32,9 @@ def run_server(store, database_url: str | None, host: str, port: int, workers: i
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,  # X-Forwarded-Proto from a local TLS proxy → Secure cookies
-        forwarded_allow_ips="127.0.0.1",
+        # the app reads X-Forwarded-For/-Proto itself, from CHURNRADAR_TRUSTED_PROXIES only
+        # (none by default); uvicorn's own handling would trust any client on 127.0.0.1
+        proxy_headers=False,
     )
 
 
@@ -55,6 +56,9 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
 ) -> None:
     """Serve the REST API (/api/, OpenAPI at /openapi.json) and the dashboard.
+
+    Behind a reverse proxy (TLS), set CHURNRADAR_TRUSTED_PROXIES to its address (e.g. 127.0.0.1)
+    so the client address and https scheme it forwards are used; without it they are ignored.
 
     Example: `churnradar serve --store operator.duckdb --port 8000`
     """

@@ -184,7 +184,6 @@ def logout(request: Request, p: Annotated[Principal, Depends(csrf_protect)]) -> 
     cookie = request.cookies.get(auth.SESSION_COOKIE)
     if cookie:
         auth.end_session(request.app.state.engine, cookie)
-        request.app.state.principals.clear()
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(auth.SESSION_COOKIE)
     return resp
