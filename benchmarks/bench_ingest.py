@@ -57,9 +57,13 @@ def generate(folder: Path, rows: int, months: int) -> dict[str, Path]:
             TO '{parents}/channel.csv' (HEADER)"""
     )
     con.execute(
-        f"""COPY (SELECT printf('CU%08d', i) AS customer_id, printf('1101011990%08d', i) AS certificate_no,
+        f"""COPY (SELECT printf('CU%08d', i) AS customer_id, body || substr('10X98765432', (list_sum(
+                        list_transform(range(17), k -> CAST(substr(body, k + 1, 1) AS INTEGER)
+                            * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][k + 1]))::BIGINT % 11) + 1, 1)
+                        AS certificate_no,
                     'mass' AS customer_group, 'individual' AS customer_type, true AS is_local,
-                    true AS has_contact_info, 1980 + i % 30 AS birth_year, 'F' AS gender FROM range({subs}) t(i))
+                    true AS has_contact_info, 1980 + i % 30 AS birth_year, 'F' AS gender
+                FROM (SELECT i, printf('1101011990%07d', i) AS body FROM range({subs}) t(i)))
             TO '{parents}/customer.csv' (HEADER)"""
     )
     con.execute(
