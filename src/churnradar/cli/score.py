@@ -25,6 +25,14 @@ def score(
         typer.Option("--exact-share", help="Riskiest share of subscribers with exact TreeSHAP reasons."),
     ] = 0.10,
     top: Annotated[int, typer.Option("--top", help="Riskiest subscribers to print.")] = 10,
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--memory",
+            help="Memory budget, e.g. 16GB, 50% or none (default: 60% of the machine's memory); sets "
+            "DuckDB's memory_limit, and a month that would not fit is refused before it is computed.",
+        ),
+    ] = "default",
     json_out: JsonOption = False,
 ) -> None:
     """Score churn probabilities per horizon, health, risk level and top-3 reasons; write `score`.
@@ -38,7 +46,13 @@ def score(
 
     with progress_bar(disable=json_out) as progress:
         result = score_store(
-            store, as_of, model_id=model, backend=backend, exact_share=exact_share, progress=progress
+            store,
+            as_of,
+            model_id=model,
+            backend=backend,
+            exact_share=exact_share,
+            memory=memory,
+            progress=progress,
         )
     s = result.summary(top)
     if json_out:

@@ -38,16 +38,33 @@ def train(
     backend: Annotated[
         str, typer.Option("--backend", help="Engine for features: duckdb or spark.")
     ] = "duckdb",
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--memory",
+            help="Memory budget, e.g. 16GB, 12GiB, 50% or none (default: 60% of the machine's memory). "
+            "Sets DuckDB's memory_limit; when the training rows do not fit, every churn event and a "
+            "weighted sample of the other subscriber-months are used.",
+        ),
+    ] = "default",
+    max_rows: Annotated[
+        int | None,
+        typer.Option("--max-rows", help="Cap on training rows (every churn event and a sample of the rest)."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Train the churn model as of a month (outcomes up to that month only) and store it in `model`.
 
-    The model records its data hash, feature-set version, parameters and metrics; the same data and
-    seed give the same model (and model id).
+    The model records its data hash, feature-set version, parameters (with the training sample's
+    rate and rows) and metrics; the same data, seed and budget give the same model (and model id).
+    A budget too small for one month's features is refused before anything is computed.
 
-    Example: `churnradar train --store operator.duckdb --as-of 2024-06`
+    Example: `churnradar train --store operator.duckdb --as-of 2024-06 --memory 16GB`
     """
     from churnradar.models import train_store
+    from churnradar.models.memory import MemoryBudget
+
+    budget = MemoryBudget.resolve(memory)
 
     params = {"n_estimators": trees, "num_leaves": leaves, "num_threads": threads, "random_state": seed}
     with progress_bar(disable=json_out) as progress:
@@ -60,6 +77,8 @@ def train(
             gap_months=gap,
             params=params,
             backend=backend,
+            memory=budget,
+            max_rows=max_rows,
             progress=progress,
         )
     s = result.summary()
@@ -67,9 +86,13 @@ def train(
         emit_json(s)
         return
     m = s["metrics"]
+    from churnradar.models.memory import format_bytes
+
+    budget_text = "no memory budget" if budget is None else f"budget {format_bytes(budget.total)}"
     console.print(
         f"[bold]model {s['model_id']}[/] as of {s['as_of']} · feature set {s['feature_set']} "
-        f"{s['feature_set_version']} · data {s['data_hash'][:12]} · {result.seconds:.1f} s"
+        f"{s['feature_set_version']} · data {s['data_hash'][:12]} · {result.seconds:.1f} s · "
+        f"peak memory {format_bytes(result.peak_rss)} ({budget_text})"
     )
     console.print(
         f"panel {m['panel_rows']:,} subscriber-months ({m['panel_events']:,} churn events), "

@@ -36,10 +36,14 @@ class HazardCalibrator:
         self.method = method
         self.min_events = min_events
 
-    def fit(self, raw: np.ndarray, step: np.ndarray, event: np.ndarray) -> HazardCalibrator:
+    def fit(
+        self, raw: np.ndarray, step: np.ndarray, event: np.ndarray, weight: np.ndarray | None = None
+    ) -> HazardCalibrator:
+        """Fit one map per step; ``weight`` are row weights (a sampled slice: 1 / sampling rate)."""
         if self.method not in METHODS:
             raise ConfigError(f"calibration method {self.method!r} is not known; expected one of {METHODS}")
         raw, step, event = np.asarray(raw, float), np.asarray(step, int), np.asarray(event, float)
+        w = None if weight is None else np.asarray(weight, float)
         self.maps_: dict[int, dict[str, Any]] = {}
         for k in np.unique(step):
             m = step == k
@@ -54,12 +58,15 @@ class HazardCalibrator:
                     )
                 self.maps_[int(k)] = {"kind": "none"}
             elif self.method == "platt":
-                self.maps_[int(k)] = {"kind": "platt", **_platt(raw[m], event[m])}
+                self.maps_[int(k)] = {
+                    "kind": "platt",
+                    **_platt(raw[m], event[m], None if w is None else w[m]),
+                }
             else:
                 from sklearn.isotonic import IsotonicRegression
 
                 iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip")
-                iso.fit(raw[m], event[m])
+                iso.fit(raw[m], event[m], sample_weight=None if w is None else w[m])
                 self.maps_[int(k)] = {
                     "kind": "isotonic",
                     "x": [float(v) for v in iso.X_thresholds_],
@@ -88,13 +95,23 @@ class HazardCalibrator:
         return cal
 
 
-def _platt(raw: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Logistic regression ``P(y) = σ(a + b·raw)`` by Newton's method (deterministic, no penalty)."""
-    a, b = float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6))) - float(raw.mean()), 1.0
+def _platt(raw: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> dict[str, float]:
+    """Logistic regression ``P(y) = σ(a + b·raw)`` by Newton's method (deterministic, no penalty).
+
+    ``weight``: row weights (None: all 1).
+    """
+    if weight is None:
+        ybar, rbar = y.mean(), raw.mean()
+    else:
+        ybar, rbar = np.average(y, weights=weight), np.average(raw, weights=weight)
+    a, b = float(np.log(max(ybar, 1e-6) / max(1 - ybar, 1e-6))) - float(rbar), 1.0
     for _ in range(50):
         p = _sigmoid(a + b * raw)
         w = np.clip(p * (1 - p), 1e-12, None)
-        g = np.array([np.sum(p - y), np.sum((p - y) * raw)])
+        r = p - y
+        if weight is not None:
+            w, r = w * weight, r * weight
+        g = np.array([np.sum(r), np.sum(r * raw)])
         h = np.array([[w.sum(), (w * raw).sum()], [(w * raw).sum(), (w * raw * raw).sum()]])
         h += np.eye(2) * 1e-9
         step = np.linalg.solve(h, g)

@@ -35,16 +35,28 @@ class FeatureEncoder:
         self.categories_: dict[str, list[str]] = {}
         for name in names:
             col = table.column(name)
-            if (
-                pa.types.is_string(col.type)
-                or pa.types.is_large_string(col.type)
-                or pa.types.is_dictionary(col.type)
-            ):
-                counts = pc.value_counts(col.cast(pa.string())).to_pylist()
-                counts = [c for c in counts if c["values"] is not None]
-                counts.sort(key=lambda c: (-c["counts"], c["values"]))
-                self.categories_[name] = sorted(c["values"] for c in counts[: self.max_categories])
+            if is_text(col.type):
+                self.categories_[name] = self._top(value_counts(col))
         return self
+
+    @classmethod
+    def from_counts(
+        cls, columns: Sequence[str], counts: dict[str, dict[str, int]], max_categories: int = 200
+    ) -> FeatureEncoder:
+        """The encoder :meth:`fit` learns from a table whose text columns (the keys of ``counts``)
+        have these value counts; the other columns are numbers. For tables read in parts."""
+        enc = cls(columns=columns, max_categories=max_categories)
+        enc.columns_ = list(columns)
+        enc.categories_ = {name: enc._top(counts[name]) for name in enc.columns_ if name in counts}
+        return enc
+
+    def _top(self, counts: dict[str, int]) -> list[str]:
+        items = sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+        return sorted(v for v, _ in items[: self.max_categories])
+
+    def encode_column(self, name: str, col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """One column encoded as :meth:`transform` encodes it (float32, missing → NaN)."""
+        return self._column(name, col)
 
     @property
     def categorical_(self) -> list[int]:
@@ -85,6 +97,17 @@ class FeatureEncoder:
         enc.columns_ = list(d["columns"])
         enc.categories_ = {k: list(v) for k, v in d["categories"].items()}
         return enc
+
+
+def is_text(t: pa.DataType) -> bool:
+    """Columns the encoder reads as categories."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)
+
+
+def value_counts(col: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    """Counts of the non-null values of a text column."""
+    out = pc.value_counts(col.cast(pa.string())).to_pylist()
+    return {c["values"]: c["counts"] for c in out if c["values"] is not None}
 
 
 def _as_arrow(table: pa.Table | pd.DataFrame) -> pa.Table:

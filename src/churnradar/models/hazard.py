@@ -19,6 +19,7 @@ the calibration map; the backtest measures the calibration this gives (ECE).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,55 @@ PANEL_KEYS = ("subscriber_id", "as_of", "step", "event")
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
+
+
+def _mean(x: np.ndarray, w: np.ndarray | None) -> float:
+    return float(x.mean()) if w is None else float(np.average(x, weights=w))
+
+
+@dataclass
+class HazardRows:
+    """Encoded panel rows of one slice: float32 feature blocks (rows × features) and their keys.
+
+    ``blocks`` are row blocks in order (one per as-of month and step, say); ``step``, ``event``,
+    ``outcome`` (month index of the outcome month) and ``weight`` (None: every row weighs 1) run
+    over the rows of all blocks in the same order.
+    """
+
+    blocks: list[np.ndarray]
+    step: np.ndarray
+    event: np.ndarray
+    outcome: np.ndarray
+    weight: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.event)
+
+    def weights(self) -> np.ndarray:
+        return np.ones(self.n) if self.weight is None else self.weight
+
+
+def _weighted_auc_ece(y: np.ndarray, p: np.ndarray, w: np.ndarray, bins: int = 10) -> tuple[float, float]:
+    """ROC-AUC and ECE (equal-weight bins of predicted probability) with row weights."""
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(y, p, sample_weight=w))
+    order = np.argsort(p, kind="stable")
+    cw = np.cumsum(w[order])
+    edges = np.searchsorted(cw, cw[-1] * np.arange(1, bins) / bins, side="right")
+    err = 0.0
+    for g in np.split(order, edges):
+        if len(g):
+            wg = w[g]
+            err += wg.sum() * abs(np.average(p[g], weights=wg) - np.average(y[g], weights=wg))
+    return auc, float(err / w.sum())
+
+
+def month_index_array(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Month index (year × 12 + month − 1) of each date in an Arrow date column."""
+    days = np.asarray(col.cast(pa.date32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    return days.astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
 class ChurnHazardModel:
@@ -133,68 +183,134 @@ class ChurnHazardModel:
         time_col: str = "as_of",
         step_col: str = "step",
         event_col: str = "event",
+        weight_col: str | None = None,
     ) -> ChurnHazardModel:
-        """Fit on a hazard panel (see :func:`hazard_panel`); the last outcome months calibrate."""
-        import lightgbm as lgb
+        """Fit on a hazard panel (see :func:`hazard_panel`); the last outcome months calibrate.
 
+        ``weight_col`` names row weights (a sampled panel: 1 / the sampling rate of each row).
+        """
         self._validate()
         table = _as_arrow(panel)
-        for c in (id_col, time_col, step_col, event_col):
+        keys = (id_col, time_col, step_col, event_col, *((weight_col,) if weight_col else ()))
+        for c in keys:
             if c not in table.column_names:
                 raise ConfigError(f"the panel has no column {c!r}; it has {table.column_names[:8]}…")
-        self.steps_ = list(range(1, max(int(h) for h in self.horizons) + 1))
         step = table.column(step_col).to_numpy().astype(np.int64)
         event = np.asarray(table.column(event_col).to_numpy(zero_copy_only=False), dtype=np.float64)
-        months = [m.as_py() for m in table.column(time_col)]
-        outcome = np.array([_month_index(add_months(m, int(k))) for m, k in zip(months, step, strict=True)])
-        last = outcome.max()
-        cal = outcome > last - self.calibration_months
+        outcome = month_index_array(table.column(time_col)) + step
+        weight = (
+            np.asarray(table.column(weight_col).to_numpy(zero_copy_only=False), dtype=np.float64)
+            if weight_col
+            else None
+        )
+        cal = self.calibration_mask(outcome)
+        feats = [c for c in table.column_names if c not in keys]
+        if self.feature_columns is not None:
+            feats = list(self.feature_columns)
+        encoder = FeatureEncoder(columns=feats).fit(table)
+        X = encoder.transform(table)
+        rows = [
+            HazardRows([X[m]], step[m], event[m], outcome[m], None if weight is None else weight[m])
+            for m in (~cal, cal)
+        ]
+        del X
+        return self.fit_encoded(rows[0], rows[1], encoder)
+
+    def calibration_mask(self, outcome: np.ndarray) -> np.ndarray:
+        """Rows whose outcome month is among the last ``calibration_months`` (the calibration slice)."""
+        self._validate()
+        outcome = np.asarray(outcome)
+        if not outcome.size:
+            raise ConfigError("the panel has no rows")
+        cal = outcome > outcome.max() - self.calibration_months
         if cal.all() or not cal.any():
             raise ConfigError(
                 "the panel needs outcome months before the calibration slice: it covers "
                 f"{len(np.unique(outcome))} outcome month(s), calibration_months={self.calibration_months}"
             )
-        feats = [c for c in table.column_names if c not in (id_col, time_col, step_col, event_col)]
-        if self.feature_columns is not None:
-            feats = list(self.feature_columns)
-        self.encoder_ = FeatureEncoder(columns=feats).fit(table)
-        X = self.encoder_.transform(table)
-        train = ~cal
+        return cal
+
+    def fit_encoded(self, train: HazardRows, cal: HazardRows, encoder: FeatureEncoder) -> ChurnHazardModel:
+        """Fit on panel rows already encoded by ``encoder``: the training slice and the later calibration slice.
+
+        The blocks of each slice are handed to LightGBM as they are (no concatenated copy). With
+        row weights (a sampled panel), the step baselines, the booster and the calibration are
+        weighted, so they estimate what the full panel would give.
+        """
+        import lightgbm as lgb
+
+        self._validate()
+        if not train.n or not cal.n:
+            raise ConfigError("the panel needs rows in the training slice and in the calibration slice")
+        self.steps_ = list(range(1, max(int(h) for h in self.horizons) + 1))
+        self.encoder_ = encoder
+        tw = train.weight
         # steps with no training row (a short history) borrow the nearest lower step's baseline
         self.offsets_ = {}
         for k in self.steps_:
-            m = train & (step == k)
+            m = train.step == k
             self.offsets_[k] = (
-                _logit(event[m].mean()) if m.any() else self.offsets_.get(k - 1, _logit(event[train].mean()))
+                _logit(_mean(train.event[m], None if tw is None else tw[m]))
+                if m.any()
+                else self.offsets_.get(k - 1, _logit(_mean(train.event, tw)))
             )
-        init = np.array([self.offsets_[int(k)] for k in step], dtype=np.float64)
-        self.booster_ = self._train(lgb, X[train], event[train], init[train])
-        raw_cal = self._raw(X[cal]) + init[cal]
-        self.calibrator_ = HazardCalibrator(self.calibration).fit(raw_cal, step[cal], event[cal])
-        self.fit_metrics_ = self._slice_metrics(raw_cal, step[cal], event[cal])
+        init_train = self._init(train.step)
+        init_cal = self._init(cal.step)
+        self.booster_ = self._train(lgb, train.blocks, train.event, init_train, train.weight)
+        raw_cal = np.concatenate([self._raw(b) for b in cal.blocks]) + init_cal
+        self.calibrator_ = HazardCalibrator(self.calibration).fit(raw_cal, cal.step, cal.event, cal.weight)
+        self.fit_metrics_ = self._slice_metrics(raw_cal, cal.step, cal.event, cal.weight)
         if self.refit:
             # the calibration map was learnt on a slice the booster had not seen; now the booster
             # also learns from that latest month (same settings) and keeps the map
-            self.booster_ = self._train(lgb, X, event, init)
-        self.n_train_rows_ = int(train.sum())
-        self.n_calibration_rows_ = int(cal.sum())
-        self.train_outcome_months_ = [_month_from_index(int(i)) for i in np.unique(outcome[train])]
-        self.calibration_outcome_months_ = [_month_from_index(int(i)) for i in np.unique(outcome[cal])]
+            weight = None
+            if train.weight is not None or cal.weight is not None:
+                weight = np.concatenate([train.weights(), cal.weights()])
+            self.booster_ = self._train(
+                lgb,
+                [*train.blocks, *cal.blocks],
+                np.concatenate([train.event, cal.event]),
+                np.concatenate([init_train, init_cal]),
+                weight,
+            )
+        self.n_train_rows_ = int(train.n)
+        self.n_calibration_rows_ = int(cal.n)
+        self.train_outcome_months_ = [_month_from_index(int(i)) for i in np.unique(train.outcome)]
+        self.calibration_outcome_months_ = [_month_from_index(int(i)) for i in np.unique(cal.outcome)]
         return self
 
-    def _train(self, lgb: Any, X: np.ndarray, y: np.ndarray, init: np.ndarray) -> Any:
+    def _init(self, step: np.ndarray) -> np.ndarray:
+        table = np.array([self.offsets_.get(k, 0.0) for k in range(max(self.steps_) + 1)], dtype=np.float64)
+        return table[np.asarray(step, dtype=np.int64)]
+
+    def _train(
+        self,
+        lgb: Any,
+        blocks: np.ndarray | Sequence[np.ndarray],
+        y: np.ndarray,
+        init: np.ndarray,
+        weight: np.ndarray | None = None,
+    ) -> Any:
+        data = blocks[0] if isinstance(blocks, list | tuple) and len(blocks) == 1 else blocks
+        if isinstance(data, tuple):
+            data = list(data)
         ds = lgb.Dataset(
-            X,
+            data,
             label=y,
+            weight=weight,
             init_score=init,
             feature_name=self.encoder_.columns_,
             categorical_feature=self.encoder_.categorical_ or "auto",
             free_raw_data=True,
             params={"verbosity": -1, "max_bin": 255},
         )
-        return lgb.train(self._lgb_params(), ds, num_boost_round=self.n_estimators)
+        booster = lgb.train(self._lgb_params(), ds, num_boost_round=self.n_estimators)
+        del ds
+        return booster
 
-    def _slice_metrics(self, raw: np.ndarray, step: np.ndarray, event: np.ndarray) -> dict[str, Any]:
+    def _slice_metrics(
+        self, raw: np.ndarray, step: np.ndarray, event: np.ndarray, weight: np.ndarray | None = None
+    ) -> dict[str, Any]:
         from churnradar.evaluate.metrics import expected_calibration_error, roc_auc
 
         out: dict[str, Any] = {"calibration_rows": len(event), "calibration_events": int(event.sum())}
@@ -202,8 +318,12 @@ class ChurnHazardModel:
             m = step == k
             if m.sum() and 0 < event[m].sum() < m.sum():
                 h = self.calibrator_.transform(raw[m], k)
-                out[f"hazard_auc_step{k}"] = round(roc_auc(event[m], h), 4)
-                out[f"hazard_ece_step{k}"] = round(expected_calibration_error(event[m], h), 4)
+                if weight is None:
+                    auc, ece = roc_auc(event[m], h), expected_calibration_error(event[m], h)
+                else:
+                    auc, ece = _weighted_auc_ece(event[m], h, weight[m])
+                out[f"hazard_auc_step{k}"] = round(auc, 4)
+                out[f"hazard_ece_step{k}"] = round(ece, 4)
         return out
 
     # -- prediction -----------------------------------------------------------------------------

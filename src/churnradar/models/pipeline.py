@@ -9,7 +9,6 @@ only at T + 3 (see docs/model.md, "Point in time").
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -25,8 +24,9 @@ import pyarrow.compute as pc
 from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.models.churn import ChurnModel
 from churnradar.models.explain import ReasonExplainer
-from churnradar.models.hazard import ChurnHazardModel, hazard_panel
-from churnradar.models.health import HealthScorer
+from churnradar.models.hazard import ChurnHazardModel
+from churnradar.models.memory import MemoryBudget, MemoryBudgetError, apply_duckdb_limit, duckdb_out_of_memory
+from churnradar.models.training import collect_training_rows
 from churnradar.periods import add_months, format_month, months_between, parse_month
 
 SCORE_TABLE = "score"
@@ -46,13 +46,27 @@ def _noop(*_a: Any, **_k: Any) -> None:
 
 
 class TrainingData:
-    """Features and labels per as-of month from one backend, each computed once."""
+    """Features and labels per as-of month from one backend.
 
-    def __init__(self, bk: Any, feature_set: Any = "core", definition: Any = "offnet", max_step: int = 3):
+    With ``cache=True`` (the backtest, which reads the same months for several origins) each month
+    is computed once and kept; with ``cache=False`` (``train``) nothing is kept, so a month's table
+    is freed as soon as its rows are encoded.
+    """
+
+    def __init__(
+        self,
+        bk: Any,
+        feature_set: Any = "core",
+        definition: Any = "offnet",
+        max_step: int = 3,
+        *,
+        cache: bool = True,
+    ):
         from churnradar.features.compute import _feature_set
         from churnradar.labels import get_definition
 
         self.bk = bk
+        self.cache = cache
         self.fs = _feature_set(feature_set)
         d = definition if not isinstance(definition, str) else get_definition(definition)
         steps = tuple(range(1, max_step + 1))
@@ -69,13 +83,21 @@ class TrainingData:
         self.first_month, self.last_month = parse_month(first), parse_month(last)
 
     def features(self, month: date) -> pa.Table:
+        """The feature table of ``month``, sorted by ``subscriber_id``."""
         from churnradar.features import compute_features
 
-        if month not in self._features:
-            # sorted: engines return rows in any order, and sums over them must not depend on it
-            table = compute_features(self.bk, month, self.fs).to_pyarrow()
-            self._features[month] = table.sort_by("subscriber_id")
-        return self._features[month]
+        if month in self._features:
+            return self._features[month]
+        expr = compute_features(self.bk, month, self.fs)
+        if self.bk.name == "duckdb":
+            # sorted by the engine (spills under its memory limit) rather than copied in Arrow;
+            # DuckDB compares strings bytewise, as Arrow does
+            table = expr.order_by("subscriber_id").to_pyarrow()
+        else:  # engines return rows in any order, and sums over them must not depend on it
+            table = expr.to_pyarrow().sort_by("subscriber_id")
+        if self.cache:
+            self._features[month] = table
+        return table
 
     def labels(self, month: date) -> pa.Table:
         from churnradar.labels import build_labels, churn_events
@@ -88,15 +110,10 @@ class TrainingData:
             )
         return self._labels[month]
 
-
-def _data_hash(panel: pa.Table, extra: str) -> str:
-    h = hashlib.sha256(extra.encode())
-    sink = pa.BufferOutputStream()
-    table = panel.combine_chunks()
-    with pa.ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table)
-    h.update(sink.getvalue().to_pybytes())
-    return h.hexdigest()
+    def forget_labels(self, month: date) -> None:
+        """Drop the month's label table unless months are cached (the caller keeps what it needs)."""
+        if not self.cache:
+            self._labels.pop(month, None)
 
 
 def training_months(data: TrainingData, as_of: date, history_months: int) -> list[date]:
@@ -115,8 +132,20 @@ def fit_churn_model(
     gap_months: int = 0,
     params: dict[str, Any] | None = None,
     progress: Progress | None = None,
-) -> tuple[ChurnModel, pa.Table]:
-    """Fit a :class:`ChurnModel` as of ``as_of`` from ``data``; returns it and its training panel."""
+    memory: MemoryBudget | None = None,
+    max_rows: int | None = None,
+    keep_panel: bool = True,
+    before_fit: Callable[[], None] | None = None,
+) -> tuple[ChurnModel, pa.Table | None]:
+    """Fit a :class:`ChurnModel` as of ``as_of`` from ``data``; returns it and its training panel.
+
+    The panel's rows are read month by month into float32 blocks (``models/training.py``).
+    ``memory`` (a :class:`MemoryBudget`) and ``max_rows`` bound the rows kept: every churn event
+    and a seeded, weighted sample of the other subscriber-months when all would not fit; a budget
+    too small for one month's features raises :class:`MemoryBudgetError` before anything is read.
+    ``keep_panel=False`` does not build the panel as an Arrow table (returns None for it);
+    ``before_fit`` runs once the months are read, before LightGBM (``train`` closes the store there).
+    """
     report = progress or _noop
     max_step = max(horizons)
     months = training_months(data, as_of, history_months)
@@ -129,27 +158,39 @@ def fit_churn_model(
             f"{format_month(add_months(data.first_month, 1))} (the first month with history) and on or before "
             f"{format_month(outcome_until)}; the store's data start in {format_month(data.first_month)}"
         )
+    hazard = ChurnHazardModel(horizons=tuple(horizons), **(params or {}))
+    d = data.definition
+    rows = collect_training_rows(
+        data,
+        usable,
+        outcome_until,
+        max_step,
+        calibration_months=hazard.calibration_months,
+        seed=int(hazard.random_state),
+        budget=memory,
+        max_rows=max_rows,
+        keep_panel=keep_panel,
+        hash_extra=f"{d.name}:{d.version}:{data.fs.full_version}",
+        progress=report,
+    )
     total = 2 * len(usable) + 2
-    feats, labs = {}, {}
-    for i, s in enumerate(usable):
-        report("training data", 2 * i, total)
-        feats[s] = data.features(s)
-        report("training data", 2 * i + 1, total)
-        labs[s] = data.labels(s)
-    report("training data", total - 2, total)
-    panel = hazard_panel(feats, labs, max_step, outcome_until)
-    hazard = ChurnHazardModel(horizons=tuple(horizons), **(params or {})).fit(panel)
+    if before_fit is not None:
+        before_fit()
     report("training data", total - 1, total)
-    latest = feats[usable[-1]]
-    health = HealthScorer().fit(latest)
+    hazard.fit_encoded(rows.train, rows.cal, rows.encoder)
+    plan = rows.plan
+    latest, health, data_hash = rows.latest, rows.health_source, rows.data_hash
+    panel, events_used = rows.panel, rows.events_used
+    del rows  # the encoded rows are no longer needed
     # reasons: a feature is evidence when its value lies beyond the latest month's median
+    X_latest = hazard.transform_features(latest)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: no median
-        reference = np.nanmedian(hazard.transform_features(latest), axis=0)
+        reference = np.nanmedian(X_latest, axis=0)
     explainer = ReasonExplainer().fit(hazard.encoder_.columns_, reference=reference)
-    p_latest = hazard.predict_proba(latest).iloc[:, -1].to_numpy()
+    p_latest = hazard.predict_proba(X_latest).iloc[:, -1].to_numpy()
+    del X_latest, latest
     base_rate = float(np.mean(p_latest))
-    d = data.definition
     lag_ok = add_months(outcome_until, DEREGISTRATION_LAG_MONTHS) <= data.last_month
     notes = []
     if not lag_ok:
@@ -158,10 +199,23 @@ def fit_churn_model(
             f"{format_month(add_months(outcome_until, DEREGISTRATION_LAG_MONTHS))}; the data end in "
             f"{format_month(data.last_month)}, so the latest churners are undercounted"
         )
-    panel_events = pc.sum(panel.column("event").cast(pa.int64())).as_py()
+    used = hazard.n_train_rows_ + hazard.n_calibration_rows_
+    sampling = {
+        "sample_rate": plan.sample_rate,
+        "rows_available": plan.candidate_rows,
+        "rows_used": used,
+        "events_available": plan.candidate_events,
+        "sample_seed": int(hazard.random_state),
+    }
+    if plan.sample_rate < 1.0:
+        notes.append(
+            f"{plan.reason}: trained on every churn event ({plan.candidate_events:,}) and a "
+            f"{plan.sample_rate:.2%} sample of the other subscriber-months, weighted by "
+            f"1/{plan.sample_rate:.4g}: {used:,} of {plan.candidate_rows:,} rows"
+        )
     meta = {
         "as_of": str(as_of),
-        "data_hash": _data_hash(panel, f"{d.name}:{d.version}:{data.fs.full_version}"),
+        "data_hash": data_hash,
         "feature_set": data.fs.name,
         "feature_set_version": data.fs.full_version,
         "label_definition": d.name,
@@ -169,12 +223,14 @@ def fit_churn_model(
         "feature_months": [format_month(s) for s in usable],
         "outcome_until": format_month(outcome_until),
         "gap_months": gap_months,
+        "sampling": sampling,
         "metrics": {
             **hazard.fit_metrics_,
-            "panel_rows": panel.num_rows,
-            "panel_events": panel_events,
+            "panel_rows": used,
+            "panel_events": events_used,
             "train_rows": hazard.n_train_rows_,
             "base_rate": round(base_rate, 6),
+            **sampling,
         },
         "notes": notes,
     }
@@ -188,13 +244,46 @@ class TrainResult:
     record: Any
     model: ChurnModel
     seconds: float
+    memory: MemoryBudget | None = None
+    peak_rss: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
             **self.record.summary(),
+            "sampling": self.model.meta.get("sampling", {}),
+            "memory_budget": None if self.memory is None else self.memory.to_dict(),
+            "peak_rss_bytes": self.peak_rss,
             "notes": self.model.meta.get("notes", []),
             "seconds": round(self.seconds, 1),
         }
+
+
+def _budget_guard(stage: str, budget: MemoryBudget | None) -> Any:
+    """Turns DuckDB's and Python's out-of-memory errors into one :class:`MemoryBudgetError` line."""
+    import contextlib
+
+    from churnradar.models.memory import format_bytes
+
+    @contextlib.contextmanager
+    def guard() -> Any:
+        limit = (
+            f"the memory budget {format_bytes(budget.total)} (DuckDB {format_bytes(budget.duckdb)})"
+            if budget
+            else "the memory available"
+        )
+        try:
+            yield
+        except MemoryError:
+            raise MemoryBudgetError(f"{stage} ran out of memory within {limit}; raise --memory") from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("duckdb") and duckdb_out_of_memory(exc):
+                first = str(exc).splitlines()[0]
+                raise MemoryBudgetError(
+                    f"{stage}: DuckDB ran out of memory within {limit} ({first}); raise --memory"
+                ) from None
+            raise
+
+    return guard()
 
 
 def train_store(
@@ -208,30 +297,55 @@ def train_store(
     gap_months: int = 0,
     params: dict[str, Any] | None = None,
     backend: str = "duckdb",
+    memory: str | int | MemoryBudget | None = None,
+    max_rows: int | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Train a churn model as of ``as_of`` on ``store`` and save it in the store's ``model`` table."""
+    """Train a churn model as of ``as_of`` on ``store`` and save it in the store's ``model`` table.
+
+    ``memory``: the budget (``"16GB"``, ``"60%"``, bytes, a :class:`MemoryBudget`, ``"default"``
+    for 60% of the machine; None or ``"none"``: no budget). It sets DuckDB's ``memory_limit`` and
+    bounds the training rows kept (see :func:`fit_churn_model`); ``max_rows`` caps them too.
+    """
+    from churnradar.models.memory import peak_rss_bytes
     from churnradar.models.registry import save_model
     from churnradar.store.backends import open_backend
 
     started = time.perf_counter()
     month = parse_month(as_of)
+    budget = MemoryBudget.resolve(memory)
     bk = open_backend(store, backend)
+    closed = False
+
+    def close() -> None:
+        nonlocal closed
+        if not closed:
+            bk.close()  # DuckDB's buffers go before LightGBM's start
+            closed = True
+
     try:
-        data = TrainingData(bk, feature_set, definition, max(horizons))
-        model, _ = fit_churn_model(
-            data,
-            month,
-            horizons=horizons,
-            history_months=history_months,
-            gap_months=gap_months,
-            params=params,
-            progress=progress,
-        )
+        apply_duckdb_limit(bk, budget)
+        with _budget_guard("train", budget):
+            data = TrainingData(bk, feature_set, definition, max(horizons), cache=False)
+            model, _ = fit_churn_model(
+                data,
+                month,
+                horizons=horizons,
+                history_months=history_months,
+                gap_months=gap_months,
+                params=params,
+                progress=progress,
+                memory=budget,
+                max_rows=max_rows,
+                keep_panel=False,
+                before_fit=close,
+            )
     finally:
-        bk.close()
+        close()
     record = save_model(store, model)
-    return TrainResult(record.model_id, record, model, time.perf_counter() - started)
+    return TrainResult(
+        record.model_id, record, model, time.perf_counter() - started, budget, peak_rss_bytes()
+    )
 
 
 # -- scoring ---------------------------------------------------------------------------------------
@@ -323,6 +437,32 @@ def finish_scores(
     return out, n_exact
 
 
+#: Bytes per scored subscriber besides its features: the encoded row is 4 per feature; the score
+#: row, its reasons (codes, drivers, labels, sizes), the ranking and the copy written.
+SCORE_ROW_BYTES = 1600
+
+
+def check_score_memory(bk: Any, month: date, fs: Any, budget: MemoryBudget | None) -> None:
+    """Refuse, before computing anything, a month whose scoring would not fit in ``budget``."""
+    if budget is None:
+        return
+    from churnradar.labels import population
+    from churnradar.models.memory import format_bytes
+    from churnradar.models.training import BASE_BYTES, READ_COPIES, arrow_row_bytes
+
+    dtypes = [f.dtype for f in fs.resolve()]
+    n = int(bk.to_pyarrow(population(bk, month).count().as_table()).column(0)[0].as_py())
+    month64 = int(n * 1.05 * arrow_row_bytes(dtypes))
+    need = BASE_BYTES + budget.duckdb + READ_COPIES * month64 + n * (4 * len(dtypes) + SCORE_ROW_BYTES)
+    if need > budget.total:
+        raise MemoryBudgetError(
+            f"scoring {format_month(month)} needs about {format_bytes(need)} for {n:,} subscribers × "
+            f"{len(dtypes)} features (DuckDB {format_bytes(budget.duckdb)}, features "
+            f"{format_bytes(READ_COPIES * month64)}, scores and reasons), more than the memory budget "
+            f"{format_bytes(budget.total)}; give --memory {format_bytes(need * 1.1)} or more"
+        )
+
+
 def score_store(
     store: Path | str,
     as_of: str | date,
@@ -331,13 +471,16 @@ def score_store(
     backend: str = "duckdb",
     exact_share: float = DEFAULT_EXACT_SHARE,
     write: bool = True,
+    memory: str | int | MemoryBudget | None = None,
     progress: Progress | None = None,
 ) -> ScoreResult:
     """Score every subscriber open at ``as_of`` with a stored model and write the ``score`` batch.
 
     The batch for ``as_of`` replaces the previous one in one transaction, only once it is complete.
     Reasons are exact TreeSHAP for the riskiest ``exact_share`` (the rows people act on) and path
-    contributions for the rest (column ``reason_method``).
+    contributions for the rest (column ``reason_method``). ``memory`` (as for :func:`train_store`)
+    sets DuckDB's ``memory_limit``; a month too large for it is refused before its features are
+    computed (:class:`MemoryBudgetError`).
     """
     from churnradar.features import get_feature_set
     from churnradar.models.registry import load_model
@@ -363,9 +506,13 @@ def score_store(
     if backend == "duckdb":
         from churnradar.features import compute_features
 
+        budget = MemoryBudget.resolve(memory)
         bk = open_backend(store, "duckdb")
         try:
-            features = compute_features(bk, month, fs).to_pyarrow()
+            apply_duckdb_limit(bk, budget)
+            check_score_memory(bk, month, fs, budget)
+            with _budget_guard("score", budget):
+                features = compute_features(bk, month, fs).to_pyarrow()
         finally:
             bk.close()
         report("score", 1, 3)

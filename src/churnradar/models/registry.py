@@ -2,7 +2,8 @@
 
 One row per model: ``model_id`` (content hash of the artifact), ``kind``, ``as_of``, ``created``,
 ``data_hash``, ``feature_set`` and ``feature_set_version``, ``label_definition`` and its version,
-``params`` and ``metrics`` (JSON text) and ``artifact`` (the serialised :class:`ChurnModel`:
+``params`` (the hyper-parameters and the training sample: ``sample_rate``, ``rows_used``,
+``rows_available``) and ``metrics`` (JSON text) and ``artifact`` (the serialised :class:`ChurnModel`:
 LightGBM model string, calibrator, reason map and health reference, zlib-compressed JSON).
 """
 
@@ -73,7 +74,7 @@ def save_model(store: Path | str, model: ChurnModel, *, kind: str = "churn_hazar
         feature_set_version=m["feature_set_version"],
         label_definition=m["label_definition"],
         label_definition_version=m["label_definition_version"],
-        params=model.hazard.get_params(),
+        params={**model.hazard.get_params(), **_sampling_params(m)},
         metrics=m.get("metrics", {}),
     )
     row = pa.table(
@@ -94,6 +95,13 @@ def save_model(store: Path | str, model: ChurnModel, *, kind: str = "churn_hazar
     )
     replace_rows(Path(store), MODEL_TABLE, row, {"model_id": model_id})
     return rec
+
+
+def _sampling_params(meta: dict[str, Any]) -> dict[str, Any]:
+    """What the model was trained on besides its hyper-parameters: the sample of training rows."""
+    s = meta.get("sampling") or {}
+    keys = ("sample_rate", "rows_used", "rows_available", "events_available", "sample_seed")
+    return {k: s[k] for k in keys if k in s}
 
 
 def _connect(store: Path | str) -> Any:
