@@ -57,7 +57,7 @@ def _value(table: Table, c: Column, i: int, n_parent: int, parents: dict[str, li
         hi = int(c.max) if c.max is not None else lo + 1000
         return str(lo + i % (min(hi, lo + 30) - lo + 1))
     if c.dtype == "float":
-        lo = c.min if c.min is not None else 0.0
+        lo = max(c.min, -100.0) if c.min is not None else 0.0  # revenue may be negative (refunds)
         hi = c.max if c.max is not None else lo + 100
         return f"{lo + (min(hi, lo + 100) - lo) * ((i % 7) / 7):.3f}"
     if c.dtype == "bool":

@@ -718,8 +718,29 @@ class _Batch:
                     )
                     self._ordered(t)
                     n = self._x(sql).fetchone()[0]
+                if n and ptable in in_batch:
+                    self._blame_refused_parents(t, idx, c.name, ptable, pcol, reason)
                 if n:
                     self._mark_bad(t)
+
+    def _blame_refused_parents(
+        self, t: Table, idx: int, column: str, ptable: str, pcol: str, reason: str
+    ) -> None:
+        """Foreign-key errors whose parent row is in this batch but was refused: the parent's
+        problem is the root cause, so the child says so and points at it (``parent refused at
+        FILE:LINE``; the line is filled in by :meth:`_lines`)."""
+        self._ordered(TABLES[ptable])
+        blame = lit(f"refers to a {ptable} row refused in this batch: parent refused at ")
+        self._x(
+            f"""UPDATE _ing_errs SET reason = {blame}, ref_file = c.pf, ref_row = c.pr
+                FROM (SELECT s._file, s._row, r.pf, r.pr
+                      FROM {q(self._table_view(t))} s JOIN (
+                        SELECT {q(pcol)} AS k, arg_min(_file, [_file, _row]) AS pf,
+                               arg_min(_row, [_file, _row]) AS pr
+                        FROM {q(f"_ing_tbl_{ptable}")} WHERE _bad GROUP BY 1) r ON s.{q(column)} = r.k) c
+                WHERE _ing_errs.file_id = c._file AND _ing_errs.row = c._row
+                  AND _ing_errs.col_idx = {idx} AND _ing_errs.reason = {reason}"""
+        )
 
     def _ordered(self, t: Table) -> bool:
         """Stage the files of table ``t`` again in file order where needed (before any of its rows is
@@ -863,7 +884,8 @@ class _Batch:
         error_count = self._one("SELECT count(*) FROM _ing_errs")
         rows = self._x(
             """SELECT f.display, e.line, e.column_name, e.value, e.reason FROM _ing_errs e
-               JOIN _ing_files f USING (file_id) ORDER BY e.file_id, e.line NULLS FIRST, e.col_idx LIMIT ?""",
+               JOIN _ing_files f USING (file_id)
+               ORDER BY f.load_rank, e.file_id, e.line NULLS FIRST, e.col_idx LIMIT ?""",
             [self.max_errors],
         ).fetchall()
         errors = [RowError(*r) for r in rows]
@@ -932,8 +954,12 @@ class _Batch:
         )
         self._temp("_ing_skips", "(file_id INTEGER, line BIGINT)")
         self._temp("_ing_drops", "(file_id INTEGER, line BIGINT)")
-        self._temp("_ing_files", "(file_id INTEGER, display VARCHAR, table_name VARCHAR, kind VARCHAR)")
+        self._temp(
+            "_ing_files",
+            "(file_id INTEGER, display VARCHAR, table_name VARCHAR, kind VARCHAR, load_rank INTEGER)",
+        )
+        rank = {name: i for i, name in enumerate(TABLES)}
         self.con.executemany(
-            "INSERT INTO _ing_files VALUES (?, ?, ?, ?)",
-            [(f.file_id, f.display, f.table.name, f.kind) for f in self.files],
+            "INSERT INTO _ing_files VALUES (?, ?, ?, ?, ?)",
+            [(f.file_id, f.display, f.table.name, f.kind, rank[f.table.name]) for f in self.files],
         )

@@ -170,6 +170,28 @@ CAMPAIGN_STATUS: Labels = {
 
 OPERATOR_OWN = "own"
 
+#: The code an operator's data may use where its own code has no canonical counterpart (a mapping
+#: file maps foreign codes to it); appended last so the other codes keep their positions.
+UNKNOWN = "unknown"
+#: Code lists of the operator's data: each accepts ``unknown``.
+DATA_ENUMS: tuple[Labels, ...] = (
+    CUSTOMER_GROUP,
+    CUSTOMER_TYPE,
+    GENDER,
+    PAYMENT_TYPE,
+    BRAND,
+    AREA_TYPE,
+    CHANNEL_TYPE,
+    EVENT_TYPE,
+    EVENT_REASON,
+    INTERACTION_KIND,
+    INTERACTION_CHANNEL,
+    INTERACTION_TOPIC,
+    PROMOTION_KIND,
+)
+for _labels in DATA_ENUMS:
+    _labels.setdefault(UNKNOWN, ("unknown", "未知"))
+
 
 def codes(labels: Labels) -> tuple[str, ...]:
     """The codes of an enumeration, in their declared order."""
