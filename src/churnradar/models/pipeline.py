@@ -77,7 +77,8 @@ class TrainingData:
         self._labels: dict[date, pa.Table] = {}
         self._events: Any = None
         u = bk.table("usage_monthly")
-        first, last = bk.to_pyarrow(u.select(a=u.month.min(), b=u.month.max())).to_pylist()[0].values()
+        # one row (a select of min/max would be a window: one row per usage row)
+        first, last = bk.to_pyarrow(u.aggregate(a=u.month.min(), b=u.month.max())).to_pylist()[0].values()
         if first is None:
             raise ConfigError("the store has no usage_monthly rows; ingest data first")
         self.first_month, self.last_month = parse_month(first), parse_month(last)
