@@ -50,7 +50,7 @@ def test_types_are_inferred_blank_numbers_included():
             "id": [f"C{i}" for i in range(100)],
             "charges": [" " if i % 20 == 0 else f"{i * 1.5:.2f}" for i in range(100)],
             "plan": ["a", "b"] * 50,
-            "tenure": range(100),
+            "tenure": [i % 37 for i in range(100)],
         }
     )
     assert infer_types(frame) == {
