@@ -44,6 +44,14 @@ def ingest(
         str | None,
         typer.Option("--table", help="Canonical table to load into (default: from the file name)."),
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="A mapping file (TOML) describing an operator's export: the canonical tables each file "
+            "feeds, column expressions, code maps, wide month columns (see docs/mapping.md).",
+        ),
+    ] = None,
     key_file: Annotated[
         Path | None,
         typer.Option(
@@ -56,7 +64,8 @@ def ingest(
 ) -> None:
     """Validate CSV/Parquet files against the schema, pseudonymise identifiers and load them as one batch.
 
-    Example: `churnradar ingest sim/ --store operator.duckdb --on-error quarantine`
+    Example: `churnradar ingest sim/ --store operator.duckdb --on-error quarantine`;
+    an export with its mapping: `churnradar ingest export.csv --mapping export.toml --store operator.duckdb`
     """
     from churnradar.ingest import ingest as run_ingest
 
@@ -70,6 +79,7 @@ def ingest(
                 table=table,
                 key_file=key_file,
                 progress=progress,
+                mapping=mapping,
             )
     except IngestError as exc:
         result = getattr(exc, "result", None)

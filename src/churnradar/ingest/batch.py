@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import re
 import secrets
@@ -38,6 +39,7 @@ import duckdb
 
 from churnradar.errors import ConfigError, IngestError, PseudonymisationKeyError, SchemaError
 from churnradar.ingest import readers, tempfiles
+from churnradar.ingest.mapping import Mapping, TableMapping, compile_table, load_mapping, rows_csv
 from churnradar.ingest.pseudonymise import (
     HOW_TO_SET_KEY,
     key_fingerprint,
@@ -180,6 +182,8 @@ class _File:
     key_pii: list[str] = field(default_factory=list)  # raw identifiers of the key, replaced in the stage
     ordered: bool = False  # the staging table is in file order (its rowid is the row's ordinal)
     attempts: int = 0  # read_csv passes made (each has its own rejects tables)
+    mapping: TableMapping | None = None  # the mapping file's section this export feeds
+    per_line: int = 1  # canonical rows made from each line (a wide export: one per month)
 
     @property
     def stage(self) -> str:
@@ -196,13 +200,16 @@ def _has_repeat(hashes: Any) -> bool:
 
 def _csv_reader(src: readers.CsvSource, types: dict[str, str], options: str = "") -> str:
     """``read_csv`` of ``src`` in its dialect, the columns named ``c0``, ``c1``… by position and typed
-    by ``types`` (VARCHAR where not named); ``options`` are more ``read_csv`` options."""
-    names = [f"c{j}" for j in range(len(src.header))]
+    by ``types`` (VARCHAR where not named); ``options`` are more ``read_csv`` options. An export read
+    through a mapping file is read as text (``x0``, ``x1``…) and turned into the canonical ``c0``…"""
+    prefix = "x" if src.mapping is not None else "c"
+    names = [f"{prefix}{j}" for j in range(len(src.header))]
     cols = "{" + ", ".join(f"{lit(n)}: {lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
-    return (
+    reader = (
         f"read_csv({lit(str(src.read_path))}, columns={cols}, header=true, auto_detect=false, "
         f"delim={lit(src.delimiter)}, quote='\"', escape='\"'{', ' + options if options else ''})"
     )
+    return src.mapping.select(reader) if src.mapping is not None else reader
 
 
 _KEY_PAD = re.compile(r"'[0-9a-f]{128}'")
@@ -229,6 +236,7 @@ def ingest(
     *,
     key_file: str | Path | None = None,
     max_errors: int = MAX_ERRORS,
+    mapping: str | Path | Mapping | None = None,
 ) -> IngestResult:
     """Validate, pseudonymise and publish the files named by ``paths`` into ``store`` as one batch.
 
@@ -239,6 +247,10 @@ def ingest(
     rows and writes the bad ones to ``_rejects``. ``key`` (bytes or text) or ``key_file`` give the
     HMAC key; otherwise ``CHURNRADAR_HMAC_KEY`` or ``CHURNRADAR_HMAC_KEY_FILE``. ``progress`` is
     called as ``progress(task, done, total)``.
+
+    ``mapping`` (a mapping file or a parsed :class:`~churnradar.ingest.mapping.Mapping`) describes an
+    operator's export: which canonical tables each file feeds and how (see
+    :mod:`churnradar.ingest.mapping`); the same checks, hashing and atomic publish apply.
     """
     if on_error not in ON_ERROR:
         raise ConfigError(f"on_error {on_error!r} is not allowed; expected one of {', '.join(ON_ERROR)}")
@@ -252,14 +264,54 @@ def ingest(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files = readers.discover(list(paths))
-    plan = [(f, TABLES[readers.table_for(f, table)]) for f in files]
+    m: Mapping | None = None
+    if mapping is not None:
+        m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+        plan = _mapped_plan(m, files)
+        encoding = encoding or m.encoding
+    else:
+        plan = [(f, TABLES[readers.table_for(f, table)], None) for f in files]
     own = not isinstance(store, Store)
     st = Store.open(store) if own else store
     try:
-        return _Batch(st, on_error, encoding, progress, max_errors).run(plan, key, key_file)
+        return _Batch(st, on_error, encoding, progress, max_errors, m).run(plan, key, key_file)
     finally:
         if own:
             st.close()
+
+
+PlanItem = tuple[Path, Table, TableMapping | None]
+
+
+def _mapped_plan(m: Mapping, files: list[Path]) -> list[PlanItem]:
+    """Each export file with the tables its mapping sections feed, in load order; a section of
+    constant rows is planned with the mapping file itself as its path."""
+    plan: list[PlanItem] = []
+    used: set[Path] = set()
+    for tm in sorted(m.tables, key=lambda x: list(TABLES).index(x.table.name)):
+        if tm.rows:
+            plan.append((m.path or Path("mapping.toml"), tm.table, tm))
+            continue
+        matched = [f for f in files if tm.matches(f)]
+        if not matched:
+            raise ConfigError(
+                f"{m.path}: [tables.{tm.table.name}] files {list(tm.files)} match none of the files given "
+                f"({', '.join(f.name for f in files)})"
+            )
+        for f in matched:
+            if readers.file_kind(f) != "csv":
+                raise ConfigError(
+                    f"{f}: a mapping file maps CSV exports; this file is {readers.file_kind(f)}"
+                )
+            plan.append((f, tm.table, tm))
+            used.add(f)
+    unused = [f for f in files if f not in used]
+    if unused:
+        raise ConfigError(
+            f"{unused[0]}: no [tables.*] section of {m.path} maps this file (its files patterns do not "
+            "match its name)"
+        )
+    return plan
 
 
 class _Batch:
@@ -273,9 +325,16 @@ class _Batch:
     numeric_csv = True
 
     def __init__(
-        self, store: Store, on_error: str, encoding: str | None, progress: ProgressFn | None, max_errors: int
+        self,
+        store: Store,
+        on_error: str,
+        encoding: str | None,
+        progress: ProgressFn | None,
+        max_errors: int,
+        mapping: Mapping | None = None,
     ):
         self.store = store
+        self.mapping = mapping
         self.con: duckdb.DuckDBPyConnection = store.connection
         self.on_error = on_error
         self.encoding = encoding
@@ -316,9 +375,7 @@ class _Batch:
             self.temp.append(name)
 
     # -- the batch -------------------------------------------------------------------------
-    def run(
-        self, plan: list[tuple[Path, Table]], key: bytes | str | None, key_file: str | Path | None
-    ) -> IngestResult:
+    def run(self, plan: list[PlanItem], key: bytes | str | None, key_file: str | Path | None) -> IngestResult:
         now = datetime.now()
         batch_id = _new_batch_id(now)
         workdir = tempfiles.workdir()
@@ -360,16 +417,27 @@ class _Batch:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _inspect(
-        self, plan: list[tuple[Path, Table]], key: bytes | str | None, key_file: str | Path | None
+        self, plan: list[PlanItem], key: bytes | str | None, key_file: str | Path | None
     ) -> bytes | None:
         raw_pii: list[tuple[_File, ColumnSource]] = []
-        for i, (path, table) in enumerate(plan):
+        for i, (path, table, tm) in enumerate(plan):
             kind = readers.file_kind(path) or "csv"
-            f = _File(i, path, str(path), table, kind)
-            if kind == "csv":
+            if tm is not None and tm.rows:
+                f = _File(i, path, f"{path} [tables.{table.name}.rows]", table, "csv", mapping=tm)
+                f.sources = map_columns(table, rows_csv(tm).split("\n", 1)[0].split(","), f.display)
+            elif tm is not None:
+                f = _File(i, path, str(path), table, kind, mapping=tm)
+                header, _ = readers.peek_csv_header(path, self.encoding)
+                assert self.mapping is not None
+                compiled = compile_table(self.mapping, tm, header, str(self.mapping.path))
+                f.per_line = compiled.per_line
+                f.sources = self._map_columns(f, None, compiled)
+            elif kind == "csv":
+                f = _File(i, path, str(path), table, kind)
                 names, _ = readers.peek_csv_header(path, self.encoding)
                 f.sources = map_columns(table, names, f.display)
             else:
+                f = _File(i, path, str(path), table, kind)
                 try:
                     desc = self._x(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
                 except duckdb.Error as exc:
@@ -399,27 +467,29 @@ class _Batch:
     def _read(self, f: _File, workdir: Path) -> None:
         self._tick(f, 0)
         stage = q(f.stage)
-        if readers.is_gzip(f.path):
+        scan: Future[readers.FileScan] = Future()
+        if f.mapping is not None and f.mapping.rows:
+            scan.set_result(readers.FileScan(hashlib.sha256(rows_csv(f.mapping).encode()).hexdigest(), False))
+        elif readers.is_gzip(f.path):
             # read to its end and checked before anything is staged: DuckDB stops silently at the
             # end of a truncated stream
-            scan: Future[readers.FileScan] = Future()
             scan.set_result(readers.scan_file(f.path))
         else:
             scan = self.pool.submit(readers.scan_file, f.path)  # beside DuckDB's work
         if f.kind == "csv":
-            src = self._copy(readers.prepare_csv(f.path, workdir, self.encoding))
+            src = self._with_mapping(f, self._copy(self._prepare(f, workdir)))
             self._tick(f, 1)
             rej = self._stage_csv_or_copy(f, src, workdir)
             if rej is None:  # DuckDB could not read it at all: read a copy without its binary lines
                 enc = self.encoding or readers.detect_encoding(f.path)
-                src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=enc != "utf-8"))
+                src = self._transcoded(f, workdir, enc, suspect_utf8=enc != "utf-8")
                 rej = self._stage_csv(f, src)
             elif self.encoding is None and self._one(
                 f"SELECT count(*) FROM {q(rej)} WHERE upper(CAST(error_type AS VARCHAR)) = 'INVALID ENCODING'"
             ):
                 enc = readers.detect_encoding(f.path)
                 if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
-                    src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=True))
+                    src = self._transcoded(f, workdir, enc, suspect_utf8=True)
                     rej = self._stage_csv(f, src)
             if scan.result().binary and src.copy is None:
                 # lines of binary data: read a copy without them, so each is one rejected line with
@@ -427,7 +497,7 @@ class _Batch:
                 enc = self.encoding or src.encoding
                 if enc == "utf-8" and self.encoding is None:
                     enc = readers.detect_encoding(f.path)
-                src = self._copy(readers.transcode_csv(f.path, workdir, enc, suspect_utf8=enc != "utf-8"))
+                src = self._transcoded(f, workdir, enc, suspect_utf8=enc != "utf-8")
                 rej = self._stage_csv(f, src)
             if scan.result().underscore and self._numbers_with_underscore(f, src):
                 rej = self._stage_csv(f, src, ordered=False, numeric=False)
@@ -451,7 +521,7 @@ class _Batch:
                         "INSERT INTO _ing_errs (file_id, line, col_idx, reason) VALUES (?, ?, -1, ?)", bad
                     )
                 f.undecodable = len(bad)
-            names = [f"c{j}" for j in range(len(src.header))]
+            names = [f"c{j}" for j in range(len(src.columns))]
             bad_rel = (
                 "(SELECT rowid AS _row, "
                 + ", ".join(f"_orig[{j + 1}] AS {n}" for j, n in enumerate(names))
@@ -483,6 +553,44 @@ class _Batch:
                 self._x(f"INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason) {sql}")
         f.sha256 = scan.result().sha256
         self._tick(f, 3)
+
+    def _prepare(self, f: _File, workdir: Path) -> readers.CsvSource:
+        """The CSV source of a file: the file itself or a UTF-8 copy; for a mapping section of
+        constant rows, a copy holding them as canonical CSV."""
+        if f.mapping is not None and f.mapping.rows:
+            text = rows_csv(f.mapping)
+            copy = tempfiles.AnonymousFile(workdir)
+            copy.file.write(text.encode("utf-8"))
+            copy.file.flush()
+            header, delim = readers.parse_header(text.split("\n", 1)[0], f.path)
+            return readers.CsvSource(f.path, copy.path, "", "utf-8", header, delim, copy=copy)
+        return readers.prepare_csv(f.path, workdir, self.encoding)
+
+    def _transcoded(self, f: _File, workdir: Path, encoding: str, suspect_utf8: bool) -> readers.CsvSource:
+        src = readers.transcode_csv(f.path, workdir, encoding, suspect_utf8=suspect_utf8)
+        return self._with_mapping(f, self._copy(src))
+
+    def _with_mapping(self, f: _File, src: readers.CsvSource) -> readers.CsvSource:
+        """``src`` with the mapping file's SQL of its section, compiled against its header."""
+        if f.mapping is None or f.mapping.rows:
+            return src
+        assert self.mapping is not None
+        compiled = compile_table(self.mapping, f.mapping, src.header, str(self.mapping.path))
+        return dataclasses.replace(src, mapping=compiled)
+
+    def _map_columns(
+        self, f: _File, src: readers.CsvSource | None, compiled: Any = None
+    ) -> list[ColumnSource]:
+        """The canonical columns of a CSV file or of a mapped export (named as the mapping shows them)."""
+        comp = compiled if compiled is not None else (src.mapping if src is not None else None)
+        if comp is None:
+            assert src is not None
+            return map_columns(f.table, src.header, f.display)
+        out = map_columns(f.table, comp.outputs, f.display)
+        return [
+            dataclasses.replace(cs, shown=comp.shown[int(cs.source[1:])]) if cs.source is not None else cs
+            for cs in out
+        ]
 
     def _copy(self, src: readers.CsvSource) -> readers.CsvSource:
         if src.copy is not None:
@@ -527,8 +635,8 @@ class _Batch:
             return rej
         attempt = f.attempts
         f.attempts += 1
-        f.sources = map_columns(f.table, src.header, f.display)
-        names = [f"c{j}" for j in range(len(src.header))]
+        f.sources = self._map_columns(f, src)
+        names = [f"c{j}" for j in range(len(src.columns))]
         rej, scan = f"_ing_rej_{f.file_id}_{attempt}", f"_ing_rejscan_{f.file_id}_{attempt}"
         self.temp += [rej, scan]
         reader = _csv_reader(
@@ -554,6 +662,8 @@ class _Batch:
         a Parquet column of doubles (only where the column's limits keep the value exact in a double).
         Returns False (nothing staged) when the file has no such column or the reader refused it.
         """
+        if src.mapping is not None:
+            return False  # an export is read as text and mapped
         sources = [
             dataclasses.replace(cs, source_type="DOUBLE") if read_as_number(cs) else cs for cs in f.sources
         ]
@@ -838,8 +948,10 @@ class _Batch:
             f"""AS WITH r AS (
                   SELECT DISTINCT file_id, row FROM _ing_errs WHERE row IS NOT NULL
                   UNION SELECT DISTINCT ref_file, ref_row FROM _ing_errs WHERE ref_row IS NOT NULL),
-                a AS (SELECT r.file_id, r.row, 2 + r.row + coalesce(m.n, 0) AS rec
-                      FROM r ASOF LEFT JOIN _ing_linemap m ON r.file_id = m.file_id AND r.row >= m.k)
+                o AS (SELECT r.file_id, r.row, r.row // f.per_line AS ord
+                      FROM r JOIN _ing_files f ON r.file_id = f.file_id),
+                a AS (SELECT o.file_id, o.row, 2 + o.ord + coalesce(m.n, 0) AS rec
+                      FROM o ASOF LEFT JOIN _ing_linemap m ON o.file_id = m.file_id AND o.ord >= m.k)
                 SELECT a.file_id, a.row,
                        CASE WHEN a.file_id IN ({parquet}) THEN a.row + 1 ELSE a.rec + coalesce(d.n, 0) END AS line
                 FROM a ASOF LEFT JOIN _ing_dropmap d ON a.file_id = d.file_id AND a.rec >= d.k""",
@@ -870,8 +982,9 @@ class _Batch:
         )
         for f in self.files:
             bad = bad_per_file.get(f.file_id, 0)
-            read = f.good_raw + f.structural + f.undecodable
-            rejected = bad + f.structural + f.undecodable
+            lost = (f.structural + f.undecodable) * f.per_line  # lines that never became rows
+            read = f.good_raw + lost
+            rejected = bad + lost
             rep = FileReport(
                 f.display, f.table.name, f.kind, f.sha256, f.encoding, read, read - rejected, rejected
             )
@@ -956,10 +1069,14 @@ class _Batch:
         self._temp("_ing_drops", "(file_id INTEGER, line BIGINT)")
         self._temp(
             "_ing_files",
-            "(file_id INTEGER, display VARCHAR, table_name VARCHAR, kind VARCHAR, load_rank INTEGER)",
+            "(file_id INTEGER, display VARCHAR, table_name VARCHAR, kind VARCHAR, load_rank INTEGER, "
+            "per_line INTEGER)",
         )
         rank = {name: i for i, name in enumerate(TABLES)}
         self.con.executemany(
-            "INSERT INTO _ing_files VALUES (?, ?, ?, ?, ?)",
-            [(f.file_id, f.display, f.table.name, f.kind, rank[f.table.name]) for f in self.files],
+            "INSERT INTO _ing_files VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (f.file_id, f.display, f.table.name, f.kind, rank[f.table.name], f.per_line)
+                for f in self.files
+            ],
         )

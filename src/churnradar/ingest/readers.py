@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from churnradar.errors import IngestError, SchemaError
 from churnradar.ingest.tempfiles import AnonymousFile
@@ -141,6 +142,13 @@ class CsvSource:
     dropped: list[tuple[int, str | None]] = field(default_factory=list)
     size: int = 0
     copy: AnonymousFile | None = None  # the UTF-8 copy, kept open while DuckDB may read it
+    #: a mapping file's SQL turning this export into canonical columns (mapping.Compiled)
+    mapping: Any = None
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names the staging reads: the header, or the mapped canonical columns."""
+        return self.mapping.outputs if self.mapping is not None else self.header
 
     def close(self) -> None:
         if self.copy is not None:
@@ -506,6 +514,15 @@ def sniff_encoding(path: Path) -> str:
             return enc
     if head.isascii() or head.startswith(codecs.BOM_UTF8):
         return "utf-8"
+    first = head.split(b"\n", 1)[0]
+    try:
+        first.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            first.decode(_GB)
+            return _GB  # a GBK header (Chinese column names): the file is GBK
+        except UnicodeDecodeError:
+            pass
     if len(head) == _SNIFF_BYTES and b"\n" in head:
         head = head[: head.rindex(b"\n")]
     try:

@@ -50,6 +50,7 @@ class ColumnSource:
     code: bool = False  # an identifier or code: trimmed and upper-cased (limits.is_code)
     max_length: int | None = None  # longest text accepted (string columns)
     dates: limits.DateRange | None = None  # the accepted dates (date, month, timestamp columns)
+    shown: str | None = None  # how reports name the column when it comes through a mapping file
 
     @property
     def text(self) -> bool:
@@ -58,6 +59,8 @@ class ColumnSource:
     @property
     def input_name(self) -> str:
         """The column name as the input file spells it (for reports)."""
+        if self.shown is not None:
+            return self.shown
         return self.column.raw_name if self.raw_pii and self.column.raw_name else self.column.name
 
 
