@@ -295,3 +295,49 @@ def test_parents_load_with_canonical_files_beside_a_mapping_free_batch(tmp_path:
     folder = tmp_path / "in"
     write_csv_dataset(folder, parent_sizes(3))
     assert ingest([folder], tmp_path / "s.duckdb", key=KEY).rejected == 0
+
+
+def test_map_init_places_the_columns_of_a_bss_and_a_wide_export(tmp_path: Path, data: dict) -> None:
+    """The draft places every column the shipped mapping maps (Chinese names, month suffixes)."""
+    from churnradar.ingest.draft import draft, render
+    from churnradar.ingest.mapping import parse_mapping
+
+    folder, mapping = exports(tmp_path, data)
+    shipped = load_mapping(mapping)
+    files = [folder / "用户资料.csv", folder / "usage_wide.csv"]
+    d = draft(files)
+    got = parse_mapping(__import__("tomllib").loads(render(d)))
+    want = {
+        (tm.table.name, c.target): c.source
+        for tm in shipped.tables
+        if tm.table.name in ("subscription", "usage_monthly")
+        for c in tm.columns
+    }
+    have = {(tm.table.name, c.target): c.source for tm in got.tables for c in tm.columns}
+    right = sum(have.get(k) == v for k, v in want.items())
+    assert right / len(want) >= 0.9, sorted(set(want.items()) - set(have.items()))
+    assert d.months == list(MONTHS)
+
+
+def test_map_init_writes_a_draft_that_ingest_accepts_after_the_months_are_set(
+    tmp_path: Path, data: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, _ = exports(tmp_path, data)
+    out = tmp_path / "draft.toml"
+    assert (
+        main(["map", "init", str(folder / "用户资料.csv"), str(folder / "usage_wide.csv"), "--out", str(out)])
+        == 0
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "# TODO: the month each suffix stands for" in text
+    text = text.replace('"1" = "2024-01"', '"1" = "2024-01"')  # the guess is right here
+    out.write_text(text, encoding="utf-8")
+    parents = tmp_path / "parents"
+    parents.mkdir()
+    for name in ("region", "package", "channel", "customer"):
+        h, b = data[name]
+        write(parents / f"{name}.csv", h, b)
+    store = tmp_path / "s.duckdb"
+    ingest([parents], store, key=KEY)
+    result = ingest([folder / "用户资料.csv", folder / "usage_wide.csv"], store, key=KEY, mapping=out)
+    assert result.rejected == 0 and result.tables["usage_monthly"].loaded == SUBS * len(MONTHS)

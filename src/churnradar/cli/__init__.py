@@ -15,6 +15,7 @@ from churnradar.cli import (  # noqa: F401
     forecast,
     ingest,
     label,
+    map,
     report,
     schema,
     score,
