@@ -544,7 +544,7 @@ class _Batch:
                 f"file_row_number=true) WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
             )
         self._tick(f, 2)
-        f.good_raw = self._one(f"SELECT count(*) FROM {stage}")
+        f.good_raw = self._one(f"SELECT count(_bad) FROM {stage}")  # absent rows (NULL) are not rows
         n_bad = self._one(f"SELECT count(*) FROM {stage} WHERE _bad")
         if n_bad:
             self._ensure_ordered(f)
@@ -643,7 +643,10 @@ class _Batch:
             src, {}, f"store_rejects=true, rejects_table={lit(rej)}, rejects_scan={lit(scan)}"
         )
         try:
-            self._create_stage(f, stage_select(f.table, f.sources, reader, keep_text=names), ordered)
+            absent = src.mapping is not None and src.mapping.absent
+            self._create_stage(
+                f, stage_select(f.table, f.sources, reader, keep_text=names, absent=absent), ordered
+            )
         except duckdb.Error as exc:
             raise SchemaError(
                 f"{f.display}: cannot be read as CSV: {_redact(str(exc).splitlines()[0])}"

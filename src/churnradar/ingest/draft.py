@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from churnradar.ingest import readers
 from churnradar.schema import TABLES
@@ -178,7 +179,7 @@ SUMMABLE = {("usage_monthly", "data_mb")}
 AON = ("aon", "age_on_network", "网龄", "在网时长", "在网天数")
 
 _SUFFIX = re.compile(r"^(?P<stem>.*?)[_\-. ]?(?P<m>\d{6}|\d{4}-\d{2}|\d{1,2})$")
-_TABLE_ORDER = ("customer", "subscription", "usage_monthly", "billing_monthly")
+_TABLE_ORDER = tuple(TABLES)
 
 
 def _norm(name: str) -> str:
@@ -193,6 +194,7 @@ class FileDraft:
     placed: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> export expr
     sums: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # summed measures
     aon: str | None = None
+    own_customers: bool = False  # no customer columns: each number stands for its own customer
 
     @property
     def id_column(self) -> str | None:
@@ -245,10 +247,62 @@ def _match(stem: str) -> tuple[str, str] | None:
     return best[1] if best else None
 
 
-def _draft_file(path: Path, d: Draft) -> FileDraft:
+#: tables a long export file may describe (not the retention or truth tables)
+_DATA_GROUPS = ("dimension", "data")
+
+
+def _names(table: str, c: Any) -> set[str]:
+    """Every name an export may give column ``c`` of ``table``: its canonical and raw names, its zh-CN
+    and en labels, and the operator synonyms of that column in any table."""
+    key = c.raw_name or c.name
+    out = {c.name, _norm(c.zh), _norm(c.en)}
+    if c.raw_name:  # an export holds the raw identifier: its label without the "pseudonymised" mark
+        out |= {c.raw_name, _norm(c.zh.replace("（脱敏）", "").replace("(脱敏)", ""))}
+    for (t, col), names in SYNONYMS.items():
+        if col in (c.name, key) and (t == table or col.endswith("_id") or col in ("month", "msisdn")):
+            out.update(names)
+    return out
+
+
+def _long_file(path: Path, header: list[str], d: Draft) -> FileDraft:
+    """A long export (one row per record): the table whose columns most headers name, then each
+    header on that table's columns."""
     fd = FileDraft(path.name)
+    normed = [_norm(h) for h in header]
+    score: Counter[str] = Counter()
+    names: dict[str, dict[str, set[str]]] = {}
+    for t in TABLES.values():
+        if t.group not in _DATA_GROUPS:
+            continue
+        names[t.name] = {c.raw_name or c.name: _names(t.name, c) for c in t.columns}
+        score[t.name] = sum(any(n in ns for ns in names[t.name].values()) for n in normed)
+    if not score or score.most_common(1)[0][1] == 0:
+        d.unplaced.extend(header)
+        return fd
+    best = max(score.values())
+    table = next(t for t in TABLES if score.get(t) == best)  # ties: the parent table (load order)
+    cols = fd.placed.setdefault(table, {})
+    for h, n in zip(header, normed, strict=True):
+        if n in AON and "activation_date" in names[table]:
+            fd.aon = h
+            continue
+        col = next((c for c, ns in names[table].items() if n in ns and c not in cols), None)
+        if col is None:
+            key = _match(n)
+            col = key[1] if key is not None and key[1] in names[table] and key[1] not in cols else None
+        if col is None:
+            d.unplaced.append(h)
+            continue
+        cols[col] = h
+    return fd
+
+
+def _draft_file(path: Path, d: Draft) -> FileDraft:
     header, _ = readers.peek_csv_header(path)
     months = _month_suffixes(header)
+    if not months:
+        return _long_file(path, header, d)
+    fd = FileDraft(path.name)
     for m in months:
         if m not in d.months:
             d.months.append(m)
@@ -287,6 +341,13 @@ def _draft_file(path: Path, d: Draft) -> FileDraft:
         ids = fd.placed.pop("subscription")
         for t in fd.placed:
             fd.placed[t].setdefault("subscriber_id", ids.get("subscriber_id") or ids["msisdn"])
+    if "subscription" in fd.placed or fd.aon:
+        # no customer in a per-number export: each number is its own customer
+        line = fd.id_column
+        if line is not None and "customer_id" not in fd.placed.get("subscription", {}):
+            fd.placed.setdefault("subscription", {})["customer_id"] = line
+            fd.placed.setdefault("customer", {}).update({"customer_id": line, "certificate_no": line})
+            fd.own_customers = True
     return fd
 
 
@@ -325,14 +386,21 @@ def render(d: Draft) -> str:
         for name in names:
             sections.setdefault(name, []).append(fd)
     for name in _TABLE_ORDER:
-        for fd in sections.get(name, []):
-            out += _render_table(name, fd, len(sections[name]) > 1)
+        candidates = sections.get(name, [])
+        if not candidates:
+            continue
+        # one section per table: the file that places most of its columns (the others are listed)
+        fd = max(candidates, key=lambda x: len(x.placed.get(name, {})))
+        out += _render_table(name, fd, fd.own_customers and name == "customer")
+        for other in candidates:
+            if other is not fd:
+                out.append(f"# {other.file} also looks like {name}; map it in a mapping file of its own")
     if d.unplaced:
         out += ["", "# export columns not placed:"] + [f"#   {h}" for h in d.unplaced]
     return "\n".join(out) + "\n"
 
 
-def _render_table(name: str, fd: FileDraft, several: bool) -> list[str]:
+def _render_table(name: str, fd: FileDraft, own_customers: bool) -> list[str]:
     t = TABLES[name]
     cols = dict(fd.placed.get(name, {}))
     sub_id = fd.id_column or cols.get("subscriber_id")
@@ -342,6 +410,8 @@ def _render_table(name: str, fd: FileDraft, several: bool) -> list[str]:
     if wide and "month" in t.column_names:
         cols["month"] = "{month}"
     out = ["", f"[tables.{name}]", f"files = [{_toml_str(fd.file)}]", f"[tables.{name}.columns]"]
+    if own_customers:
+        out.append("# TODO: the export names no customer: each number is its own customer (check)")
     for c in t.columns:
         key = c.raw_name if c.raw_name and c.raw_name in cols else c.name
         if key == "activation_date" and fd.aon and key not in cols:

@@ -106,6 +106,9 @@ class TableMapping:
     columns: tuple[ColumnSpec, ...]
     wide: bool = False  # one row per export row and month of settings.months
     rows: tuple[dict[str, Any], ...] = ()  # constant rows (a table the export lacks)
+    #: an export column that is empty where the row (or, in a wide table, the month) does not exist:
+    #: such rows are absent, neither loaded nor rejected (a number's months before it was opened)
+    require: str | None = None
 
     def matches(self, path: Path) -> bool:
         if self.rows:
@@ -221,7 +224,18 @@ def parse_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
         files = spec.get("files", ())
         if isinstance(files, str):
             files = [files]
-        tables.append(TableMapping(t, tuple(files), cols, wide, rows))
+        unknown_keys = sorted(set(spec) - {"files", "columns", "rows", "wide", "require"})
+        if unknown_keys:
+            raise ConfigError(
+                f"{where}: [tables.{name}] has unknown key {unknown_keys[0]!r}"
+                f"{_did_you_mean(unknown_keys[0], ['files', 'columns', 'rows', 'wide', 'require'])}"
+            )
+        require = spec.get("require")
+        if require is not None and not isinstance(require, str):
+            raise ConfigError(
+                f"{where}: [tables.{name}] require is {require!r}; expected an export column name"
+            )
+        tables.append(TableMapping(t, tuple(files), cols, wide, rows, require))
     if not tables:
         raise ConfigError(f"{where}: the mapping has no [tables.NAME] section")
     return Mapping(path, tuple(tables), tuple(months), settings.get("encoding"), dict(settings))
@@ -252,6 +266,7 @@ class Compiled:
     shown: list[str]
     sql: str  # with {inner} where the export relation goes
     per_line: int
+    absent: bool = False  # the relation has an ``_absent`` column (rows that do not exist)
 
     def select(self, inner: str) -> str:
         return self.sql.replace("{inner}", inner)
@@ -353,18 +368,29 @@ def compile_table(mapping: Mapping, tm: TableMapping, header: list[str], where: 
     outputs = [c.target for c in tm.columns]
     shown = [c.shown for c in tm.columns]
     name = tm.table.name
+
+    def absent(m: str | None) -> str:
+        col = _ref(where, tm.require.replace(_M, m) if m is not None else tm.require, header, name)  # type: ignore[union-attr]
+        return f"nullif(trim({col}), '') IS NULL"
+
     if not tm.wide:
         exprs = [f"{_spec_sql(where, c, header, name, None, None)} AS c{j}" for j, c in enumerate(tm.columns)]
-        return Compiled(outputs, shown, f"(SELECT {', '.join(exprs)} FROM {{inner}})", 1)
+        if tm.require:
+            exprs.append(f"{absent(None)} AS _absent")
+        return Compiled(outputs, shown, f"(SELECT {', '.join(exprs)} FROM {{inner}})", 1, bool(tm.require))
     structs = []
     for m, ym in mapping.months:
-        fields = ", ".join(
+        fields = [
             f"{_lit(f'c{j}')}: {_spec_sql(where, c, header, name, m, ym)}" for j, c in enumerate(tm.columns)
-        )
-        structs.append("{" + fields + "}")
-    cols = ", ".join(f"u.c{j} AS c{j}" for j in range(len(tm.columns)))
+        ]
+        if tm.require:
+            fields.append(f"'_absent': {absent(m)}")
+        structs.append("{" + ", ".join(fields) + "}")
+    cols = ", ".join(
+        [f"u.c{j} AS c{j}" for j in range(len(tm.columns))] + (["u._absent AS _absent"] if tm.require else [])
+    )
     sql = f"(SELECT {cols} FROM (SELECT unnest([{', '.join(structs)}]) AS u FROM {{inner}}))"
-    return Compiled(outputs, shown, sql, len(mapping.months))
+    return Compiled(outputs, shown, sql, len(mapping.months), bool(tm.require))
 
 
 def rows_csv(tm: TableMapping) -> str:

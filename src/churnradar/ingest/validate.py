@@ -476,6 +476,7 @@ def stage_select(
     sources: list[ColumnSource],
     src_rel: str,
     keep_text: list[str] | None = None,
+    absent: bool = False,
 ) -> str:
     """SELECT of the staged rows of one file, in file order: the typed canonical columns, ``_bad``
     and, when ``keep_text`` names the source columns, ``_orig``: the input text of bad rows (a list
@@ -493,7 +494,10 @@ def stage_select(
     cols.append("_bad")
     if keep_text is not None:
         cols.append(f"CASE WHEN _bad THEN [{', '.join(q(n) for n in keep_text)}] END AS _orig")
-    return f"SELECT {', '.join(cols)} FROM (SELECT *, {bad_expr(sources)} AS _bad FROM {lvl2})"
+    bad = bad_expr(sources)
+    if absent:  # rows that do not exist (a month of a wide export before the number was opened)
+        bad = f"CASE WHEN _absent THEN NULL ELSE {bad} END"
+    return f"SELECT {', '.join(cols)} FROM (SELECT *, {bad} AS _bad FROM {lvl2})"
 
 
 def display_value(cs: ColumnSource, o: str) -> str:
