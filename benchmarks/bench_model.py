@@ -108,6 +108,208 @@ def real_data(root: Path, work: Path) -> dict:
     return res
 
 
+# -- fit-table against plain baselines ---------------------------------------------------------------
+
+
+def _baseline_frame(frame, drop: list[str]):
+    """What a plain scikit-learn user would feed a model: text columns of numbers as numbers, other
+    text as categories, the target and the declared id left out."""
+    import pandas as pd
+
+    X = frame.drop(columns=[c for c in drop if c in frame.columns]).copy()
+    for c in X.columns:
+        if X[c].dtype == object or X[c].dtype == bool:
+            num = pd.to_numeric(X[c].astype(str).str.strip().replace("", None), errors="coerce")
+            if num.notna().mean() >= 0.95:
+                X[c] = num
+            else:
+                X[c] = X[c].astype(str).astype("category")
+    return X
+
+
+def _baselines(Xtr, ytr, Xte) -> dict:
+    """Default HistGradientBoostingClassifier and logistic regression (one-hot, standardised)."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    cats = [c for c in Xtr.columns if isinstance(Xtr[c].dtype, pd.CategoricalDtype)]
+    Xte = Xte.copy()
+    for c in cats:  # the test rows read with the training categories
+        Xte[c] = pd.Categorical(Xte[c].astype(str), categories=Xtr[c].cat.categories)
+    hgb = HistGradientBoostingClassifier().fit(Xtr, ytr).predict_proba(Xte)[:, 1]
+    nums = [c for c in Xtr.columns if c not in cats]
+    ct = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), nums),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), cats),
+        ]
+    )
+    to_obj = {c: object for c in cats}
+    lr = make_pipeline(ct, LogisticRegression(max_iter=2000))
+    lr.fit(Xtr.astype(to_obj), ytr)
+    return {"histgb": hgb, "logistic": lr.predict_proba(Xte.astype(to_obj))[:, 1]}
+
+
+def _scores(y, p) -> dict:
+    from churnradar.models.flat import metrics
+
+    m = metrics(y, p)
+    return {k: round(float(m[k]), 4) for k in ("roc_auc", "top_decile_lift", "pr_auc", "brier")}
+
+
+def _variants(root: Path, work: Path) -> dict:
+    """The two public sets and variants built from them: a planted leak, 10% duplicate rows, a
+    numeric id column, an oversampled training file (positives duplicated to 50%)."""
+    import pandas as pd
+
+    telco = root / "ibm-telco" / "Telco-Customer-Churn.csv"
+    b80 = root / "bigml-churn" / "churn-bigml-80.csv"
+    b20 = root / "bigml-churn" / "churn-bigml-20.csv"
+    rng = np.random.default_rng(7)
+    out: dict = {}
+    if telco.exists():
+        out["telco_5fold"] = {"file": telco, "target": "Churn", "id": "customerID"}
+        t = pd.read_csv(telco, dtype=str, keep_default_na=False)
+        y = (t["Churn"] == "Yes").to_numpy()
+        leak = t.copy()  # a satisfaction-style score that records the outcome: noisy copy of the target
+        leak["RetentionScore"] = np.clip(np.round(50 * y + rng.normal(25, 15, len(t))), 0, 100).astype(int)
+        leak.to_csv(work / "telco_leak.csv", index=False)
+        out["telco_leak"] = {
+            "file": work / "telco_leak.csv",
+            "target": "Churn",
+            "id": "customerID",
+            "planted": "RetentionScore",
+            "baseline_drop": ["RetentionScore"],
+        }
+        dup = pd.concat([t, t.sample(frac=0.10, random_state=7)], ignore_index=True)
+        dup = dup.sample(frac=1.0, random_state=8).reset_index(drop=True)
+        dup.to_csv(work / "telco_dups.csv", index=False)
+        out["telco_dups"] = {
+            "file": work / "telco_dups.csv",
+            "target": "Churn",
+            "id": "customerID",
+            "planted": "dups",
+        }
+    if b80.exists() and b20.exists():
+        out["bigml_80_to_20"] = {"file": b80, "target": "Churn", "test": b20}
+        a, b = (
+            pd.read_csv(b80, dtype=str, keep_default_na=False),
+            pd.read_csv(b20, dtype=str, keep_default_na=False),
+        )
+        ids = rng.permutation(np.arange(3_000_000, 3_000_000 + len(a) + len(b)))
+        a2, b2 = a.copy(), b.copy()
+        a2.insert(0, "CustomerNumber", ids[: len(a)])
+        b2.insert(0, "CustomerNumber", ids[len(a) :])
+        a2.to_csv(work / "bigml_id_80.csv", index=False)
+        b2.to_csv(work / "bigml_id_20.csv", index=False)
+        out["bigml_numeric_id"] = {
+            "file": work / "bigml_id_80.csv",
+            "target": "Churn",
+            "test": work / "bigml_id_20.csv",
+            "planted": "CustomerNumber",
+        }
+        pos = a[a["Churn"] == "True"]
+        extra = pos.sample(n=int((a["Churn"] == "False").sum() - len(pos)), replace=True, random_state=9)
+        over = pd.concat([a, extra], ignore_index=True).sample(frac=1.0, random_state=10)
+        over.to_csv(work / "bigml_oversampled_80.csv", index=False)
+        out["bigml_oversampled"] = {
+            "file": work / "bigml_oversampled_80.csv",
+            "target": "Churn",
+            "test": b20,
+            "planted": "oversampled",
+        }
+    return out
+
+
+def side_by_side(root: Path, work: Path, budget: float | None = None) -> dict:
+    """fit-table against a default HistGradientBoostingClassifier and logistic regression on the
+    same splits (the folds fit-table used; the same training and test files)."""
+    import pandas as pd
+
+    from churnradar.models.flat import fit_table
+
+    res: dict = {}
+    for name, case in _variants(root, work).items():
+        t0 = time.perf_counter()
+        r = fit_table(
+            case["file"],
+            case["target"],
+            id_col=case.get("id"),
+            test=case.get("test"),
+            folds=5,
+            budget=budget,
+            report=work / "reports",
+        )
+        seconds = time.perf_counter() - t0
+        s = r.summary()
+        raw = pd.read_csv(case["file"], dtype=str, keep_default_na=False)
+        drop = [case["target"], *([case["id"]] if case.get("id") else []), *case.get("baseline_drop", [])]
+        ytrue = r.y_eval
+        if case.get("test") is None:
+            X = _baseline_frame(raw.iloc[r.row_index].reset_index(drop=True), drop)
+            y = (
+                raw[case["target"]].iloc[r.row_index].str.strip().str.lower().isin(["yes", "true", "1"])
+            ).to_numpy()
+            base = {"histgb": np.empty(len(y)), "logistic": np.empty(len(y))}
+            for k in np.unique(r.fold_of_row):
+                tr, te = r.fold_of_row != k, r.fold_of_row == k
+                b = _baselines(X[tr], y[tr], X[te])
+                for m in base:
+                    base[m][te] = b[m]
+            folds = [np.flatnonzero(r.fold_of_row == k) for k in np.unique(r.fold_of_row)]
+            mean = {
+                m: {
+                    k: round(float(np.mean([_scores(y[f], p[f])[k] for f in folds])), 4)
+                    for k in ("roc_auc", "top_decile_lift", "pr_auc", "brier")
+                }
+                for m, p in base.items()
+            }
+        else:
+            test = pd.read_csv(case["test"], dtype=str, keep_default_na=False)
+            both = _baseline_frame(pd.concat([raw, test], ignore_index=True), drop)
+            X, Xt = both.iloc[: len(raw)], both.iloc[len(raw) :]
+            y = raw[case["target"]].str.strip().str.lower().isin(["yes", "true", "1"]).to_numpy()
+            base = _baselines(X, y, Xt)
+            mean = {m: _scores(ytrue, p) for m, p in base.items()}
+        fit = {k: round(float(s[k]), 4) for k in ("roc_auc", "top_decile_lift", "pr_auc", "brier")}
+        rules = {f["rule"] for f in s["hygiene"]}
+        excluded = {e["column"]: e["reason"] for e in s["excluded"]}
+        planted = case.get("planted")
+        reported = None
+        if planted == "dups":
+            reported = "duplicate_rows" in rules
+        elif planted == "oversampled":
+            reported = "duplicate_rows" in rules and bool(s.get("prior", {}).get("gap"))
+        elif planted:
+            reported = planted in excluded
+        res[name] = {
+            "mode": r.mode,
+            "train_rows": r.rows,
+            "test_rows": r.test_rows,
+            "fit_table": fit,
+            "histgb": mean["histgb"],
+            "logistic": mean["logistic"],
+            "ratio_auc_vs_histgb": round(fit["roc_auc"] / mean["histgb"]["roc_auc"], 4),
+            "ratio_lift_vs_histgb": round(fit["top_decile_lift"] / mean["histgb"]["top_decile_lift"], 4),
+            "params": s["params"],
+            "search_s": s["search"]["seconds"],
+            "budget_s": s["search"]["budget_s"],
+            "excluded": s["excluded"],
+            "hygiene_rules": sorted(rules),
+            "planted": planted,
+            "planted_reported": reported,
+            "warnings": s["warnings"],
+            "seconds": round(seconds, 1),
+        }
+        print(json.dumps({name: res[name]}), file=sys.stderr, flush=True)
+    return res
+
+
 def simulated_backtest(data, as_of) -> tuple[dict, dict]:
     """Three rolling origins ending at ``as_of``: hazard vs the two baselines (what ``churnradar backtest`` runs)."""
     from churnradar.evaluate.backtest import run_backtest
@@ -172,9 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=("real", "speed", "backtest", "truth"),
-        default=("real", "speed", "backtest", "truth"),
+        choices=("real", "baselines", "speed", "backtest", "truth"),
+        default=("real", "baselines", "speed", "backtest", "truth"),
     )
+    ap.add_argument("--budget", type=float, default=None, help="fit-table search budget (default: its own)")
     args = ap.parse_args(argv)
 
     import numba
@@ -195,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     if "real" in args.only:
         out["real_data"] = real_data(args.data, work)
         print(json.dumps(out["real_data"]), file=sys.stderr, flush=True)
+    if "baselines" in args.only:
+        out["fit_table_vs_baselines"] = side_by_side(args.data, work, args.budget)
     if not {"speed", "backtest", "truth"} & set(args.only):
         print(json.dumps(out, indent=2))
         return 0

@@ -319,6 +319,7 @@ class FitTableResult:
             t: sorted(c for c, tt in self.types.items() if tt == t) for t in ("numeric", "categorical", "id")
         }
         out["excluded"] = self.excluded
+        out["leak_scores"] = self.leak_scores
         out["hygiene"] = [f.to_dict() for f in self.hygiene]
         out["warnings"] = self.warnings
         out["params"] = self.params
@@ -512,7 +513,6 @@ def fit_table(
         typed_train, kinds, id_cols=[icol_c] if icol_c else [], keep=keep, drop=drop, findings=hygiene
     )
     X = apply_plan(typed_train, plan)
-    groups = duplicate_groups(X, y, hygiene)
 
     # leak guard: single-column ROC-AUC on the training rows
     excluded: list[dict[str, Any]] = []
@@ -540,8 +540,9 @@ def fit_table(
                 [s.column],
                 len(y),
                 "left out",
-                f"{s.column!r} is left out as a likely leak: {s.detail} (single-column ROC-AUC {s.auc:.3f}); "
-                f"--keep '{s.column}' uses it",
+                f"{s.column!r} is left out as a likely leak: {s.detail}"
+                + ("" if s.detail.startswith("single-column") else f" (single-column ROC-AUC {s.auc:.3f})")
+                + f"; --keep '{s.column}' uses it",
             )
         )
     for c, rule in plan.excluded.items():
@@ -550,6 +551,7 @@ def fit_table(
     X = X[plan.features]
     if X.shape[1] == 0:
         raise ConfigError("no usable columns are left to learn from (see the hygiene findings)")
+    groups = duplicate_groups(X, y, hygiene)
     types = plan.types()
 
     from churnradar.models.tuning import default_budget

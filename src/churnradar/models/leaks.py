@@ -90,11 +90,10 @@ def leak_score(name: str, values: np.ndarray, numeric: bool, y: np.ndarray, seed
         aucs.append(_auc(y, out_of_fold_rate(codes, y, seed=seed)))
     auc = max(aucs) if aucs else 0.5
     detail = None
-    if int(codes.max()) <= 2 and (not numeric or len(np.unique(values[~pd.isna(values)])) <= 2):
-        frame = pd.DataFrame({"c": codes, "y": y})
-        if len(frame["c"].unique()) == 2 and (frame.groupby("c")["y"].nunique() == 1).all():
-            detail = "a copy of the churn column"
-    if detail is None and determines_target(_exact_codes(values, numeric), y):
+    exact = _exact_codes(values, numeric)
+    if exact.max() == 1 and (pd.DataFrame({"c": exact, "y": y}).groupby("c")["y"].nunique() == 1).all():
+        detail = "a copy of the churn column"
+    elif determines_target(exact, y):
         detail = "every value has a single churn outcome (a function of the churn column)"
     if detail is None and auc >= LEAK_AUC:
         detail = f"single-column ROC-AUC {auc:.3f} ≥ {LEAK_AUC}"
