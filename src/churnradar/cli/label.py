@@ -8,7 +8,7 @@ import typer
 from rich.table import Table as RichTable
 
 from churnradar.cli._app import AsOfOption, JsonOption, StoreOption, app, console, emit_json
-from churnradar.labels.definitions import DEFINITIONS
+from churnradar.labels.definitions import DEFINITIONS, PARAMETERISED
 
 BackendOption = Annotated[str, typer.Option("--backend", help="Engine: duckdb (default) or spark.")]
 
@@ -18,8 +18,13 @@ def label(
     store: StoreOption,
     as_of: AsOfOption,
     definition: Annotated[
-        str, typer.Option("--definition", help=f"Churn definition: {', '.join(DEFINITIONS)}.")
-    ] = "offnet",
+        str | None,
+        typer.Option(
+            "--definition",
+            help=f"Churn definition: {', '.join([*DEFINITIONS, *PARAMETERISED])} (default: offnet when the "
+            "store has deregistration or port-out events, else silent:30).",
+        ),
+    ] = None,
     backend: BackendOption = "duckdb",
     json_out: JsonOption = False,
 ) -> None:
@@ -40,6 +45,8 @@ def label(
         f"[bold]churn_label[/] {s['as_of']} · definition {s['definition']} ({s['definition_version']}, "
         f"dated by {s['dating']}) · population {s['population']:,} · already churned {s['already_churned']:,}"
     )
+    if s.get("note"):
+        console.print(f"[cyan]note:[/] {s['note']}")
     if s["warning"]:
         console.print(f"[yellow]warning:[/] {s['warning']}")
     console.print("positives: " + ", ".join(f"{k} {v:,}" for k, v in s["positives"].items()))

@@ -16,7 +16,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from churnradar.labels.definitions import DEFINITIONS, TARGETS, ChurnDefinition, get_definition
+from churnradar.labels.definitions import (
+    DEFINITIONS,
+    TARGETS,
+    USAGE_BASED_DEFAULT,
+    ChurnDefinition,
+    get_definition,
+)
 from churnradar.labels.events import (
     brand_downgrades,
     offnet_exits,
@@ -216,27 +222,48 @@ def _summary(bk: Backend, as_of: date, d: ChurnDefinition, events: ir.Table, lab
     }
 
 
+def default_definition(bk: Backend) -> tuple[str, str | None]:
+    """The definition to use when none is asked for: ``offnet`` when the store records
+    deregistrations or port-outs, otherwise the usage-based ``silent:30``, with a note saying so."""
+    ev = bk.table("status_event")
+    from churnradar.labels.events import END_EVENTS
+
+    if bk.to_pyarrow(ev.filter(ev.event_type.isin(END_EVENTS)).select("subscriber_id").limit(1)).num_rows:
+        return "offnet", None
+    return USAGE_BASED_DEFAULT, (
+        f"the store has no deregistration or port-out events, so off-net churn cannot be dated; using "
+        f"{USAGE_BASED_DEFAULT} ({get_definition(USAGE_BASED_DEFAULT).description.rstrip('.')})"
+    )
+
+
 def label_store(
     store: Path | str,
     as_of: str | date,
-    definition: str | ChurnDefinition = "offnet",
+    definition: str | ChurnDefinition | None = "offnet",
     backend: str = "duckdb",
     write: bool = True,
 ) -> LabelResult:
     """Label churn for ``as_of`` on ``store`` and (by default) write ``churn_label`` into it.
+
+    ``definition=None`` chooses :func:`default_definition` (off-net churn when the store has
+    lifecycle events, else 30-day silence) and says which in ``summary["note"]``.
 
     The churn events of every kind behind the labels are kept in the store too (``churn_event``, see
     :mod:`churnradar.labels.stored`) and reused, by this and by reports, until new data arrives.
     """
     from churnradar.labels.stored import events_for, write_events
 
-    d = definition if isinstance(definition, ChurnDefinition) else get_definition(definition)
     month = parse_month(as_of)
     bk = open_backend(store, backend)
     try:
+        note = None
+        if definition is None:
+            definition, note = default_definition(bk)
+        d = definition if isinstance(definition, ChurnDefinition) else get_definition(definition)
         events, fresh = events_for(bk, d)
         labels = bk.to_pyarrow(build_labels(bk, month, d, events))
         summary = _summary(bk, month, d, events, labels)
+        summary["note"] = note
     finally:
         bk.close()
     if write:

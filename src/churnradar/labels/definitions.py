@@ -115,14 +115,39 @@ DEFINITIONS: dict[str, ChurnDefinition] = {
         ChurnDefinition(
             "silent", target="silent", description="No billable activity for 90 days, not suspended."
         ),
+        ChurnDefinition(
+            "zero_usage",
+            target="silent",
+            silent_days=30,
+            description="No billable activity in a whole month (zero usage), not suspended.",
+        ),
     )
 }
 
+#: what ``--definition`` accepts beside the names: ``silent:DAYS``
+PARAMETERISED = ("silent:DAYS",)
+#: the definition used when the store has no deregistration or port-out events to date off-net churn
+USAGE_BASED_DEFAULT = "silent:30"
+
 
 def get_definition(name: str) -> ChurnDefinition:
-    try:
+    """The definition called ``name``: one of :data:`DEFINITIONS`, or ``silent:DAYS`` (no billable
+    activity for DAYS days, 30 to 366)."""
+    if name in DEFINITIONS:
         return DEFINITIONS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown churn definition {name!r}; expected one of {', '.join(DEFINITIONS)}"
-        ) from None
+    kind, _, arg = name.partition(":")
+    if kind == "silent" and arg:
+        try:
+            days = int(arg)
+        except ValueError:
+            raise ConfigError(
+                f"churn definition {name!r}: {arg!r} is not a number of days; e.g. silent:30"
+            ) from None
+        return DEFINITIONS["silent"].with_params(
+            name=f"silent:{days}",
+            silent_days=days,
+            description=f"No billable activity for {days} days, not suspended.",
+        )
+    raise ConfigError(
+        f"unknown churn definition {name!r}; expected one of {', '.join([*DEFINITIONS, *PARAMETERISED])}"
+    )
