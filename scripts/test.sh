@@ -38,3 +38,10 @@ ruff format --check src tests benchmarks
 
 echo "== pytest"
 python -m pytest "$@"
+
+# the hostile suite (corrupted files, SIGKILLs, every route x role x region, API fuzzing): CI sets
+# CHURNRADAR_TEST_HOSTILE=1; run it by hand with `python -m pytest -m hostile`
+if [ "${CHURNRADAR_TEST_HOSTILE:-0}" = 1 ]; then
+  echo "== pytest -m hostile"
+  python -m pytest -m hostile -q -n 2
+fi
