@@ -234,17 +234,48 @@ def value_declines(bk: Backend, d: ChurnDefinition) -> ir.Table:
     return start.select("subscriber_id", kind=ibis.literal("value_decline"), event_month=start.month)
 
 
+def activity(u: ir.Table) -> ir.Value:
+    """Days with billable activity in a usage month: ``active_days`` where the operator's data has it,
+    otherwise 1 for a month with any minutes, data or SMS and 0 for a month without."""
+    used = (
+        u.voice_out_min.fill_null(0)
+        + u.voice_in_min.fill_null(0)
+        + u.data_mb.fill_null(0)
+        + u.sms_count.fill_null(0)
+    ) > 0
+    return u.active_days.coalesce(used.ifelse(1, 0)).cast("int64")
+
+
+def _with_missing_months(bk: Backend, u: ir.Table) -> ir.Table:
+    """Usage rows plus a row of no activity for every month after a line's last usage row, up to the
+    data's last month, for lines with no lifecycle event at all: in an export without events (one row
+    per number and month columns) a number that stops using the network simply has no more months."""
+    ev = bk.table("status_event").select("subscriber_id").distinct()
+    last = u.group_by("subscriber_id").aggregate(last_month=u.month.max())
+    last = last.anti_join(ev, last.subscriber_id == ev.subscriber_id)
+    months = u.select("month").distinct()
+    gaps = last.cross_join(months).filter(_.month > _.last_month)
+    gaps = gaps.select(
+        subscriber_id=gaps.subscriber_id.cast("string"),
+        month=gaps.month.cast("date"),
+        act=ibis.literal(0, type="int64"),
+    )
+    rows = u.select(subscriber_id=u.subscriber_id.cast("string"), month=u.month.cast("date"), act=u.act)
+    return rows.union(gaps)
+
+
 def silent_spells(bk: Backend, d: ChurnDefinition) -> ir.Table:
     """Starts of runs of ``d.silent_months`` months without billable activity while not suspended or closed."""
-    u = bk.table("usage_monthly").select("subscriber_id", "month", "active_days")
+    raw = bk.table("usage_monthly")
+    u = _with_missing_months(bk, raw.select("subscriber_id", "month", act=activity(raw)))
     w = ibis.window(group_by="subscriber_id", order_by="month")
     k = d.silent_months
-    idle = u.active_days == 0
-    leads = [u.active_days.lead(i).over(w) for i in range(1, k)]
+    idle = u.act == 0
+    leads = [u.act.lead(i).over(w) for i in range(1, k)]
     run_idle = idle
     for lead in leads:
         run_idle = run_idle & (lead == 0)
-    u = u.mutate(run_idle=run_idle.fill_null(False), prev_active=u.active_days.lag().over(w))
+    u = u.mutate(run_idle=run_idle.fill_null(False), prev_active=u.act.lag().over(w))
     start = u.filter(u.run_idle & (u.prev_active > 0))
     start = start.mutate(run_end=(start.month + ibis.interval(months=k)).cast("date"))
     ev = bk.table("status_event")

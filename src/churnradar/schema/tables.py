@@ -205,7 +205,15 @@ USAGE_MONTHLY = Table(
         ),
         C("sms_count", "int", "SMS sent", "短信条数", min=0, max=100_000),
         C("data_mb", "float", "Mobile data (MB)", "流量（MB）", min=0, max=10_000_000),
-        C("active_days", "int", "Days with any billable activity", "活跃天数", min=0, max=31),
+        C(
+            "active_days",
+            "int",
+            "Days with any billable activity (optional: where absent, a month with any use counts as active)",
+            "活跃天数（可缺：缺失时有任何使用即视为活跃）",
+            nullable=True,
+            min=0,
+            max=31,
+        ),
         C("distinct_contacts", "int", "Distinct numbers called or calling", "交往圈人数", min=0, max=100_000),
         C(
             "imei_hash",

@@ -223,7 +223,6 @@ month = "{{month}}"
 {chr(10).join(usage_spec)}
 competitor_min = {{ value = "0" }}
 sms_count = {{ value = "0" }}
-active_days = {{ value = "0" }}
 distinct_contacts = {{ value = "0" }}
 
 [tables.billing_monthly]
