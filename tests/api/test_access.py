@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.api._routes import all_calls, body_for, fill, protected_calls
+from tests.api._routes import PUBLIC, all_calls, body_for, fill, protected_calls
 
 SUB_ID = re.compile(r"U\d{9}")
 
@@ -154,3 +154,157 @@ def test_analyst_sees_every_county(api):
         assert c.get(f"/api/subscribers/{w.subs[county][0]}").status_code == 200
     counties = {r["id"] for r in c.get("/api/churn/regions").json()["rows"]}
     assert {w.county_a, w.county_b} <= counties
+
+
+# -- every route x every caller x {own, other} region (hostile suite) ----------------------------
+CALLERS = [
+    ("admin", "token"),
+    ("admin", "session"),
+    ("analyst", "token"),
+    ("analyst", "session"),
+    ("rm_a", "token"),
+    ("rm_a", "session"),
+    ("agent_a", "token"),
+    ("agent_a", "session"),
+    (None, "anonymous"),
+]
+ALL_REGIONS = {"admin", "analyst"}
+
+
+def _scope_facts(api, user):
+    """(subscribers in the user's scope, strings naming regions outside it, allowed channel labels)."""
+    import duckdb
+
+    w = api.world
+    con = duckdb.connect(str(w.store), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT grid_id, grid_name, county_id, county_name, county_name_en FROM region"
+        ).fetchall()
+        grids = {
+            "rm_a": {g for g, _, c, *_ in rows if c == w.county_a},
+            "agent_a": {w.grid_a},
+        }.get(user, {g for g, *_ in rows})
+        counties = {c for g, _, c, *_ in rows if g in grids}
+        other = {x for g, gn, *_ in rows if g not in grids for x in (g, gn)}
+        other |= {x for _, _, c, cn, ce in rows if c not in counties for x in (c, cn, ce)}
+        subs = {
+            r[0]
+            for r in con.execute(
+                "SELECT subscriber_id FROM subscription WHERE list_contains(?, grid_id)", [sorted(grids)]
+            ).fetchall()
+        }
+        allowed = {
+            x
+            for r in con.execute(
+                "SELECT DISTINCT ch.channel_name, ch.channel_name_en FROM subscription s "
+                "JOIN channel ch USING (channel_id) WHERE list_contains(?, s.grid_id)",
+                [sorted(grids)],
+            ).fetchall()
+            for x in r
+            if x
+        }
+    finally:
+        con.close()
+    return subs, other, allowed
+
+
+def _values(api, user, region):
+    """Path values naming objects of the user's own region or of the other county."""
+    w = api.world
+    county = w.county_a if region == "own" else w.county_b
+    subs_in, *_ = _scope_facts(api, user) if user else (set(w.subs[w.county_a]),)
+    pairs = list(zip(w.ops_contacts[county], w.subs[county], strict=False))
+    treated = [(k, s) for i, (k, s) in enumerate(pairs) if i % 4]  # every fourth is in control
+    if region == "own":
+        contact, _ = next(((k, s) for k, s in treated if s in subs_in), treated[0])
+    else:
+        contact, _ = treated[0]
+    # a scored subscriber (open at the scored month): a churned one has no features to score
+    area = w.grid_a if user == "agent_a" and region == "own" else county
+    risk = api.client("analyst").get("/api/risk", params={"region": area, "page_size": 1}).json()
+    sub = risk["items"][0]["subscriber_id"]
+    return {
+        "subscriber_id": sub,
+        "campaign_id": w.ops_campaign[county],
+        "contact_id": contact,
+        "county": county,
+        "code": "en",
+        "name": "competitor",  # the report that held every county's figures
+    }
+
+
+@pytest.mark.hostile
+def test_every_route_for_every_caller_and_region(api):
+    """Every route (enumerated from the app) for admin, analyst, regional manager and agent (each
+    with an API token and with a session), and anonymously, naming objects of the caller's own
+    region and of another county: never a 5xx; all-region roles answer the same for both regions;
+    a scoped role gets 403/404 for the other county's objects, never 404 for its own, and no answer
+    holds a subscriber or a region name outside its scope."""
+    import uuid
+
+    from tests.api.test_region_leaks import leaks, readable
+
+    calls = [c for c in all_calls(api.app) if c.template not in ("/logout", "/login")]
+    statuses: dict[tuple, int] = {}
+    checked = 0
+    for user, via in CALLERS:
+        if via == "anonymous":
+            client, headers = api.client(), {}
+        elif via == "token":
+            client, headers = api.client(user), {}
+        else:
+            client = api.login(user)
+            headers = {"X-CSRF-Token": client.csrf}
+        facts = _scope_facts(api, user) if user else None
+        for region in ("own", "other"):
+            values = _values(api, user or "rm_a", region)
+            for call in calls:
+                url = fill(call.template, values)
+                params = (
+                    {"county": values["county"], "region": values["county"]} if call.method == "GET" else None
+                )
+                r = client.request(
+                    call.method,
+                    url,
+                    params=params,
+                    headers=headers,
+                    follow_redirects=False,
+                    **body_for(call, key=f"matrix-{uuid.uuid4().hex}"),
+                )
+                where = f"{user or 'anonymous'}/{via} {region} {call} -> {r.status_code}"
+                assert r.status_code < 500, where
+                statuses[(user, via, region, str(call))] = r.status_code
+                checked += 1
+                if user is None:
+                    if (call.method, call.template) in PUBLIC:
+                        continue
+                    expected = (401,) if call.is_api or call.method != "GET" else (303,)
+                    assert r.status_code in expected, where
+                    continue
+                object_route = bool(set(call.params) - {"code"})
+                if user not in ALL_REGIONS and object_route:
+                    if region == "other":
+                        assert r.status_code in (403, 404), f"{where}: {r.text[:200]}"
+                    else:
+                        assert r.status_code != 404, f"{where}: {r.text[:200]}"
+                subs_in, other, allowed = facts
+                text = readable(r.content, r.headers.get("content-type", ""))
+                echoed = {values["subscriber_id"]}
+                stray = set(SUB_ID.findall(text)) - subs_in - echoed
+                assert not stray, f"{where} holds subscribers outside the scope: {sorted(stray)[:5]}"
+                if region == "own" or user not in ALL_REGIONS:
+                    found = leaks(text.replace(url, ""), other, allowed)
+                    if region == "other":  # an error may echo the id the caller sent
+                        found -= {values["county"], values["campaign_id"], values["contact_id"]}
+                    assert not found, f"{where} names {sorted(found)[:5]}"
+    for (user, via, region, call), status in statuses.items():
+        if user in ALL_REGIONS and region == "own":
+            other = statuses[(user, via, "other", call)]
+            assert (status // 100, status) == (other // 100, other), (
+                f"{user}/{via} {call}: {status} vs {other}"
+            )
+        if user and via == "session" and region == "own" and call.startswith("GET"):
+            token = statuses[(user, "token", region, call)]
+            assert status == token or {status, token} <= {200, 303}, f"{user} {call}: {status} vs {token}"
+    assert checked >= 9 * 2 * 30

@@ -80,9 +80,7 @@ def _report_call(api):
     return next(c for c in all_calls(api.app) if c.template == "/api/reports/{name}" and c.method == "GET")
 
 
-@pytest.mark.parametrize("name", report_names())
-def test_every_report_in_every_format_holds_only_own_region(api, facts, name):
-    """rm_a's report downloads (no county given, and their county given) name only their county."""
+def _check_reports(api, facts, name, variants) -> None:
     other, allowed = facts
     w = api.world
     call = _report_call(api)
@@ -91,12 +89,36 @@ def test_every_report_in_every_format_holds_only_own_region(api, facts, name):
     assert set(listed["formats"]) == set(formats) and {"html", "xlsx"} <= set(formats)
     c = api.client("rm_a")
     for fmt in formats:
-        for params in ({"format": fmt}, {"format": fmt, "county": w.county_a, "lang": "en"}):
+        for params in variants(fmt, w.county_a):
             r = c.get(fill(call.template, {"name": name}), params=params)
             assert r.status_code == 200, (params, r.text[:300])
             assert w.county_a in r.headers["content-disposition"]
             found = leaks(readable(r.content, r.headers["content-type"]), other, allowed)
             assert not found, f"{name} {params}: holds {sorted(found)[:8]}"
+
+
+@pytest.mark.parametrize("name", report_names())
+def test_every_report_in_every_format_holds_only_own_region(api, facts, name):
+    """rm_a's download of each report in each format the route offers names only their county
+    (html without a county, the others with their county in English)."""
+
+    def variants(fmt, county):
+        return [{"format": fmt}] if fmt == "html" else [{"format": fmt, "county": county, "lang": "en"}]
+
+    _check_reports(api, facts, name, variants)
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("name", report_names())
+def test_every_report_format_language_and_county_holds_only_own_region(api, facts, name):
+    call = _report_call(api)
+    langs = query_choices(api.app, call, "lang")
+    assert {"zh", "en"} <= set(langs)
+
+    def variants(fmt, county):
+        return [{"format": fmt, "lang": lang, **c} for lang in langs for c in ({}, {"county": county})]
+
+    _check_reports(api, facts, name, variants)
 
 
 def test_every_get_route_holds_only_own_region(api, facts):
