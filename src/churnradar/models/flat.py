@@ -505,8 +505,20 @@ def fit_table(
         icol_c = ad.canonical(icol) if icol else None
         keep = [ad.canonical(c) for c in keep]
         drop = [ad.canonical(c) for c in drop]
-        for f in hygiene:
-            f.columns = [ad.canonical(c) for c in f.columns]
+        renamed = {c: ad.canonical(c) for c in raw_cols if ad.canonical(c) != c}
+        derived = [c for c in typed_train.columns if c not in renamed.values() and c not in raw_cols]
+        hygiene.append(
+            Finding(
+                "adapter",
+                list(renamed.values()) + derived,
+                len(renamed),
+                "renamed",
+                f"{ad.title}: {len(renamed)} columns renamed to canonical names ("
+                + ", ".join(f"{a} → {b}" for a, b in renamed.items())
+                + ")"
+                + (f"; derived: {', '.join(derived)}" if derived else ""),
+            )
+        )
     else:
         icol_c = icol
     plan = plan_columns(
