@@ -125,3 +125,25 @@ def csv_to_parquet(src: Path, dst: Path) -> Path:
 
 def parent_sizes(subscribers: int = 20) -> dict[str, int]:
     return {"region": 4, "package": 3, "channel": 3, "customer": subscribers, "subscription": subscribers}
+
+
+def files_holding(root: Path, needles: set[bytes]) -> list[str]:
+    """Files under ``root`` that hold any of ``needles`` (raw identifiers: runs of 11 or more letters
+    and digits), with how many they hold."""
+    import os
+    import re
+
+    token = re.compile(rb"[0-9A-Za-z]{11,}")
+
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            p = Path(dirpath) / name
+            try:
+                data = p.read_bytes()
+            except OSError:
+                continue  # removed while we looked
+            hits = len(set(token.findall(data)) & needles)
+            if hits:
+                found.append(f"{p}: {hits} raw identifiers")
+    return found

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.ingest._data import csv_text, dataset, parent_sizes
+from tests.ingest._data import csv_text, dataset, files_holding, parent_sizes
 from tests.ingest.conftest import KEY, snapshot
 
 from churnradar.cli import main
@@ -244,20 +244,6 @@ def _raw_values() -> list[str]:
     return out
 
 
-def _files_holding(root: Path, needles: list[str]) -> list[Path]:
-    found = []
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            p = Path(dirpath) / name
-            try:
-                data = p.read_bytes()
-            except OSError:
-                continue
-            if any(n.encode() in data for n in needles):
-                found.append(p)
-    return found
-
-
 def test_the_transcoded_copy_has_no_name_while_ingest_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,10 +259,10 @@ def test_the_transcoded_copy_has_no_name_while_ingest_runs(
         if name in ("customer", "subscription"):  # a GBK character makes the files GBK: copied
             body[0][header.index("gender" if name == "customer" else "brand")] = "女"
         (folder / f"{name}.csv").write_text(csv_text(header, body), encoding="gbk")
-    seen: list[Path] = []
+    seen: list[str] = []
 
     def progress(task: str, done: float, total: float) -> None:
-        seen.extend(_files_holding(tmp, _raw_values()))
+        seen.extend(files_holding(tmp, {v.encode() for v in _raw_values()}))
 
     result = ingest([folder], tmp_path / "s.duckdb", key=KEY, progress=progress, on_error="quarantine")
     assert {f.encoding for f in result.files if f.table in ("customer", "subscription")} == {"gb18030"}

@@ -18,7 +18,6 @@ import gzip
 import hashlib
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.ingest._data import csv_text, dataset, parent_sizes, write_csv_dataset
+from tests.ingest._data import csv_text, dataset, files_holding, parent_sizes, write_csv_dataset
 
 from churnradar.errors import ChurnRadarError
 from churnradar.ingest import ingest
@@ -391,7 +390,6 @@ import sys
 from churnradar.ingest import ingest
 ingest([sys.argv[2]], sys.argv[1], key=bytes.fromhex({key!r}), on_error="quarantine")
 """
-_DIGITS = re.compile(rb"[0-9]{11,}")
 
 
 def _gbk_inputs(folder: Path, subscribers: int) -> set[bytes]:
@@ -412,21 +410,6 @@ def _gbk_inputs(folder: Path, subscribers: int) -> set[bytes]:
             body[0][header.index(col)] = "男"  # GBK bytes c4 d0: not valid UTF-8
         (folder / f"{name}.csv").write_text(csv_text(header, body), encoding="gbk")
     return raw
-
-
-def _leaks(root: Path, raw: set[bytes]) -> list[str]:
-    found = []
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            p = Path(dirpath) / name
-            try:
-                data = p.read_bytes()
-            except OSError:
-                continue
-            hits = [m for m in _DIGITS.findall(data) if m in raw]
-            if hits:
-                found.append(f"{p}: {len(hits)} raw identifiers")
-    return found
 
 
 def test_killed_ingests_leave_no_raw_identifier_under_tmpdir(tmp_path: Path) -> None:
@@ -453,7 +436,7 @@ def test_killed_ingests_leave_no_raw_identifier_under_tmpdir(tmp_path: Path) -> 
             killed_during += 1
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        leaks = _leaks(tmpdir, raw)
+        leaks = files_holding(tmpdir, raw)
         assert not leaks, f"kill {trial}: {leaks}"
         trial += 1
     assert killed_during >= 20, killed_during

@@ -311,33 +311,20 @@ def _spec_sql(
     else:  # sum
         cols = [_ref(where, sub(s), header, table) for s in spec.sources]
         nums = [_number(f"nullif(trim({c}), '')") for c in cols]
+        not_numbers = [
+            f"(nullif(trim({c}), '') IS NOT NULL AND {n} IS NULL)" for c, n in zip(cols, nums, strict=True)
+        ]
+        # a cell that is there but not a number keeps its text, so it is reported
+        first_bad = (
+            "coalesce("
+            + ", ".join(f"CASE WHEN {b} THEN {c} END" for c, b in zip(cols, not_numbers, strict=True))
+            + ")"
+        )
         if spec.empty_as_zero:
             total = " + ".join(f"coalesce({n}, 0)" for n in nums)
-            bad = " OR ".join(
-                f"(nullif(trim({c}), '') IS NOT NULL AND {n} IS NULL)"
-                for c, n in zip(cols, nums, strict=True)
-            )
-            # a cell that is there but not a number keeps its text, so it is reported
-            first_bad = (
-                "coalesce("
-                + ", ".join(
-                    f"CASE WHEN nullif(trim({c}), '') IS NOT NULL AND {n} IS NULL THEN {c} END"
-                    for c, n in zip(cols, nums, strict=True)
-                )
-                + ")"
-            )
-            text = f"CASE WHEN {bad} THEN {first_bad} ELSE CAST({total} AS VARCHAR) END"
+            text = f"CASE WHEN {' OR '.join(not_numbers)} THEN {first_bad} ELSE CAST({total} AS VARCHAR) END"
         else:
-            total = " + ".join(nums)
-            first_bad = (
-                "coalesce("
-                + ", ".join(
-                    f"CASE WHEN nullif(trim({c}), '') IS NOT NULL AND {n} IS NULL THEN {c} END"
-                    for c, n in zip(cols, nums, strict=True)
-                )
-                + ")"
-            )
-            text = f"coalesce({first_bad}, CAST({total} AS VARCHAR))"
+            text = f"coalesce({first_bad}, CAST({' + '.join(nums)} AS VARCHAR))"
     if spec.empty_as_zero and spec.kind != "sum":
         text = f"coalesce(nullif({text}, ''), '0')"
     if spec.map:

@@ -371,6 +371,20 @@ def _binary_reason(body: bytes) -> str | None:
     return f"line holds binary data (control character 0x{body[m.start()]:02x} at byte {m.start() + 1}); expected text"
 
 
+def _skipped(path: Path, lineno: int, body: bytes, dropped: list[tuple[int, str | None]]) -> bool:
+    """Whether a line is left out of a UTF-8 copy (blank, or binary data: recorded in ``dropped``)."""
+    if not body and lineno > 1:
+        dropped.append((lineno, None))
+        return True
+    reason = _binary_reason(body)
+    if reason is None:
+        return False
+    if lineno == 1:
+        raise SchemaError(f"{path}:1: the header line holds binary data; expected text")
+    dropped.append((lineno, reason))
+    return True
+
+
 def _transcode_wide(path: Path, encoding: str, w: io.BufferedIOBase) -> list[tuple[int, str | None]]:
     """UTF-16/UTF-32 (with a byte-order mark) into UTF-8, line by line."""
     dropped: list[tuple[int, str | None]] = []
@@ -379,16 +393,8 @@ def _transcode_wide(path: Path, encoding: str, w: io.BufferedIOBase) -> list[tup
         with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as f:  # type: ignore[type-var]
             for lineno, line in enumerate(f, 1):
                 body = line.rstrip("\r\n").encode("utf-8")
-                if not body and lineno > 1:
-                    dropped.append((lineno, None))
-                    continue
-                reason = _binary_reason(body)
-                if reason is not None:
-                    if lineno == 1:
-                        raise SchemaError(f"{path}:1: the header line holds binary data; expected text")
-                    dropped.append((lineno, reason))
-                    continue
-                w.write(body + b"\n")
+                if not _skipped(path, lineno, body, dropped):
+                    w.write(body + b"\n")
     except UnicodeDecodeError as exc:
         raise SchemaError(
             f"{path}:{lineno + 1}: the file is not valid {encoding} ({exc.reason}); save it as UTF-8 or "
@@ -411,14 +417,7 @@ def _transcode(
             if lineno == 1 and body.startswith(codecs.BOM_UTF8):
                 # a UTF-8 byte-order mark, also before a GBK header (some tools add one to any file)
                 body = body[len(codecs.BOM_UTF8) :]
-            if not body and lineno > 1:
-                dropped.append((lineno, None))
-                continue
-            reason = _binary_reason(body)
-            if reason is not None:
-                if lineno == 1:
-                    raise SchemaError(f"{path}:1: the header line holds binary data; expected text")
-                dropped.append((lineno, reason))
+            if _skipped(path, lineno, body, dropped):
                 continue
             if body.isascii():
                 w.write(body + b"\n")
