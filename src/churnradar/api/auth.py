@@ -301,44 +301,41 @@ def end_session(engine: Engine, cookie: str) -> None:
         conn.execute(web_session.delete().where(web_session.c.session_hash == _sha256(cookie)))
 
 
-def _user_row(conn: Any, user_id: int) -> Any:
-    return conn.execute(
-        sa.select(app_user.c.user_id, app_user.c.username, app_user.c.role, app_user.c.regions).where(
-            app_user.c.user_id == user_id, app_user.c.active
-        )
-    ).first()
+_USER_COLUMNS = (app_user.c.user_id, app_user.c.username, app_user.c.role, app_user.c.regions)
 
 
 def principal_from_session(engine: Engine, cookie: str, scope_of: Any) -> Principal | None:
+    """The caller of a session cookie: one read of the session joined to its (active) user."""
+    q = (
+        sa.select(*_USER_COLUMNS, web_session.c.csrf_token, web_session.c.expires_at)
+        .join(app_user, app_user.c.user_id == web_session.c.user_id)
+        .where(web_session.c.session_hash == _sha256(cookie), app_user.c.active)
+    )
     with engine.connect() as conn:
-        s = conn.execute(
-            sa.select(web_session.c.user_id, web_session.c.csrf_token, web_session.c.expires_at).where(
-                web_session.c.session_hash == _sha256(cookie)
-            )
-        ).first()
-        if s is None:
-            return None
-        expires = s.expires_at if s.expires_at.tzinfo else s.expires_at.replace(tzinfo=now().tzinfo)
-        if expires < now():
-            return None
-        u = _user_row(conn, s.user_id)
-    return _principal(u, "session", s.csrf_token, scope_of) if u else None
+        u = conn.execute(q).first()
+    if u is None:
+        return None
+    expires = u.expires_at if u.expires_at.tzinfo else u.expires_at.replace(tzinfo=now().tzinfo)
+    if expires < now():
+        return None
+    return _principal(u, "session", u.csrf_token, scope_of)
 
 
 def principal_from_token(engine: Engine, token: str, scope_of: Any) -> Principal | None:
+    """The caller of an API token: one read of the (unrevoked) token joined to its (active) user."""
     m = re.fullmatch(r"cr_([0-9a-f]{12})_([A-Za-z0-9_\-]{16,64})", token.strip())
     if not m:
         return None
+    q = (
+        sa.select(*_USER_COLUMNS, api_token.c.token_hash)
+        .join(app_user, app_user.c.user_id == api_token.c.user_id)
+        .where(api_token.c.token_id == m.group(1), ~api_token.c.revoked, app_user.c.active)
+    )
     with engine.connect() as conn:
-        t = conn.execute(
-            sa.select(api_token.c.user_id, api_token.c.token_hash).where(
-                api_token.c.token_id == m.group(1), ~api_token.c.revoked
-            )
-        ).first()
-        if t is None or not hmac.compare_digest(t.token_hash, _sha256(m.group(2))):
-            return None
-        u = _user_row(conn, t.user_id)
-    return _principal(u, "token", "", scope_of) if u else None
+        u = conn.execute(q).first()
+    if u is None or not hmac.compare_digest(u.token_hash, _sha256(m.group(2))):
+        return None
+    return _principal(u, "token", "", scope_of)
 
 
 def _principal(u: Any, via: str, csrf: str, scope_of: Any) -> Principal:
