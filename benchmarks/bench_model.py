@@ -227,17 +227,16 @@ def _variants(root: Path, work: Path) -> dict:
             "test": b20,
             "planted": "oversampled",
         }
-    # not a public set: churn driven by interactions and thresholds, where small trees fall short
+    # not a public set: churn driven by three-way interactions, where small trees fall short
     n = 20_000
     x = rng.normal(size=(n, 6))
     plan = rng.choice(["prepaid", "postpaid", "family", "data"], size=n)
     logit = (
         -2.0
-        + 1.5 * (x[:, 0] > 0.5) * (x[:, 1] < 0)
-        + 1.2 * np.sin(2 * x[:, 2])
-        + 1.0 * (plan == "prepaid") * x[:, 3]
-        + 0.8 * (np.abs(x[:, 4]) > 1.2)
-        - 0.5 * (plan == "family")
+        + 2.5 * (x[:, 0] > 0) * (x[:, 1] > 0) * (x[:, 2] > 0)
+        - 1.5 * (x[:, 0] < 0) * (x[:, 1] < 0) * (x[:, 3] > 0.5)
+        + 1.2 * np.sin(3 * x[:, 4]) * x[:, 5]
+        + 1.0 * (plan == "prepaid") * (x[:, 3] > 0) * (x[:, 5] < 0)
     )
     churn = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
     syn = pd.DataFrame(np.round(x, 4), columns=[f"x{i}" for i in range(6)]).assign(

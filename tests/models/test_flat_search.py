@@ -112,6 +112,14 @@ def test_test_mode_reports_the_test_rows_and_corrects_the_prior(tmp_path, capsys
     assert s["gini"] == pytest.approx(2 * s["roc_auc"] - 1, abs=1e-3)
     assert {"lift_5", "lift_10", "lift_20", "top_decile_lift"} <= set(s)
     assert any(f["rule"] == "duplicate_rows" for f in s["hygiene"])
+    assert {
+        "rule": "prior",
+        "columns": [],
+        "count": 600,
+        "action": "probabilities corrected",
+        "message": f"probabilities corrected from the training churn rate 50.0% to {n_pos / 600:.1%} "
+        "(test churn rate)",
+    } in s["hygiene"]
     assert s["warnings"] == [
         f"churn rate differs between training (50.0%) and test ({n_pos / 600:.1%}) rows; probabilities are "
         f"corrected to the test rate {n_pos / 600:.1%}"

@@ -604,6 +604,16 @@ def fit_table(
             p = prior_shift(p_raw, train_rate, target_rate)
             prior_info["corrected_to"] = target_rate
             prior_info["source"] = "--prior" if prior is not None else "test churn rate"
+            hygiene.append(
+                Finding(
+                    "prior",
+                    [],
+                    len(yt),
+                    "probabilities corrected",
+                    f"probabilities corrected from the training churn rate {train_rate:.1%} to "
+                    f"{target_rate:.1%} ({prior_info['source']})",
+                )
+            )
         if gap:
             warnings.append(
                 f"churn rate differs between training ({train_rate:.1%}) and test ({test_rate:.1%}) rows; "
@@ -643,6 +653,15 @@ def fit_table(
         if prior is not None:
             p = prior_shift(oof, float(y.mean()), prior)
             prior_info = {"train_rate": float(y.mean()), "corrected_to": prior, "source": "--prior"}
+            hygiene.append(
+                Finding(
+                    "prior",
+                    [],
+                    len(y),
+                    "probabilities corrected",
+                    f"probabilities corrected from the training churn rate {y.mean():.1%} to {prior:.1%} (--prior)",
+                )
+            )
             m["brier_uncorrected"] = m["brier"]
             m["brier"] = metrics(y, p)["brier"]
         mode = f"{folds}-fold"
