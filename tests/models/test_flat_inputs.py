@@ -195,3 +195,17 @@ def test_split_column_trains_on_its_value_and_tests_on_the_rest(tmp_path, capsys
     assert "--train-value 'nope' does not occur in 'set'; its values are ['holdout', 'train']" in (
         capsys.readouterr().err
     )
+
+
+def test_gbk_file_with_chinese_status_values_and_a_target_map(tmp_path):
+    frame = table(churn=("离网", "在网")).rename(columns={"Churn": "状态", "fee": "月费"})
+    frame.loc[:4, "状态"] = "新入网"
+    path = tmp_path / "客户.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("gbk"))
+    r = fit_table(path, "状态", target_map="离网=1,在网=0", params=FAST, report=tmp_path)
+    found = rules(r)
+    assert found["encoding"] == "客户.csv is not UTF-8; read as GBK/GB18030"
+    assert found["target_unmapped"] == (
+        "5 rows have churn values that --target-map does not map ('新入网': 5) and are left out"
+    )
+    assert r.rows == 395 and r.types["月费"] == "numeric"
