@@ -340,14 +340,38 @@ def _spec_sql(
         text = f"CASE WHEN {n} IS NULL THEN {text} ELSE CAST({scaled} AS VARCHAR) END"
     if spec.date_format:
         dtype = next((c.dtype for c in TABLES[table].columns if c.name == spec.target), "timestamp")
-        out = {"date": "%Y-%m-%d", "month": "%Y-%m"}.get(dtype, "%Y-%m-%d %H:%M:%S")
-        parsed = f"try_strptime({text}, {_lit(spec.date_format)})"
-        text = f"coalesce(strftime({parsed}, {_lit(out)}), {text})"
+        text = _dates(text, spec.date_format, dtype)
     if spec.days_before:
         n = _number(text)
         date = f"strftime(DATE {_lit(spec.days_before)} - CAST(round({n}) AS INTEGER), '%Y-%m-%d')"
         text = f"CASE WHEN {n} IS NULL THEN {text} ELSE {date} END"
     return text
+
+
+#: digit-only date formats rewritten by cutting the text (cheaper than parsing and printing a date);
+#: a value that is not such digits goes to the canonical checks as it is and is reported there
+_CUTS = {
+    "%Y%m%d": ((1, 4), "-", (5, 2), "-", (7, 2)),
+    "%Y%m": ((1, 4), "-", (5, 2)),
+    "%Y%m%d%H%M%S": ((1, 4), "-", (5, 2), "-", (7, 2), " ", (9, 2), ":", (11, 2), ":", (13, 2)),
+}
+
+
+def _dates(text: str, fmt: str, dtype: str) -> str:
+    """``text`` in the date format ``fmt`` as the canonical spelling of ``dtype``."""
+    if fmt in _CUTS and not (dtype == "month" and fmt == "%Y%m"):
+        parts = _CUTS[fmt]
+        width = sum(p[1] for p in parts if isinstance(p, tuple))
+        cut = " || ".join(
+            f"substr({text}, {p[0]}, {p[1]})" if isinstance(p, tuple) else _lit(p) for p in parts
+        )
+        if dtype == "date" and fmt == "%Y%m%d%H%M%S":
+            cut = f"substr({cut}, 1, 10)"
+        return f"(CASE WHEN length({text}) = {width} AND regexp_full_match({text}, '[0-9]+') THEN {cut} ELSE {text} END)"
+    if dtype == "month" and fmt == "%Y%m":
+        return text  # the canonical checks read YYYYMM months
+    out = {"date": "%Y-%m-%d", "month": "%Y-%m"}.get(dtype, "%Y-%m-%d %H:%M:%S")
+    return f"coalesce(strftime(try_strptime({text}, {_lit(fmt)}), {_lit(out)}), {text})"
 
 
 def compile_table(mapping: Mapping, tm: TableMapping, header: list[str], where: str) -> Compiled:

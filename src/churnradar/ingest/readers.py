@@ -406,50 +406,104 @@ def _transcode_wide(path: Path, encoding: str, w: io.BufferedIOBase) -> list[tup
 def _transcode(
     path: Path, encoding: str, w: io.BufferedIOBase, utf8_lines_suspect: bool
 ) -> list[tuple[int, str | None]]:
-    """Copy ``path`` as UTF-8 into ``w``, leaving out blank, binary and undecodable lines."""
+    """Copy ``path`` as UTF-8 into ``w``, leaving out blank, binary and undecodable lines.
+
+    Blocks of whole lines are decoded at once when that cannot change the result: no blank line, no
+    control character, no lone CR, the whole block decodes, and (with ``utf8_lines_suspect``) no
+    line to tell apart as UTF-8. Any other block goes line by line, which reports every line.
+    """
     enc_name = codecs.lookup(encoding).name
     if enc_name.startswith(("utf-16", "utf-32")):
         return _transcode_wide(path, enc_name, w)
     dropped: list[tuple[int, str | None]] = []
     with _open_bytes(path) as f:
-        for lineno, line in enumerate(f, 1):
-            body = line.rstrip(b"\r\n")
-            if lineno == 1 and body.startswith(codecs.BOM_UTF8):
-                # a UTF-8 byte-order mark, also before a GBK header (some tools add one to any file)
-                body = body[len(codecs.BOM_UTF8) :]
-            if _skipped(path, lineno, body, dropped):
+        first = f.readline()
+        _transcode_line(path, 1, first, encoding, enc_name, w, utf8_lines_suspect, dropped)
+        lineno = 1
+        rest = b""
+        while True:
+            chunk = f.read(_CHUNK)
+            buf = rest + chunk
+            if not buf:
+                break
+            cut = buf.rfind(b"\n") + 1 if chunk else len(buf)
+            if cut == 0:
+                rest = buf
                 continue
-            if body.isascii():
-                w.write(body + b"\n")
-                continue
-            if utf8_lines_suspect:
-                try:
-                    body.decode("utf-8")
-                    dropped.append(
-                        (
-                            lineno,
-                            f"line is UTF-8 encoded but the file is {enc_name} (mixed encodings in one file)",
-                        )
-                    )
-                    continue
-                except UnicodeDecodeError:
-                    pass
-            try:
-                text = body.decode(encoding)
-            except UnicodeDecodeError:
-                if lineno == 1:
-                    raise SchemaError(
-                        f"{path}:1: the header line is not valid {enc_name}; pass --encoding"
-                    ) from None
-                hint = (
-                    " (it looks like GB18030/GBK: mixed encodings in one file)"
-                    if enc_name.startswith("utf")
-                    else ""
-                )
-                dropped.append((lineno, f"line is not valid {enc_name}{hint}"))
-                continue
-            w.write(text.encode("utf-8") + b"\n")
+            block, rest = buf[:cut], buf[cut:]
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            if not _transcode_block(block, encoding, w, utf8_lines_suspect):
+                parts = block.split(b"\n")
+                if parts[-1] == b"":
+                    parts.pop()
+                for k, line in enumerate(parts, lineno + 1):  # LF only, as a file's lines are read
+                    _transcode_line(path, k, line, encoding, enc_name, w, utf8_lines_suspect, dropped)
+            lineno += lines
+            if not chunk:
+                break
     return dropped
+
+
+def _transcode_block(block: bytes, encoding: str, w: io.BufferedIOBase, utf8_lines_suspect: bool) -> bool:
+    """Write a block of whole lines decoded at once; False (nothing written) when it must go line by line."""
+    if (
+        b"\n\n" in block
+        or b"\n\r\n" in block
+        or block.startswith((b"\n", b"\r\n"))
+        or block.count(b"\r") != block.count(b"\r\n")
+        or len(block.translate(None, _CONTROL)) != len(block)
+    ):
+        return False
+    if utf8_lines_suspect and not block.isascii():
+        return False  # non-ASCII lines are each checked for being UTF-8 (mixed encodings)
+    try:
+        text = block.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    out = text.replace("\r\n", "\n").encode("utf-8")
+    w.write(out if out.endswith(b"\n") else out + b"\n")
+    return True
+
+
+def _transcode_line(
+    path: Path,
+    lineno: int,
+    line: bytes,
+    encoding: str,
+    enc_name: str,
+    w: io.BufferedIOBase,
+    utf8_lines_suspect: bool,
+    dropped: list[tuple[int, str | None]],
+) -> None:
+    body = line.rstrip(b"\r\n")
+    if lineno == 1 and body.startswith(codecs.BOM_UTF8):
+        # a UTF-8 byte-order mark, also before a GBK header (some tools add one to any file)
+        body = body[len(codecs.BOM_UTF8) :]
+    if _skipped(path, lineno, body, dropped):
+        return
+    if body.isascii():
+        w.write(body + b"\n")
+        return
+    if utf8_lines_suspect:
+        try:
+            body.decode("utf-8")
+            dropped.append(
+                (lineno, f"line is UTF-8 encoded but the file is {enc_name} (mixed encodings in one file)")
+            )
+            return
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError:
+        if lineno == 1:
+            raise SchemaError(f"{path}:1: the header line is not valid {enc_name}; pass --encoding") from None
+        hint = (
+            " (it looks like GB18030/GBK: mixed encodings in one file)" if enc_name.startswith("utf") else ""
+        )
+        dropped.append((lineno, f"line is not valid {enc_name}{hint}"))
+        return
+    w.write(text.encode("utf-8") + b"\n")
 
 
 def prepare_csv(path: Path, workdir: Path, encoding: str | None = None) -> CsvSource:
