@@ -518,7 +518,19 @@ def prepare_csv(path: Path, workdir: Path, encoding: str | None = None) -> CsvSo
     if enc in ("utf-8", "utf-8-sig"):
         header, delim = peek_csv_header(path, "utf-8")
         return CsvSource(path, path, "", "utf-8", header, delim, size=size)
+    if encoding is None and enc == _GB and _ascii_after_header(path):
+        # only the header is Chinese (column names): DuckDB reads the ASCII lines as they are and
+        # skips the header by position; a GBK line further on is found as invalid UTF-8 and the
+        # file is then transcoded after all
+        header, delim = peek_csv_header(path, _GB)
+        return CsvSource(path, path, "", _GB, header, delim, size=size)
     return transcode_csv(path, workdir, enc, suspect_utf8=False)
+
+
+def _ascii_after_header(path: Path) -> bool:
+    """Whether the lines after the first of the file's first mebibyte are all ASCII."""
+    head = _head(path)
+    return head[head.find(b"\n") + 1 :].isascii()
 
 
 def _common_share(text: str) -> float:
