@@ -118,3 +118,19 @@ def test_out_of_fold_rates_do_not_use_the_row_itself():
     y = np.r_[np.ones(50), np.zeros(50)]
     rate = out_of_fold_rate(codes, y)
     assert np.allclose(rate[:50], rate[:50].mean(), atol=0.1)  # only the prior is learnt
+
+
+def test_a_strong_column_named_like_an_outcome_is_flagged_but_used(tmp_path, capsys):
+    frame = table(n=800)
+    y = (frame["Churn"] == "Yes").to_numpy()
+    rng = np.random.default_rng(5)
+    frame["Satisfaction Score"] = np.clip(np.round(3.5 - 1.6 * y + rng.normal(0, 0.8, len(y))), 1, 5)
+    r = fit(tmp_path, frame)
+    auc = r.leak_scores["Satisfaction Score"]
+    assert (
+        0.8 <= auc < 0.95 and "Satisfaction Score" in r.types and r.types["Satisfaction Score"] == "numeric"
+    )
+    assert [f.message for f in r.hygiene if f.rule == "leak_suspect"] == [
+        f"'Satisfaction Score' is named like an outcome and alone reaches ROC-AUC {auc:.3f}: check that it is "
+        "known before the churn happens, or leave it out with --drop 'Satisfaction Score'"
+    ]

@@ -168,7 +168,7 @@ def print_result(result, s: dict) -> None:
         highlight=False,
     )
     for f in result.hygiene:
-        style = "bold red" if f.rule == "leak" else "yellow"
+        style = {"leak": "bold red", "leak_suspect": "red"}.get(f.rule, "yellow")
         console.print(f"[{style}]{f.rule}[/]: {e(f.message)}", highlight=False, soft_wrap=True)
     p = s["params"]
     searches = result.searches

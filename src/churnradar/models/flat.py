@@ -36,7 +36,7 @@ from churnradar.models.hygiene import (
     typed,
 )
 from churnradar.models.hygiene import encode_target as _encode
-from churnradar.models.leaks import LEAK_AUC, TOO_GOOD_AUC, scan
+from churnradar.models.leaks import LEAK_AUC, SUSPECT_AUC, TOO_GOOD_AUC, named_like_outcome, scan
 from churnradar.models.tabular_io import read_table, resolve_column
 from churnradar.models.tuning import CAPACITY, SearchResult, search
 
@@ -532,6 +532,17 @@ def fit_table(
     for s in scan(X, plan.kinds, y, seed=seed):
         leak_scores[s.column] = s.auc
         if s.detail is None:
+            if s.auc >= SUSPECT_AUC and named_like_outcome(s.column, tcol):
+                hygiene.append(
+                    Finding(
+                        "leak_suspect",
+                        [s.column],
+                        len(y),
+                        "used; check it",
+                        f"{s.column!r} is named like an outcome and alone reaches ROC-AUC {s.auc:.3f}: check "
+                        f"that it is known before the churn happens, or leave it out with --drop '{s.column}'",
+                    )
+                )
             continue
         if s.column in keep:
             hygiene.append(

@@ -16,6 +16,27 @@ import numpy as np
 import pandas as pd
 
 LEAK_AUC = 0.95
+#: A column named like an outcome (churn, reason, status, …) is reported from this single-column AUC.
+SUSPECT_AUC = 0.80
+OUTCOME_WORDS = (
+    "churn",
+    "cancel",
+    "attrition",
+    "exit",
+    "leave",
+    "left",
+    "reason",
+    "category",
+    "status",
+    "satisf",
+    "score",
+    "离网",
+    "流失",
+    "销户",
+    "拆机",
+    "原因",
+    "状态",
+)
 #: A cross-validated or test ROC-AUC this high is reported as "too good to be true".
 TOO_GOOD_AUC = 0.99
 
@@ -103,6 +124,12 @@ def leak_score(name: str, values: np.ndarray, numeric: bool, y: np.ndarray, seed
 def _exact_codes(values: np.ndarray, numeric: bool) -> np.ndarray:
     s = pd.Series(values, dtype=float if numeric else object)
     return pd.factorize(s, use_na_sentinel=False)[0].astype(np.int64)
+
+
+def named_like_outcome(column: str, target: str) -> bool:
+    """The column's name contains the churn column's name or a word that names an outcome."""
+    name = column.casefold()
+    return target.casefold() in name or any(w in name for w in OUTCOME_WORDS)
 
 
 def scan(X: pd.DataFrame, kinds: dict[str, str], y: np.ndarray, seed: int = 0) -> list[LeakScore]:
