@@ -198,3 +198,26 @@ def test_console_lists_every_finding(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "constant: 'country' has a single value ('CN') and is left out" in " ".join(out.split())
+
+
+def test_test_rows_that_repeat_training_rows_and_test_rows_without_target(tmp_path):
+    train = table(n=300, seed=1)
+    test = pd.concat([table(n=100, seed=2), train.iloc[:12]], ignore_index=True)
+    test.loc[0, "Churn"] = "?"
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    r = fit_table(tmp_path / "train.csv", "Churn", test=tmp_path / "test.csv", params=FAST, report=tmp_path)
+    assert found(r, "train_test_overlap") == [
+        "12 test rows repeat a training row exactly in every model column"
+    ]
+    assert found(r, "test_target_missing") == [
+        "test rows: 1 rows have no value in the churn column 'Churn' and are left out"
+    ]
+    assert r.test_rows == 111
+
+
+def test_a_constant_number_is_shown_as_written(tmp_path):
+    frame = table()
+    frame["count"] = 1
+    r = fit(tmp_path, frame)
+    assert found(r, "constant") == ["'count' has a single value (1) and is left out"]

@@ -316,6 +316,7 @@ def plan_columns(
             plan.excluded[c] = "constant"
             v = values.iloc[0]
             v = v.item() if hasattr(v, "item") else v
+            v = int(v) if isinstance(v, float) and v.is_integer() else v
             findings.append(
                 Finding("constant", [c], n, "left out", f"{c!r} has a single value ({v!r}) and is left out")
             )
