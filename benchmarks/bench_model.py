@@ -8,6 +8,10 @@ Also the issue's accuracy figures, so that one run records them beside the speed
 
 - real data (``--data``, default ``shared/data`` beside the repository): IBM Telco 5-fold ROC-AUC
   and BigML churn-80 → churn-20 ROC-AUC through ``fit_table`` (what ``churnradar fit-table`` runs);
+- ``baselines``: ``fit_table`` beside a default ``HistGradientBoostingClassifier()`` and a logistic
+  regression on the same splits, for both public sets and variants built from them (a planted leak,
+  10% duplicate rows, a numeric id, an oversampled training file) and a synthetic interaction table;
+  ratios of ROC-AUC and top-decile lift, and whether the planted item is reported in the JSON;
 - the rolling-origin backtest on the simulated operator (3 origins ending at ``--as-of``): hazard
   model against the logistic and ARPU-rule baselines, ECE, horizon monotonicity;
 - the top reason against the simulator's true reason (``_truth/churn_truth``) among true churners
@@ -20,6 +24,7 @@ repeated to 1,000,000 rows (ids made unique) for scoring and reasons.
 
     python benchmarks/bench_model.py                          # full run (~10 min here)
     python benchmarks/bench_model.py --subscribers 20000 --score-rows 200000   # quick
+    python benchmarks/bench_model.py --only baselines                         # fit-table vs baselines
 """
 
 from __future__ import annotations
