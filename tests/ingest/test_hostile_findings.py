@@ -358,3 +358,21 @@ def test_a_utf16_file_without_byte_order_mark_gets_a_clear_message(tmp_path: Pat
     f.write_bytes(f.read_text().encode("utf-16-le"))
     with pytest.raises(SchemaError, match=r"region.csv:1: the header line holds binary data.*utf-16"):
         ingest([f], tmp_path / "s.duckdb")
+
+
+def test_a_second_batch_says_how_many_stored_rows_it_replaced(tmp_path: Path, store_path: Path) -> None:
+    header, body = dataset({**SIZES, "usage_monthly": 40})["usage_monthly"]
+    first = tmp_path / "usage_monthly.csv"
+    first.write_text(csv_text(header, body[:30]))
+    assert ingest([first], store_path, key=KEY).replaced == 0
+    second = tmp_path / "usage_monthly_again.csv"
+    second.write_text(csv_text(header, body[20:]))  # 10 rows already stored, 10 new
+    result = ingest([second], store_path, key=KEY)
+    assert (result.loaded, result.replaced, result.tables["usage_monthly"].replaced) == (20, 10, 10)
+    assert result.to_dict()["replaced"] == 10
+    with Store.open(store_path) as st:
+        assert st.connection.execute("SELECT count(*) FROM usage_monthly").fetchone()[0] == 40
+        tables = st.connection.execute(
+            "SELECT tables FROM _batch ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()[0]
+    assert json.loads(tables)["usage_monthly"]["replaced"] == 10

@@ -402,7 +402,7 @@ def test_cli_json_output(
     out = json.loads(capsys.readouterr().out)
     assert {"read", "loaded", "rejected", "tables", "errors", "batch_id"} <= set(out)
     assert (out["read"], out["loaded"], out["rejected"]) == (6, 5, 1)
-    assert out["tables"] == {"usage_monthly": {"read": 6, "loaded": 5, "rejected": 1}}
+    assert out["tables"] == {"usage_monthly": {"read": 6, "loaded": 5, "rejected": 1, "replaced": 0}}
     assert out["errors"][0]["message"] == f"{f}:3:active_days: value '40' is above the maximum 31"
 
 

@@ -115,9 +115,15 @@ def _print_counts(result, err: bool = False) -> None:  # type: ignore[no-untyped
     title = f"batch {result.batch_id}: " + ("published" if result.published else "NOT published")
     t = RichTable(title=title, title_justify="left")
     t.add_column("table")
-    for col in ("read", "loaded", "rejected"):
+    for col in ("read", "loaded", "rejected", "replaced"):
         t.add_column(col, justify="right")
     for name, c in result.tables.items():
-        t.add_row(name, f"{c.read:,}", f"{c.loaded:,}", f"{c.rejected:,}")
-    t.add_row("[bold]total[/]", f"{result.read:,}", f"{result.loaded:,}", f"{result.rejected:,}")
+        t.add_row(name, f"{c.read:,}", f"{c.loaded:,}", f"{c.rejected:,}", f"{c.replaced:,}")
+    t.add_row(
+        "[bold]total[/]",
+        f"{result.read:,}",
+        f"{result.loaded:,}",
+        f"{result.rejected:,}",
+        f"{result.replaced:,}",
+    )
     out.print(t)

@@ -101,11 +101,14 @@ class Counts:
     read: int = 0
     loaded: int = 0
     rejected: int = 0
+    #: loaded rows that replaced a row of the same key already in the store (an upsert)
+    replaced: int = 0
 
     def add(self, other: Counts) -> None:
         self.read += other.read
         self.loaded += other.loaded
         self.rejected += other.rejected
+        self.replaced += other.replaced
 
 
 @dataclass
@@ -139,13 +142,16 @@ class IngestResult:
     files: list[FileReport]
     errors: list[RowError]
     error_count: int
+    #: loaded rows that replaced rows of the same key already in the store
+    replaced: int = 0
 
     def counts(self) -> dict[str, Any]:
-        """Totals and per-table counts: ``read``, ``loaded``, ``rejected``, ``tables``."""
+        """Totals and per-table counts: ``read``, ``loaded``, ``rejected``, ``replaced``, ``tables``."""
         return {
             "read": self.read,
             "loaded": self.loaded,
             "rejected": self.rejected,
+            "replaced": self.replaced,
             "tables": {k: asdict(v) for k, v in self.tables.items()},
         }
 
@@ -1043,7 +1049,7 @@ class _Batch:
             )
         if self.progress is not None:
             self.progress("publish", 0, 1)
-        publish(
+        replaced = publish(
             self.con,
             staged,
             batch_id=batch_id,
@@ -1055,6 +1061,9 @@ class _Batch:
             rejects_sql=rejects_sql,
             meta={"key_fingerprint": key_fingerprint(key)} if key is not None else None,
         )
+        for name, n in replaced.items():
+            result.tables[name].replaced = n
+        result.replaced = sum(replaced.values())
         if self.progress is not None:
             self.progress("publish", 1, 1)
             for f in self.files:

@@ -36,12 +36,15 @@ def publish(
     files: list[dict[str, Any]],
     rejects_sql: str | None,
     meta: dict[str, str] | None = None,
-) -> None:
+) -> dict[str, int]:
     """Upsert every ``(table, staging table)`` pair, write rejects and the batch row, in one commit.
 
     ``staging table`` holds ``_bad`` and the canonical columns; only rows with ``NOT _bad`` are
     published. ``rejects_sql`` selects the ``_rejects`` rows of the batch (quarantine mode).
+    Returns, per table, how many stored rows the batch replaced (same key); the batch row records
+    them too (``tables.<name>.replaced``).
     """
+    replaced: dict[str, int] = {}
     t0, c0 = time.perf_counter(), time.process_time()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -50,8 +53,12 @@ def publish(
             target = f"main.{q(table.name)}"
             on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
             existing = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            replaced[table.name] = 0
             if existing:
-                con.execute(f"DELETE FROM {target} t USING {q(stage)} s WHERE NOT s._bad AND {on}")
+                deleted = con.execute(f"DELETE FROM {target} t USING {q(stage)} s WHERE NOT s._bad AND {on}")
+                replaced[table.name] = int(deleted.fetchone()[0])
+                if table.name in tables:
+                    tables[table.name] = {**tables[table.name], "replaced": replaced[table.name]}
             con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(stage)} WHERE NOT _bad")
             log.debug(
                 "%.3fs (cpu %.3fs) upsert %s", time.perf_counter() - t0, time.process_time() - c0, table.name
@@ -82,6 +89,7 @@ def publish(
         t1 = time.perf_counter()
         con.execute("COMMIT")
         log.debug("%.3fs commit; publish %.3fs", time.perf_counter() - t1, time.perf_counter() - t0)
+        return replaced
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
         raise IngestError(f"batch {batch_id} could not be published; the store is unchanged: {exc}") from exc
