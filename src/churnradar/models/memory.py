@@ -89,7 +89,7 @@ def format_bytes(n: float) -> str:
     """``1.5 GiB``, ``640 MiB``: binary units, as ``free`` and ``top`` show memory."""
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
+            return f"{n / size:.2f} {unit}" if abs(n) < 10 * size else f"{n / size:.1f} {unit}"
     return f"{int(n)} B"
 
 
@@ -158,10 +158,13 @@ class MemoryBudget:
 
 
 def apply_duckdb_limit(bk: Any, budget: MemoryBudget | None) -> None:
-    """Set DuckDB's ``memory_limit`` on an open DuckDB backend (no-op without a budget or on Spark)."""
-    if budget is None or getattr(bk, "name", None) != "duckdb":
+    """Set DuckDB's ``memory_limit`` on an open DuckDB backend (none without a budget; no-op on Spark)."""
+    if getattr(bk, "name", None) != "duckdb":
         return
-    bk.con.raw_sql(f"SET memory_limit = '{budget.duckdb // 2**20}MiB'")
+    # DuckDB's own progress bar writes to stdout, into `--json` output; the CLI shows its own
+    bk.con.raw_sql("SET enable_progress_bar = false")
+    if budget is not None:
+        bk.con.raw_sql(f"SET memory_limit = '{budget.duckdb // 2**20}MiB'")
 
 
 def duckdb_out_of_memory(exc: BaseException) -> bool:

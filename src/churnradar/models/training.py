@@ -217,7 +217,7 @@ def plan_training(
                 f"while a month is read (DuckDB {format_bytes(budget.duckdb)}, the month "
                 f"{format_bytes(parts['month_read'])}, the latest month kept "
                 f"{format_bytes(parts['latest_month_kept'])}, the process {format_bytes(BASE_BYTES)}) "
-                f"before any training row; give --memory {_suggest(least)} or more, or --memory none"
+                f"before any training row; give --memory {suggest_memory(least)} or more, or --memory none"
             )
         fit_cap = int(min((budget.total - read_fixed) // per_read, (budget.total - fit_fixed) // per_fit))
         plan.estimate["rows_that_fit"] = fit_cap
@@ -228,7 +228,7 @@ def plan_training(
     room = cap - events
     if room < MIN_NON_EVENTS_PER_EVENT * events or room <= 0:
         tail = (
-            f"; give --memory {_suggest(least)} or more"
+            f"; give --memory {suggest_memory(least)} or more"
             if budget is not None and limit.startswith("memory")
             else ""
         )
@@ -246,7 +246,7 @@ def plan_training(
     return plan
 
 
-def _suggest(nbytes: float) -> str:
+def suggest_memory(nbytes: float) -> str:
     gb = nbytes / 1000**3
     return f"{np.ceil(gb * 10) / 10:.1f}GB" if gb < 10 else f"{int(np.ceil(gb))}GB"
 
