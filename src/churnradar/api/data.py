@@ -22,8 +22,8 @@ import duckdb
 
 from churnradar.api.roles import NotInScope, Scope
 from churnradar.errors import ConfigError, StoreError
+from churnradar.schema.enums import END_EVENTS_SQL
 
-CHURN_EVENTS = ("deregister", "port_out")
 #: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
 RISK_LEVELS = ("low", "medium", "high", "very_high")
 #: Columns the risk list takes from retention's ``value_segment`` table.
@@ -364,7 +364,7 @@ class AnalyticalData:
                           count(*) FILTER (WHERE e.event_type = 'deregister') AS deregistered,
                           count(*) FILTER (WHERE e.event_type = 'port_out') AS ported_out
                    FROM status_event e JOIN subs USING (subscriber_id)
-                   WHERE e.event_type IN ('deregister', 'port_out') GROUP BY 1),
+                   WHERE e.event_type IN {END_EVENTS_SQL} GROUP BY 1),
             rev AS (SELECT b.month, sum(b.revenue) AS revenue FROM billing_monthly b JOIN subs USING (subscriber_id)
                     GROUP BY b.month)
             SELECT base.month, base.active, coalesce(ch.deregistered, 0) AS deregistered,
@@ -418,7 +418,7 @@ class AnalyticalData:
             self.cursor(),
             f"""WITH {cte},
             ch AS (SELECT DISTINCT subscriber_id FROM status_event
-                   WHERE event_type IN ('deregister', 'port_out')
+                   WHERE event_type IN {END_EVENTS_SQL}
                      AND event_time >= (SELECT max(event_time) FROM status_event) - INTERVAL 12 MONTH)
             SELECT subs.{key} AS id, any_value(subs.{name}) AS name, any_value(subs.{name_en}) AS name_en,
                    count(*) AS subscribers, count(ch.subscriber_id) AS churned_12m,
@@ -469,7 +469,7 @@ class AnalyticalData:
         return _rows(
             self.cursor(),
             f"""WITH {cte},
-            ch AS (SELECT DISTINCT subscriber_id FROM status_event WHERE event_type IN ('deregister', 'port_out')),
+            ch AS (SELECT DISTINCT subscriber_id FROM status_event WHERE event_type IN {END_EVENTS_SQL}),
             rev AS (SELECT subscriber_id, avg(revenue) AS arpu FROM billing_monthly GROUP BY 1)
             SELECT subs.package_id, any_value(p.package_name) AS package_name,
                    any_value(p.package_name_en) AS package_name_en, any_value(p.brand) AS brand,
@@ -518,7 +518,7 @@ class AnalyticalData:
             o AS (SELECT contact_id, bool_or(accepted) AS accepted FROM outcome GROUP BY 1),
             k AS (SELECT end_date FROM campaign WHERE campaign_id = ?),
             ch AS (SELECT DISTINCT e.subscriber_id FROM status_event e, k
-                   WHERE e.event_type IN ('deregister', 'port_out')
+                   WHERE e.event_type IN {END_EVENTS_SQL}
                      AND e.event_time < k.end_date + INTERVAL 90 DAY)
             SELECT CASE WHEN c.is_control THEN 'control' ELSE coalesce(c.offer_id, 'treatment') END AS arm,
                    count(*) AS n, count(*) FILTER (WHERE c.contacted) AS contacted,

@@ -7,16 +7,14 @@ import ibis.expr.types as ir
 
 from churnradar.features.registry import node
 from churnradar.features.timeframe import AsOf
-
-#: Lifecycle events that end a subscription (销户, 携号转网).
-ENDING_EVENTS = ("deregister", "port_out")
+from churnradar.schema.enums import END_EVENTS
 
 
 @node
 def churned(status_event: ir.Table, as_of: AsOf) -> ir.Table:
     """Subscriptions deregistered or ported out on or before the end of T, with when and how."""
     e = status_event.filter(
-        status_event.event_type.isin(ENDING_EVENTS), status_event.event_time < ibis.timestamp(as_of.end_ts)
+        status_event.event_type.isin(END_EVENTS), status_event.event_time < ibis.timestamp(as_of.end_ts)
     )
     return e.group_by("subscriber_id").agg(
         churn_time=e.event_time.min(),

@@ -32,7 +32,7 @@ from churnradar.labels.events import (
 )
 from churnradar.labels.reasons import change_reasons, exit_reasons
 from churnradar.periods import add_months, format_month, month_end, month_end_exclusive, parse_month
-from churnradar.schema.enums import CHURN_KIND, codes
+from churnradar.schema.enums import CHURN_KIND, END_EVENTS, codes
 from churnradar.store.backends import Backend, open_backend
 
 __all__ = [
@@ -104,7 +104,7 @@ def population(bk: Backend, as_of: date) -> ir.Table:
     subs = bk.table("subscription")
     ev = bk.table("status_event")
     cutoff = ibis.literal(month_end_exclusive(as_of))
-    ended = ev.filter(ev.event_type.isin(("deregister", "port_out")) & (ev.event_time < cutoff))
+    ended = ev.filter(ev.event_type.isin(END_EVENTS) & (ev.event_time < cutoff))
     open_ = subs.filter(subs.activation_date <= ibis.literal(month_end(as_of)))
     return open_.anti_join(ended, "subscriber_id").select("subscriber_id")
 
@@ -226,8 +226,6 @@ def default_definition(bk: Backend) -> tuple[str, str | None]:
     """The definition to use when none is asked for: ``offnet`` when the store records
     deregistrations or port-outs, otherwise the usage-based ``silent:30``, with a note saying so."""
     ev = bk.table("status_event")
-    from churnradar.labels.events import END_EVENTS
-
     if bk.to_pyarrow(ev.filter(ev.event_type.isin(END_EVENTS)).select("subscriber_id").limit(1)).num_rows:
         return "offnet", None
     return USAGE_BASED_DEFAULT, (

@@ -12,11 +12,10 @@ import ibis.expr.types as ir
 from ibis import _
 
 from churnradar.labels.definitions import ChurnDefinition
+from churnradar.schema.enums import END_EVENTS, SUSPEND_EVENTS
 from churnradar.store.backends import Backend
 
 BRAND_RANK = {"premium": 3, "youth": 2, "budget": 1}
-END_EVENTS = ("deregister", "port_out")
-SUSPEND_EVENTS = ("suspend_oneway", "suspend_twoway", "pre_deregister")
 
 
 def _month_of(ts: ir.Value) -> ir.Value:

@@ -23,6 +23,7 @@ from churnradar.i18n import t
 from churnradar.periods import add_months, format_month, month_end_exclusive, months_between
 from churnradar.reports._stats import wilson
 from churnradar.reports.context import ReportContext
+from churnradar.schema import enums as E
 
 DEPARTMENTS = {
     "key_account": ("key_account",),
@@ -34,7 +35,7 @@ DEPARTMENTS = {
 def recorded_offnet(ctx: ReportContext) -> pd.DataFrame:
     """销户数 and 携出数 by recorded month (re-selection closures excluded), with 上月末在网数 and 离网率."""
     ev = ctx.table("status_event")
-    ends = ev.filter(ev.event_type.isin(("deregister", "port_out")))
+    ends = ev.filter(ev.event_type.isin(E.END_EVENTS))
     ends = ends.mutate(month=ends.event_time.cast("date").truncate("M"))
     e = ctx.events()
     resel = e.filter(e.kind.isin(("number_reselection", "tariff_reselection"))).select("subscriber_id")

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from churnradar.periods import add_months, month_end, month_end_exclusive, parse_month
+from churnradar.schema.enums import END_EVENTS_SQL
 
 #: Numeric model inputs (``region`` and ``customer_group`` are one-hot encoded by the models).
 NUMERIC = (
@@ -65,12 +66,12 @@ def covariates_sql(as_of: date) -> tuple[str, list[object]]:
     m0 = add_months(as_of, -2)
     end = month_end(as_of)
     cut = month_end_exclusive(as_of)
-    sql = """
+    sql = f"""
     WITH pop AS (
       SELECT s.* FROM subscription s
       WHERE s.activation_date <= $end
         AND s.subscriber_id NOT IN (SELECT subscriber_id FROM status_event
-                                    WHERE event_type IN ('deregister', 'port_out') AND event_time < $cut)
+                                    WHERE event_type IN {END_EVENTS_SQL} AND event_time < $cut)
     ),
     b AS (
       SELECT subscriber_id, avg(revenue) AS arpu_3m,

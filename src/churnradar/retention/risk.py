@@ -23,14 +23,15 @@ import pandas as pd
 
 from churnradar.periods import add_months, format_month, parse_month
 from churnradar.retention.covariates import covariates, design_matrix
+from churnradar.schema.enums import END_EVENTS_SQL
 
 HORIZONS = (1, 2, 3)
 DEREG_LAG = 3
 
-EXITS_SQL = """
+EXITS_SQL = f"""
 WITH ends AS (
   SELECT subscriber_id, min(event_time) AS end_time FROM status_event
-  WHERE event_type IN ('deregister', 'port_out') GROUP BY 1
+  WHERE event_type IN {END_EVENTS_SQL} GROUP BY 1
 ),
 last AS (SELECT subscriber_id, max(month) AS last_active FROM usage_monthly WHERE active_days > 0 GROUP BY 1)
 SELECT e.subscriber_id,

@@ -170,6 +170,13 @@ CAMPAIGN_STATUS: Labels = {
 
 OPERATOR_OWN = "own"
 
+#: Lifecycle events that end a line (off-net churn: 销户 and 携号转网), and those that suspend it;
+#: every module that counts or dates exits reads these, never its own list.
+END_EVENTS: tuple[str, ...] = ("deregister", "port_out")
+SUSPEND_EVENTS: tuple[str, ...] = ("suspend_oneway", "suspend_twoway", "pre_deregister")
+#: ``END_EVENTS`` as an SQL list, for the modules that still write SQL text
+END_EVENTS_SQL = "(" + ", ".join(f"'{e}'" for e in END_EVENTS) + ")"
+
 #: The code an operator's data may use where its own code has no canonical counterpart (a mapping
 #: file maps foreign codes to it); appended last so the other codes keep their positions.
 UNKNOWN = "unknown"
