@@ -221,7 +221,7 @@ rows = [{package}]
 rows = [{channel}]
 
 [tables.customer.columns]
-customer_id = "msisdn"
+customer_id = {{ column = "msisdn", pseudonymise = true }}
 certificate_hash = {{ value = "{"0" * 64}" }}
 customer_group = {{ value = "unknown" }}
 customer_type = {{ value = "unknown" }}
@@ -229,8 +229,8 @@ is_local = {{ value = "true" }}
 has_contact_info = {{ value = "true" }}
 
 [tables.subscription.columns]
-subscriber_id = "msisdn"
-customer_id = "msisdn"
+subscriber_id = {{ column = "msisdn", pseudonymise = true }}
+customer_id = {{ column = "msisdn", pseudonymise = true }}
 msisdn = "msisdn"
 brand = {{ column = "brand_code", map = {{ "QQT" = "premium", "SZX" = "budget", "*" = "unknown" }} }}
 package_id = "plan"
@@ -241,7 +241,7 @@ grid_id = {{ value = "G0" }}
 contract_end = {{ column = "last_date", date_format = "%d/%m/%Y" }}
 
 [tables.billing_monthly.columns]
-subscriber_id = "msisdn"
+subscriber_id = {{ column = "msisdn", pseudonymise = true }}
 month = "{{month}}"
 package_id = "plan"
 revenue = {{ column = "arpu_{{m}}", factor = 2, empty_as_zero = true }}
@@ -341,3 +341,60 @@ def test_map_init_writes_a_draft_that_ingest_accepts_after_the_months_are_set(
     ingest([parents], store, key=KEY)
     result = ingest([folder / "用户资料.csv", folder / "usage_wide.csv"], store, key=KEY, mapping=out)
     assert result.rejected == 0 and result.tables["usage_monthly"].loaded == SUBS * len(MONTHS)
+
+
+def test_an_id_made_of_a_phone_number_is_stored_as_its_digest_or_refused(tmp_path: Path) -> None:
+    text = (
+        "[tables.usage_monthly.columns]\n"
+        'msisdn = "phone"\n'
+        "[tables.subscription.columns]\n"
+        'subscriber_id = "phone"\n'
+        'msisdn = "phone"\n'
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"subscription.subscriber_id maps export column 'phone', which holds raw identifiers \(msisdn\)",
+    ):
+        load_mapping(
+            write_map(tmp_path, text.replace('[tables.usage_monthly.columns]\nmsisdn = "phone"\n', ""))
+        )
+    ok = load_mapping(
+        write_map(
+            tmp_path,
+            '[tables.subscription.columns]\nsubscriber_id = { column = "phone", pseudonymise = true }\nmsisdn = "phone"\n',
+        )
+    )
+    assert ok.tables[0].columns[0].pseudonymise
+
+
+def test_pseudonymised_ids_are_digests_and_join_their_children(canonical_free_tmp: Path) -> None:
+    """The wide prepaid export identifies lines by phone number: the store holds only digests."""
+    from churnradar.ingest import hmac_hex
+    from churnradar.simulate import simulate
+    from churnradar.simulate.dialects import write_dialect
+
+    root = canonical_free_tmp
+    simulate(subscribers=150, months=3, seed=9, out=root / "_canonical", fmt="parquet")
+    res = write_dialect(root / "_canonical", root / "wide", "wide-prepaid")
+    store = root / "w.duckdb"
+    ingest(res.files, store, key=KEY, mapping=res.mapping)
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        ids = [r[0] for r in con.execute("SELECT subscriber_id FROM subscription").fetchall()]
+        pairs = con.execute("SELECT subscriber_id, msisdn_hash FROM subscription LIMIT 5").fetchall()
+        orphans = con.execute(
+            "SELECT count(*) FROM usage_monthly u ANTI JOIN subscription s USING (subscriber_id)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert all(len(i) == 64 and i == i.lower() for i in ids)
+    assert all(a == b for a, b in pairs) and orphans == 0
+    first = res.files[0].read_text().splitlines()[1].split(",")[0]
+    assert hmac_hex(KEY, first) in ids
+
+
+@pytest.fixture
+def canonical_free_tmp(tmp_path: Path) -> Path:
+    return tmp_path

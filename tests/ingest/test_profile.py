@@ -14,8 +14,8 @@ MAPPING = """
 months = { "1" = "2024-01", "2" = "2024-02" }
 
 [tables.subscription.columns]
-subscriber_id = "mobile_number"
-customer_id = "mobile_number"
+subscriber_id = { column = "mobile_number", pseudonymise = true }
+customer_id = { column = "mobile_number", pseudonymise = true }
 msisdn = "mobile_number"
 brand = { column = "brand_code", map = { "QQT" = "premium", "SZX" = "budget" } }
 package_id = { value = "P0" }
@@ -27,7 +27,7 @@ grid_id = { value = "G0" }
 [tables.billing_monthly]
 require = "arpu_{m}"
 [tables.billing_monthly.columns]
-subscriber_id = "mobile_number"
+subscriber_id = { column = "mobile_number", pseudonymise = true }
 month = "{month}"
 package_id = { value = "P0" }
 revenue = "arpu_{m}"

@@ -8,13 +8,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from churnradar.ingest import ingest
+from churnradar.ingest import hmac_hex, ingest
 from churnradar.labels import label_store
 from churnradar.simulate import simulate
 from churnradar.simulate.dialects import write_dialect
 
 #: truth kinds after which a number has no more activity; the month its silence starts
 STOPS = "CASE WHEN t.kind = 'silent' THEN t.left_month ELSE t.left_month + INTERVAL 1 MONTH END"
+KEY = "silent-test-key-0123456789"
 NUMBER_STOPS = ("offnet", "port_out", "silent", "number_reselection", "tariff_reselection")
 
 
@@ -24,7 +25,7 @@ def wide(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     simulate(subscribers=1500, months=9, seed=4, out=root / "_canonical", fmt="parquet")
     res = write_dialect(root / "_canonical", root / "export", "wide-prepaid")
     store = root / "wide.duckdb"
-    ingest(res.files, store, key="silent-test-key-0123456789", mapping=res.mapping)
+    ingest(res.files, store, key=KEY, mapping=res.mapping)
     label_store(store, "2024-04", definition="silent:30")
     return root, store
 
@@ -41,11 +42,15 @@ def _agreement(root: Path, store: Path, kinds: tuple[str, ...]) -> tuple[float, 
                 WHERE t.kind IN ({ks})"""
         )
         con.execute(f"DELETE FROM truth WHERE m <= DATE '{first}' OR m > DATE '{last}'")
-        # the mapping identifies each line by its phone number
+        # the mapping identifies each line by the digest of its phone number (= its msisdn_hash)
         con.execute(
-            "CREATE TEMP TABLE found AS SELECT subscriber_id AS msisdn, event_month AS m FROM churn_event WHERE kind = 'silent'"
+            """CREATE TEMP TABLE found AS SELECT s.msisdn_hash AS h, e.event_month AS m
+               FROM churn_event e JOIN subscription s USING (subscriber_id) WHERE e.kind = 'silent'"""
         )
-        hit = con.execute("SELECT count(*) FROM found JOIN truth USING (msisdn, m)").fetchone()[0]
+        con.create_function("hmac", lambda v: hmac_hex(KEY.encode(), v), ["VARCHAR"], "VARCHAR")
+        con.execute("ALTER TABLE truth ADD COLUMN h VARCHAR")
+        con.execute("UPDATE truth SET h = hmac(msisdn)")
+        hit = con.execute("SELECT count(*) FROM found JOIN truth USING (h, m)").fetchone()[0]
         n_found = con.execute("SELECT count(*) FROM found").fetchone()[0]
         n_truth = con.execute("SELECT count(*) FROM truth").fetchone()[0]
     finally:

@@ -19,6 +19,10 @@ def score(
         str | None,
         typer.Option("--model", help="Model id (or prefix); default: newest trained at or before as-of."),
     ] = None,
+    definition: Annotated[
+        str | None,
+        typer.Option("--definition", help="Churn definition of the model (newest of it); default: any."),
+    ] = None,
     backend: Annotated[str, typer.Option("--backend", help="Engine: duckdb (default) or spark.")] = "duckdb",
     exact_share: Annotated[
         float,
@@ -49,6 +53,7 @@ def score(
             store,
             as_of,
             model_id=model,
+            definition=definition,
             backend=backend,
             exact_share=exact_share,
             memory=memory,

@@ -24,6 +24,14 @@ def train(
     store: StoreOption,
     as_of: AsOfOption,
     feature_set: Annotated[str, typer.Option("--feature-set", help="Feature set: core or numeric.")] = "core",
+    definition: Annotated[
+        str | None,
+        typer.Option(
+            "--definition",
+            help="Churn definition to predict: offnet, silent:DAYS, zero_usage, value_decline, … (default: "
+            "offnet when the store has deregistration or port-out events, else silent:30).",
+        ),
+    ] = None,
     horizons: Annotated[str, typer.Option("--horizons", help="Horizons in months, e.g. 1,2,3.")] = "1,2,3",
     history: Annotated[int, typer.Option("--history", help="Feature months before as-of to learn from.")] = 4,
     gap: Annotated[
@@ -72,6 +80,7 @@ def train(
             store,
             as_of,
             feature_set=feature_set,
+            definition=definition,
             horizons=_horizons(horizons),
             history_months=history,
             gap_months=gap,

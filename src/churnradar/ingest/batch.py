@@ -449,7 +449,7 @@ class _Batch:
                 except duckdb.Error as exc:
                     raise SchemaError(f"{path}: not a readable Parquet file ({exc})") from None
                 f.sources = map_columns(table, [d[0] for d in desc], f.display, [d[1] for d in desc])
-            raw_pii += [(f, cs) for cs in f.sources if cs.raw_pii]
+            raw_pii += [(f, cs) for cs in f.sources if cs.to_hash]
             self.files.append(f)
         need_key = bool(raw_pii)
         resolved = (
@@ -594,7 +594,13 @@ class _Batch:
             return map_columns(f.table, src.header, f.display)
         out = map_columns(f.table, comp.outputs, f.display)
         return [
-            dataclasses.replace(cs, shown=comp.shown[int(cs.source[1:])]) if cs.source is not None else cs
+            dataclasses.replace(
+                cs,
+                shown=comp.shown[int(cs.source[1:])],
+                hashed=bool(comp.hashed and comp.hashed[int(cs.source[1:])]),
+            )
+            if cs.source is not None
+            else cs
             for cs in out
         ]
 
@@ -730,10 +736,10 @@ class _Batch:
         digests by the join in the publication view (:meth:`_publish_view`), which costs less than
         rewriting a column of the staging table. Either way only digests leave the temporary tables.
         """
-        cols = [(f, cs.column.name) for f in self.files for cs in f.sources if cs.raw_pii]
+        cols = [(f, cs.column.name, cs.hashed) for f in self.files for cs in f.sources if cs.to_hash]
         if not cols:
             return
-        values = [f"SELECT {q(name)} AS v FROM {q(f.stage)}" for f, name in cols]
+        values = [f"SELECT {q(name)} AS v FROM {q(f.stage)}" for f, name, _ in cols]
         self._temp("_ing_pii", "AS " + pii_map_select(values, key))
         # matching on the 64-bit hash is exact when no two identifiers of the batch share a hash and
         # none shares the hash of NULL (a missing identifier then matches nothing, as with the text)
@@ -743,8 +749,8 @@ class _Batch:
                 "FROM _ing_pii"
             )
         )
-        for f, name in cols:
-            if name in f.table.key:
+        for f, name, hashed in cols:
+            if name in f.table.key or hashed:  # a pseudonymised id may be a foreign key: digests first
                 self._replace_key_pii(f, name)
                 f.key_pii.append(name)
             else:
@@ -883,7 +889,7 @@ class _Batch:
         costs the exact check."""
         for t in {f.table.name: f.table for f in self.files}.values():
             if any(
-                cs.raw_pii and cs.column.name in t.key for f in self.files if f.table is t for cs in f.sources
+                cs.to_hash and cs.column.name in t.key for f in self.files if f.table is t for cs in f.sources
             ):
                 continue  # the key's identifiers are replaced by their digests first
             self.key_repeats[t.name] = self.pool.submit(_has_repeat, self._key_hashes(t))

@@ -380,6 +380,7 @@ def render(d: Draft) -> str:
             + ", ".join(f"{_toml_str(m)} = {_toml_str(_guess_month(m))}" for m in d.months)
             + " }"
         )
+    raw_sources = {v for fd in d.files for cols in fd.placed.values() for k, v in cols.items() if k in _RAW}
     sections: dict[str, list[FileDraft]] = {}
     for fd in d.files:
         names = set(fd.placed) | ({"subscription"} if fd.aon else set())
@@ -391,7 +392,7 @@ def render(d: Draft) -> str:
             continue
         # one section per table: the file that places most of its columns (the others are listed)
         fd = max(candidates, key=lambda x: len(x.placed.get(name, {})))
-        out += _render_table(name, fd, fd.own_customers and name == "customer")
+        out += _render_table(name, fd, fd.own_customers and name == "customer", raw_sources)
         for other in candidates:
             if other is not fd:
                 out.append(f"# {other.file} also looks like {name}; map it in a mapping file of its own")
@@ -400,7 +401,11 @@ def render(d: Draft) -> str:
     return "\n".join(out) + "\n"
 
 
-def _render_table(name: str, fd: FileDraft, own_customers: bool) -> list[str]:
+#: canonical columns that take a raw identifier (hashed at ingest)
+_RAW = {c.raw_name for t in TABLES.values() for c in t.columns if c.raw_name}
+
+
+def _render_table(name: str, fd: FileDraft, own_customers: bool, raw_sources: set[str]) -> list[str]:
     t = TABLES[name]
     cols = dict(fd.placed.get(name, {}))
     sub_id = fd.id_column or cols.get("subscriber_id")
@@ -421,6 +426,9 @@ def _render_table(name: str, fd: FileDraft, own_customers: bool) -> list[str]:
             )
         elif len(fd.sums.get((name, key), [])) > 1:
             out.append(f"{key} = {{ sum = [{', '.join(_toml_str(x) for x in fd.sums[(name, key)])}] }}")
+        elif key in cols and key not in _RAW and cols[key] in raw_sources:
+            # an id made of a phone or ID number: stored as its digest, never in clear
+            out.append(f"{key} = {{ column = {_toml_str(cols[key])}, pseudonymise = true }}")
         elif key in cols:
             out.append(f"{key} = {_toml_str(cols[key])}")
         elif not c.nullable:

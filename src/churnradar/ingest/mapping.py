@@ -50,7 +50,7 @@ from churnradar.errors import ConfigError
 from churnradar.schema import TABLES, Table
 
 _KINDS = ("column", "sum", "value", "sql")
-_OPTIONS = {"factor", "offset", "map", "date_format", "days_before", "empty_as_zero", "trim"}
+_OPTIONS = {"factor", "offset", "map", "date_format", "days_before", "empty_as_zero", "trim", "pseudonymise"}
 _M = "{m}"
 _MONTH = "{month}"
 _MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
@@ -78,6 +78,8 @@ class ColumnSpec:
     days_before: str | None = None
     empty_as_zero: bool = False
     trim: bool = True
+    #: store the keyed HMAC digest of the value, not the value (an id made from a phone number)
+    pseudonymise: bool = False
 
     @property
     def sources(self) -> list[str]:
@@ -183,6 +185,7 @@ def _column_spec(where: str, table: Table, target: str, raw: Any) -> ColumnSpec:
         days_before=raw.get("days_before"),
         empty_as_zero=bool(raw.get("empty_as_zero", False)),
         trim=bool(raw.get("trim", True)),
+        pseudonymise=bool(raw.get("pseudonymise", False)),
     )
 
 
@@ -238,7 +241,35 @@ def parse_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
         tables.append(TableMapping(t, tuple(files), cols, wide, rows, require))
     if not tables:
         raise ConfigError(f"{where}: the mapping has no [tables.NAME] section")
+    _check_raw_sources(where, tables)
     return Mapping(path, tuple(tables), tuple(months), settings.get("encoding"), dict(settings))
+
+
+_RAW_TARGETS = {c.raw_name for t in TABLES.values() for c in t.columns if c.raw_name}
+
+
+def _check_raw_sources(where: str, tables: list[TableMapping]) -> None:
+    """An export column mapped to a raw identifier (a phone, ID-card or IMEI number) may feed other
+    columns only as its digest (``pseudonymise = true``): an id made of a phone number is the phone
+    number, stored in clear."""
+    raw = {
+        s.strip().lower(): spec.target
+        for tm in tables
+        for spec in tm.columns
+        if spec.target in _RAW_TARGETS and spec.kind == "column"
+        for s in spec.sources
+    }
+    for tm in tables:
+        for spec in tm.columns:
+            if spec.target in _RAW_TARGETS or spec.pseudonymise:
+                continue
+            for s in spec.sources:
+                if s.strip().lower() in raw:
+                    raise ConfigError(
+                        f"{where}: {tm.table.name}.{spec.target} maps export column {s!r}, which holds raw "
+                        f"identifiers ({raw[s.strip().lower()]}); they would be stored in clear. Give "
+                        f'{spec.target} = {{ column = "{s}", pseudonymise = true }} to store their keyed digest'
+                    )
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -267,6 +298,7 @@ class Compiled:
     sql: str  # with {inner} where the export relation goes
     per_line: int
     absent: bool = False  # the relation has an ``_absent`` column (rows that do not exist)
+    hashed: tuple[bool, ...] = ()  # per output: stored as its keyed digest (``pseudonymise``)
 
     def select(self, inner: str) -> str:
         return self.sql.replace("{inner}", inner)
@@ -378,6 +410,7 @@ def compile_table(mapping: Mapping, tm: TableMapping, header: list[str], where: 
     """SQL turning one export (its columns read as text, named ``x0…``) into ``tm``'s columns."""
     outputs = [c.target for c in tm.columns]
     shown = [c.shown for c in tm.columns]
+    hashed = tuple(c.pseudonymise for c in tm.columns)
     name = tm.table.name
 
     def absent(m: str | None) -> str:
@@ -388,7 +421,9 @@ def compile_table(mapping: Mapping, tm: TableMapping, header: list[str], where: 
         exprs = [f"{_spec_sql(where, c, header, name, None, None)} AS c{j}" for j, c in enumerate(tm.columns)]
         if tm.require:
             exprs.append(f"{absent(None)} AS _absent")
-        return Compiled(outputs, shown, f"(SELECT {', '.join(exprs)} FROM {{inner}})", 1, bool(tm.require))
+        return Compiled(
+            outputs, shown, f"(SELECT {', '.join(exprs)} FROM {{inner}})", 1, bool(tm.require), hashed
+        )
     structs = []
     for m, ym in mapping.months:
         fields = [
@@ -401,7 +436,7 @@ def compile_table(mapping: Mapping, tm: TableMapping, header: list[str], where: 
         [f"u.c{j} AS c{j}" for j in range(len(tm.columns))] + (["u._absent AS _absent"] if tm.require else [])
     )
     sql = f"(SELECT {cols} FROM (SELECT unnest([{', '.join(structs)}]) AS u FROM {{inner}}))"
-    return Compiled(outputs, shown, sql, len(mapping.months), bool(tm.require))
+    return Compiled(outputs, shown, sql, len(mapping.months), bool(tm.require), hashed)
 
 
 def rows_csv(tm: TableMapping) -> str:

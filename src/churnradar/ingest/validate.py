@@ -51,6 +51,14 @@ class ColumnSource:
     max_length: int | None = None  # longest text accepted (string columns)
     dates: limits.DateRange | None = None  # the accepted dates (date, month, timestamp columns)
     shown: str | None = None  # how reports name the column when it comes through a mapping file
+    #: a raw value stored as its keyed HMAC digest though the column is no identifier column (a
+    #: mapping's ``pseudonymise``: an id made of a phone number)
+    hashed: bool = False
+
+    @property
+    def to_hash(self) -> bool:
+        """Whether ingest replaces the value by its keyed digest."""
+        return self.raw_pii or self.hashed
 
     @property
     def text(self) -> bool:

@@ -292,7 +292,7 @@ def train_store(
     as_of: str | date,
     *,
     feature_set: str = "core",
-    definition: str = "offnet",
+    definition: str | None = "offnet",
     horizons: Sequence[int] = (1, 2, 3),
     history_months: int = 4,
     gap_months: int = 0,
@@ -307,9 +307,14 @@ def train_store(
     ``memory``: the budget (``"16GB"``, ``"60%"``, bytes, a :class:`MemoryBudget`, ``"default"``
     for 60% of the machine; None or ``"none"``: no budget). It sets DuckDB's ``memory_limit`` and
     bounds the training rows kept (see :func:`fit_churn_model`); ``max_rows`` caps them too.
+    ``definition=None`` chooses offnet when the store records deregistrations or port-outs, else
+    ``silent:30`` (:func:`churnradar.labels.default_definition`); the model's notes say which.
+    Too few churn events in the training window stop training (:class:`TooFewChurnEventsError`).
     """
+    from churnradar.labels import default_definition
     from churnradar.models.memory import peak_rss_bytes
     from churnradar.models.registry import save_model
+    from churnradar.models.training import TooFewChurnEventsError
     from churnradar.store.backends import open_backend
 
     started = time.perf_counter()
@@ -324,7 +329,10 @@ def train_store(
             bk.close()  # DuckDB's buffers go before LightGBM's start
             closed = True
 
+    chosen_note = None
     try:
+        if definition is None:
+            definition, chosen_note = default_definition(bk)
         apply_duckdb_limit(bk, budget)
         with _budget_guard("train", budget):
             data = TrainingData(bk, feature_set, definition, max(horizons), cache=False)
@@ -341,8 +349,16 @@ def train_store(
                 keep_panel=False,
                 before_fit=close,
             )
+    except TooFewChurnEventsError as exc:
+        name = definition if isinstance(definition, str) else definition.name
+        hint = ""
+        if name.startswith("offnet") and default_definition(bk)[1] is not None:
+            hint = "; the store has no deregistration or port-out events: try --definition silent:30"
+        raise TooFewChurnEventsError(f"churn definition {name}: {exc}{hint}") from None
     finally:
         close()
+    if chosen_note is not None:
+        model.meta["notes"].insert(0, chosen_note)
     record = save_model(store, model)
     return TrainResult(
         record.model_id, record, model, time.perf_counter() - started, budget, peak_rss_bytes()
@@ -470,6 +486,7 @@ def score_store(
     as_of: str | date,
     *,
     model_id: str | None = None,
+    definition: str | None = None,
     backend: str = "duckdb",
     exact_share: float = DEFAULT_EXACT_SHARE,
     write: bool = True,
@@ -482,7 +499,8 @@ def score_store(
     Reasons are exact TreeSHAP for the riskiest ``exact_share`` (the rows people act on) and path
     contributions for the rest (column ``reason_method``). ``memory`` (as for :func:`train_store`)
     sets DuckDB's ``memory_limit``; a month too large for it is refused before its features are
-    computed (:class:`MemoryBudgetError`).
+    computed (:class:`MemoryBudgetError`). ``definition`` picks the newest model of that churn
+    definition (``model_id`` picks one by id).
     """
     from churnradar.features import get_feature_set
     from churnradar.models.registry import load_model
@@ -496,7 +514,7 @@ def score_store(
     report = progress or _noop
     started = time.perf_counter()
     month = parse_month(as_of)
-    record, model = load_model(store, model_id, as_of=None if model_id else month)
+    record, model = load_model(store, model_id, as_of=None if model_id else month, definition=definition)
     if months_between(record.as_of, month) < 0:
         warnings.warn(
             f"model {record.model_id} was trained as of {record.as_of:%Y-%m}, after {format_month(month)}",

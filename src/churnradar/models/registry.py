@@ -149,9 +149,10 @@ def list_models(store: Path | str) -> list[ModelRecord]:
 
 
 def load_model(
-    store: Path | str, model_id: str | None = None, as_of: date | None = None
+    store: Path | str, model_id: str | None = None, as_of: date | None = None, definition: str | None = None
 ) -> tuple[ModelRecord, ChurnModel]:
-    """The model ``model_id`` (a prefix is enough), or the newest trained at or before ``as_of``."""
+    """The model ``model_id`` (a prefix is enough), or the newest trained at or before ``as_of``
+    (of churn ``definition`` when given)."""
     con = _connect(store)
     try:
         if not _has_table(con):
@@ -167,17 +168,23 @@ def load_model(
                     f"no model {model_id!r} in {store}; models there: {', '.join(known)}"
                 )
         else:
-            where, args = ("WHERE as_of <= ?", [as_of]) if as_of else ("", [])
+            conds, args = (["as_of <= ?"], [as_of]) if as_of else ([], [])
+            if definition is not None:
+                conds.append("label_definition = ?")
+                args.append(definition)
+            where = f"WHERE {' AND '.join(conds)}" if conds else ""
             rows = con.execute(
                 f'SELECT {_COLS}, artifact FROM "{MODEL_TABLE}" {where} ORDER BY as_of DESC, created DESC LIMIT 1',
                 args,
             ).fetchall()
             if not rows:
+                of = f" of churn definition {definition}" if definition is not None else ""
+                flag = f" --definition {definition}" if definition is not None else ""
                 raise ModelNotFoundError(
-                    f"{store} has no model trained at or before {as_of:%Y-%m}; train one with "
-                    f"`churnradar train --as-of {as_of:%Y-%m}` (or pass --model)"
+                    f"{store} has no model{of} trained at or before {as_of:%Y-%m}; train one with "
+                    f"`churnradar train --as-of {as_of:%Y-%m}{flag}` (or pass --model)"
                     if as_of
-                    else f"{store} has no trained model"
+                    else f"{store} has no trained model{of}"
                 )
     finally:
         con.close()

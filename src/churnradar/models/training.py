@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from churnradar.errors import ConfigError
+from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.models.encoding import FeatureEncoder, is_text, value_counts
 from churnradar.models.hazard import HazardRows, _month_index
 from churnradar.models.memory import MemoryBudget, MemoryBudgetError, format_bytes
@@ -167,6 +167,15 @@ def memory_needed(
     return max(read_fixed + rows * per_read, fit_fixed + rows * per_fit)
 
 
+#: the fewest churn events a model is trained on: below it the model would learn nothing and score
+#: every line alike, so training stops and says so
+MIN_CHURN_EVENTS = 10
+
+
+class TooFewChurnEventsError(ChurnRadarError):
+    """The training window holds too few churn events to learn from; nothing is stored."""
+
+
 def plan_training(
     months: list[_Month],
     feature_dtypes: Sequence[str],
@@ -185,6 +194,12 @@ def plan_training(
         for k in m.steps:
             rows += int(_at_risk(m, k).sum())
             events += int((m.churn_step == k).sum())
+    if events < MIN_CHURN_EVENTS:
+        raise TooFewChurnEventsError(
+            f"only {events:,} churn events in the training window (feature months "
+            f"{', '.join(f'{m.month:%Y-%m}' for m in months) or 'none'}, outcomes up to {outcome_until:%Y-%m}); "
+            f"at least {MIN_CHURN_EVENTS} are needed to learn from, so no model was stored"
+        )
     n_feat = len(feature_dtypes)
     population = max((len(m.ids) for m in months), default=0)
     label_rows = sum(len(m.ids) for m in months)

@@ -110,7 +110,9 @@ def _bss(con: duckdb.DuckDBPyConnection, canonical: Path, out: Path) -> tuple[li
         cols, spec = [], []
         for c in t.columns:
             col = c.raw_name if c.pii else c.name
-            header = c.zh.replace("（脱敏）", "").replace("(脱敏)", "") if c.pii else c.zh  # raw in the export
+            header = (
+                c.zh.replace("（脱敏）", "").replace("(脱敏)", "") if c.pii else c.zh
+            )  # raw in the export
             expr = _q(col)
             labels = _labels(c)
             options = ""
@@ -194,7 +196,7 @@ rows = [{{ channel_id = "UNKNOWN", channel_name = "未知", channel_name_en = "u
 [tables.customer]
 files = ["telecom_prepaid.csv"]
 [tables.customer.columns]
-customer_id = "mobile_number"
+customer_id = {{ column = "mobile_number", pseudonymise = true }}
 certificate_no = "mobile_number"      # no certificate in the export: each number its own customer
 customer_group = {{ value = "unknown" }}
 customer_type = {{ value = "unknown" }}
@@ -204,8 +206,8 @@ has_contact_info = {{ value = "true" }}
 [tables.subscription]
 files = ["telecom_prepaid.csv"]
 [tables.subscription.columns]
-subscriber_id = "mobile_number"
-customer_id = "mobile_number"
+subscriber_id = {{ column = "mobile_number", pseudonymise = true }}   # the line's id: the digest of its number
+customer_id = {{ column = "mobile_number", pseudonymise = true }}
 msisdn = "mobile_number"
 brand = {{ value = "unknown" }}
 package_id = {{ value = "UNKNOWN" }}
@@ -218,7 +220,7 @@ grid_id = {{ value = "UNKNOWN" }}
 files = ["telecom_prepaid.csv"]
 require = "total_og_mou_{{m}}"          # a month without usage is a month the number did not exist
 [tables.usage_monthly.columns]
-subscriber_id = "mobile_number"
+subscriber_id = {{ column = "mobile_number", pseudonymise = true }}
 month = "{{month}}"
 {chr(10).join(usage_spec)}
 competitor_min = {{ value = "0" }}
@@ -229,7 +231,7 @@ distinct_contacts = {{ value = "0" }}
 files = ["telecom_prepaid.csv"]
 require = "arpu_{{m}}"
 [tables.billing_monthly.columns]
-subscriber_id = "mobile_number"
+subscriber_id = {{ column = "mobile_number", pseudonymise = true }}
 month = "{{month}}"
 package_id = {{ value = "UNKNOWN" }}
 {chr(10).join(bill_spec)}
