@@ -47,3 +47,15 @@ def test_train_without_events_uses_silence_and_says_so(wide_store: Path, capsys)
     assert json.loads(capsys.readouterr().out)["rows"] > 0
     assert main(["score", "--store", str(wide_store), "--as-of", "2024-08", "--definition", "offnet"]) == 1
     assert "no model of churn definition offnet" in capsys.readouterr().err
+
+
+def test_backtest_without_events_uses_silence_and_keeps_origins_inside_the_data(
+    wide_store: Path, capsys
+) -> None:
+    assert main(["backtest", "--store", str(wide_store), "--horizon", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["params"]["definition"] == "silent:30"
+    assert out["origins"] == ["2024-05", "2024-06", "2024-07"]
+    assert main(["backtest", "--store", str(wide_store), "--horizon", "1", "--n-origins", "9"]) == 1
+    err = capsys.readouterr().err
+    assert "the data cover 2024-01 … 2024-09: an origin needs three months of data before it" in err

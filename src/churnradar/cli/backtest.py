@@ -58,7 +58,20 @@ def backtest(
         str | None, typer.Option("--end", help="Last origin month (default: last one with full labels).")
     ] = None,
     n_origins: Annotated[int, typer.Option("--n-origins", help="Consecutive origins ending at --end.")] = 3,
-    horizon: Annotated[int, typer.Option("--horizon", help="Horizon (months) of the printed table.")] = 3,
+    horizon: Annotated[
+        int,
+        typer.Option(
+            "--horizon", help="Longest horizon in months (the models predict 1 … it; the table shows it)."
+        ),
+    ] = 3,
+    definition: Annotated[
+        str | None,
+        typer.Option(
+            "--definition",
+            help="Churn definition: offnet, silent:DAYS, zero_usage, value_decline, … (default: offnet when "
+            "the store has deregistration or port-out events, else silent:30).",
+        ),
+    ] = None,
     history: Annotated[
         int, typer.Option("--history", help="Feature months before each origin to learn from.")
     ] = 4,
@@ -98,7 +111,9 @@ def backtest(
             [o.strip() for o in origins.split(",")] if origins else None,
             end=end,
             n_origins=n_origins,
+            horizons=tuple(range(1, horizon + 1)),  # the model predicts the months up to --horizon
             horizon=horizon,
+            definition=definition,
             history_months=history,
             gap_months=gap,
             params={"n_estimators": trees, "num_leaves": leaves, "num_threads": 1},

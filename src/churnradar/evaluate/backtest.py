@@ -184,6 +184,21 @@ class BacktestResult:
         }
 
 
+def confirmation_months(d: Any) -> int:
+    """Months after a churn before the data show it in full: the deregistration lag for off-net
+    churn dated by last activity, the silent months for silence, the decline months for value
+    decline, none otherwise."""
+    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS
+
+    if d.target in ("offnet", "port_out"):
+        return DEREGISTRATION_LAG_MONTHS if d.dating == "last_activity" else 0
+    if d.target == "silent":
+        return d.silent_months
+    if d.target == "value_decline":
+        return d.value_decline_months
+    return 0
+
+
 def backtest_store(
     store: Path | str,
     origins: Sequence[str | date] | None = None,
@@ -195,7 +210,7 @@ def backtest_store(
     history_months: int = 4,
     gap_months: int = 0,
     feature_set: str = "core",
-    definition: str = "offnet",
+    definition: str | None = "offnet",
     params: dict[str, Any] | None = None,
     emp_params: dict[str, float] | None = None,
     backend: str = "duckdb",
@@ -204,21 +219,36 @@ def backtest_store(
     """Rolling-origin evaluation on ``store``: origins given, or the ``n_origins`` months ending at ``end``.
 
     ``end`` defaults to the last month whose ``max(horizons)``-month labels the data cover in full
-    (allowing for the 3-month deregistration lag).
+    (allowing for the time the definition needs to see a churn: the 3-month deregistration lag for
+    off-net churn, the silent months for silence). Default origins lie inside the data: the first
+    one needs three months of data before it. ``definition=None`` chooses as ``train`` does.
     """
-    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS, TrainingData
+    from churnradar.labels import default_definition
+    from churnradar.models.pipeline import TrainingData
     from churnradar.store.backends import open_backend
 
     horizons = [int(h) for h in horizons]
     bk = open_backend(store, backend)
     try:
+        if definition is None:
+            definition = default_definition(bk)[0]
         data = TrainingData(bk, feature_set, definition, max(horizons))
-        latest = add_months(data.last_month, -(max(horizons) + DEREGISTRATION_LAG_MONTHS))
+        latest = add_months(data.last_month, -(max(horizons) + confirmation_months(data.definition)))
         if origins:
             months = sorted(parse_month(o) for o in origins)
         else:
             last = parse_month(end) if end else latest
             months = [add_months(last, -i) for i in range(n_origins - 1, -1, -1)]
+            # the model needs a month of history and two outcome months after it before an origin
+            first_usable = add_months(data.first_month, 3)
+            if months[0] < first_usable:
+                raise ConfigError(
+                    f"the data cover {format_month(data.first_month)} … {format_month(data.last_month)}: "
+                    f"an origin needs three months of data before it, so the first can be "
+                    f"{format_month(first_usable)}, and with {max(horizons)}-month labels the last "
+                    f"{format_month(latest)}, which leaves fewer than the {n_origins} origins asked for; "
+                    "give a shorter --horizon (and --n-origins ≥ 3) or more months of data"
+                )
         return run_backtest(
             data,
             months,
@@ -251,7 +281,7 @@ def run_backtest(
     The hazard model of each origin is kept in ``result.models`` (the last one is what
     ``churnradar train --as-of <last origin>`` with the same parameters stores).
     """
-    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS, fit_churn_model
+    from churnradar.models.pipeline import fit_churn_model
 
     started = time.perf_counter()
     report = progress or (lambda *a, **k: None)
@@ -262,12 +292,13 @@ def run_backtest(
     months = sorted(months)
     if len(months) < 3:
         raise ConfigError(f"a backtest needs at least 3 origin months; got {len(months)}")
-    latest = add_months(data.last_month, -(max(horizons) + DEREGISTRATION_LAG_MONTHS))
+    lag = confirmation_months(data.definition)
+    latest = add_months(data.last_month, -(max(horizons) + lag))
     late = [format_month(m) for m in months if m > latest]
     if late:
         raise ConfigError(
             f"origins {late} are too late: their {max(horizons)}-month labels need data up to "
-            f"{max(horizons)} + {DEREGISTRATION_LAG_MONTHS} months later, and the data end in "
+            f"{max(horizons)} + {lag} months later, and the data end in "
             f"{format_month(data.last_month)}; the last usable origin is {format_month(latest)}"
         )
     rows: list[dict[str, Any]] = []
