@@ -177,6 +177,8 @@ def fit_churn_model(
     total = 2 * len(usable) + 2
     if before_fit is not None:
         before_fit()
+    # the month tables are gone; Arrow's allocator keeps freed memory for reuse unless asked
+    pa.default_memory_pool().release_unused()
     report("training data", total - 1, total)
     hazard.fit_encoded(rows.train, rows.cal, rows.encoder)
     plan = rows.plan
