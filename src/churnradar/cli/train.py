@@ -64,8 +64,9 @@ def train(
     """Train the churn model as of a month (outcomes up to that month only) and store it in `model`.
 
     The model records its data hash, feature-set version, parameters (with the training sample's
-    rate and rows) and metrics; the same data, seed and budget give the same model (and model id).
-    A budget too small for one month's features is refused before anything is computed.
+    rate and rows) and metrics; the same data and seed give the same model (and model id), and the
+    same budget the same sample.
+    A budget too small for one month's features is refused before any feature is computed.
 
     Example: `churnradar train --store operator.duckdb --as-of 2024-06 --memory 16GB`
     """

@@ -126,6 +126,11 @@ def parse_memory(text: str | int | float | None) -> int | None:
     return int(value)
 
 
+def duckdb_share(total: int) -> int:
+    """DuckDB's ``memory_limit`` within a budget of ``total`` bytes."""
+    return int(min(max(total * DUCKDB_SHARE, DUCKDB_MIN), DUCKDB_MAX, total / 2))
+
+
 @dataclass(frozen=True)
 class MemoryBudget:
     """``total`` bytes for the process; ``duckdb`` of them are DuckDB's ``memory_limit``."""
@@ -147,8 +152,18 @@ class MemoryBudget:
             if parsed is None:
                 return None
             total, source = parsed, "--memory"
-        duck = int(min(max(total * DUCKDB_SHARE, DUCKDB_MIN), DUCKDB_MAX, total / 2))
-        return cls(total=total, duckdb=duck, source=source)
+        return cls(total=total, duckdb=duckdb_share(total), source=source)
+
+    @staticmethod
+    def total_for(other: int) -> int:
+        """The smallest budget that holds ``other`` bytes besides its own DuckDB share."""
+        total = other + DUCKDB_MIN
+        for _ in range(100):
+            nxt = other + duckdb_share(total)
+            if abs(nxt - total) < 2**20:
+                break
+            total = nxt
+        return int(max(total, nxt) * 1.01)
 
     def describe(self) -> str:
         return f"{format_bytes(self.total)} ({self.source}; DuckDB {format_bytes(self.duckdb)})"

@@ -111,6 +111,13 @@ class TrainingData:
             )
         return self._labels[month]
 
+    def population_size(self, month: date) -> int:
+        """Subscribers open at the end of ``month`` (one count; the rows a month's tables have)."""
+        from churnradar.labels import population
+
+        t = population(self.bk, month).count().as_table()
+        return int(self.bk.to_pyarrow(t).column(0)[0].as_py())
+
     def forget_labels(self, month: date) -> None:
         """Drop the month's label table unless months are cached (the caller keeps what it needs)."""
         if not self.cache:
@@ -143,7 +150,7 @@ def fit_churn_model(
     The panel's rows are read month by month into float32 blocks (``models/training.py``).
     ``memory`` (a :class:`MemoryBudget`) and ``max_rows`` bound the rows kept: every churn event
     and a seeded, weighted sample of the other subscriber-months when all would not fit; a budget
-    too small for one month's features raises :class:`MemoryBudgetError` before anything is read.
+    too small for one month's features raises :class:`MemoryBudgetError` before any feature is read.
     ``keep_panel=False`` does not build the panel as an Arrow table (returns None for it);
     ``before_fit`` runs once the months are read, before LightGBM (``train`` closes the store there).
     """
@@ -473,13 +480,14 @@ def check_score_memory(bk: Any, month: date, fs: Any, budget: MemoryBudget | Non
     dtypes = [f.dtype for f in fs.resolve()]
     n = int(bk.to_pyarrow(population(bk, month).count().as_table()).column(0)[0].as_py())
     month64 = int(n * 1.05 * arrow_row_bytes(dtypes))
-    need = BASE_BYTES + budget.duckdb + READ_COPIES * month64 + n * (4 * len(dtypes) + SCORE_ROW_BYTES)
+    other = BASE_BYTES + READ_COPIES * month64 + n * (4 * len(dtypes) + SCORE_ROW_BYTES)
+    need = other + budget.duckdb
     if need > budget.total:
         raise MemoryBudgetError(
             f"scoring {format_month(month)} needs about {format_bytes(need)} for {n:,} subscribers × "
             f"{len(dtypes)} features (DuckDB {format_bytes(budget.duckdb)}, features "
             f"{format_bytes(READ_COPIES * month64)}, scores and reasons), more than the memory budget "
-            f"{format_bytes(budget.total)}; give --memory {suggest_memory(need)} or more"
+            f"{format_bytes(budget.total)}; give --memory {suggest_memory(MemoryBudget.total_for(other))} or more"
         )
 
 

@@ -11,7 +11,7 @@ With a memory budget (:class:`~churnradar.models.memory.MemoryBudget`) the plan 
 reading and training will hold. When the rows do not fit, training keeps every churn event and a
 seeded sample of the other rows, weighted by 1 / the sampling rate, so that the step baselines,
 the booster and the calibration estimate what the full panel gives (docs/model.md, "Memory").
-A budget that cannot even hold one month's features is refused before anything is computed.
+A budget that cannot even hold one month's features is refused before any feature is computed.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from churnradar.periods import add_months, format_month
 
 #: What the interpreter holds before any data (numpy, Arrow, DuckDB, LightGBM, numba, scikit-learn
 #: loaded; about 570 MiB measured). A constant, not the measured size, so that the same budget
-#: always gives the same sample (and the same model).
+#: always gives the same sample.
 BASE_BYTES = 768 * 2**20
 #: Bytes per encoded row and feature: the float32 value (4) and LightGBM's binned copy (≤ 1).
 ROW_FEATURE_BYTES = 5
@@ -161,12 +161,28 @@ def _estimates(
     return read_fixed, 4 * n_feat + 80, fit_fixed, ROW_FEATURE_BYTES * n_feat + ROW_BYTES, parts
 
 
-def memory_needed(
-    population: int, feature_dtypes: Sequence[str], label_rows: int, rows: int, duckdb: int
-) -> int:
-    """Bytes a budget needs for ``rows`` training rows (the larger of reading and fitting)."""
-    read_fixed, per_read, fit_fixed, per_fit, _ = _estimates(population, feature_dtypes, label_rows, duckdb)
-    return max(read_fixed + rows * per_read, fit_fixed + rows * per_fit)
+def memory_needed(population: int, feature_dtypes: Sequence[str], label_rows: int, rows: int) -> int:
+    """The budget (with its DuckDB share) that holds ``rows`` training rows while reading and fitting."""
+    read_fixed, per_read, fit_fixed, per_fit, _ = _estimates(population, feature_dtypes, label_rows, 0)
+    return max(MemoryBudget.total_for(read_fixed + rows * per_read), fit_fixed + rows * per_fit)
+
+
+def check_one_month(
+    population: int, feature_dtypes: Sequence[str], label_rows: int, budget: MemoryBudget, least_rows: int = 0
+) -> None:
+    """Refuse a budget that cannot hold one month's features (DuckDB's share and the process besides)."""
+    read_fixed, _, _, _, parts = _estimates(population, feature_dtypes, label_rows, budget.duckdb)
+    if read_fixed < budget.total:
+        return
+    least = memory_needed(population, feature_dtypes, label_rows, least_rows)
+    raise MemoryBudgetError(
+        f"memory budget {format_bytes(budget.total)} cannot hold one month's features: "
+        f"{population:,} subscribers × {len(feature_dtypes)} features need about {format_bytes(read_fixed)} "
+        f"while a month is read (DuckDB {format_bytes(budget.duckdb)}, the month "
+        f"{format_bytes(parts['month_read'])}, the latest month kept "
+        f"{format_bytes(parts['latest_month_kept'])}, the process {format_bytes(BASE_BYTES)}) "
+        f"before any training row; give --memory {suggest_memory(least)} or more, or --memory none"
+    )
 
 
 #: the fewest churn events a model is trained on: below it the model would learn nothing and score
@@ -225,17 +241,9 @@ def plan_training(
         read_fixed, per_read, fit_fixed, per_fit, parts = _estimates(
             population, feature_dtypes, label_rows, budget.duckdb
         )
-        least = memory_needed(population, feature_dtypes, label_rows, min(rows, min_rows), budget.duckdb)
+        least = memory_needed(population, feature_dtypes, label_rows, min(rows, min_rows))
         plan.estimate = {**parts, "per_row": per_fit, "all_rows": rows * per_fit}
-        if read_fixed >= budget.total:
-            raise MemoryBudgetError(
-                f"memory budget {format_bytes(budget.total)} cannot hold one month's features: "
-                f"{population:,} subscribers × {n_feat} features need about {format_bytes(read_fixed)} "
-                f"while a month is read (DuckDB {format_bytes(budget.duckdb)}, the month "
-                f"{format_bytes(parts['month_read'])}, the latest month kept "
-                f"{format_bytes(parts['latest_month_kept'])}, the process {format_bytes(BASE_BYTES)}) "
-                f"before any training row; give --memory {suggest_memory(least)} or more, or --memory none"
-            )
+        check_one_month(population, feature_dtypes, label_rows, budget, min(rows, min_rows))
         fit_cap = int(min((budget.total - read_fixed) // per_read, (budget.total - fit_fixed) // per_fit))
         plan.estimate["rows_that_fit"] = fit_cap
         if cap is None or fit_cap < cap:
@@ -255,7 +263,7 @@ def plan_training(
             f"events and as many other subscriber-months ({rows:,} rows in {len(months)} feature months, "
             f"{n_feat} features){tail}"
         )
-    # rounded down to 4 significant digits: the same budget gives the same rate (and model)
+    # rounded down to 4 significant digits: the same budget gives the same rate (and sample)
     rate = room / (rows - events)
     digits = 3 - int(np.floor(np.log10(rate)))
     plan.sample_rate = float(np.floor(rate * 10**digits) / 10**digits)
@@ -304,12 +312,15 @@ def collect_training_rows(
 
     report = progress or (lambda *a, **k: None)
     total = 2 * len(usable) + 2
+    feature_dtypes = [f.dtype for f in data.fs.resolve()]
+    if budget is not None:  # before the labels: one count says whether a month's features can fit
+        n = data.population_size(usable[-1])
+        check_one_month(n, feature_dtypes, n * len(usable), budget)
     months = []
     for i, s in enumerate(usable):
         report("training data", i, total)
         months.append(_label_month(data.labels(s), s, max_step, outcome_until))
         data.forget_labels(s)
-    feature_dtypes = [f.dtype for f in data.fs.resolve()]
     plan = plan_training(months, feature_dtypes, outcome_until, max_step, budget, max_rows)
     last_outcome = max(_month_index(add_months(m.month, k)) for m in months for k in m.steps)
     rate = plan.sample_rate
