@@ -181,7 +181,8 @@ def check_one_month(
         f"while a month is read (DuckDB {format_bytes(budget.duckdb)}, the month "
         f"{format_bytes(parts['month_read'])}, the latest month kept "
         f"{format_bytes(parts['latest_month_kept'])}, the process {format_bytes(BASE_BYTES)}) "
-        f"before any training row; give --memory {suggest_memory(least)} or more, or --memory none"
+        f"before any training row; give --memory {suggest_memory(least)} or more"
+        f"{' (the training rows need more still)' if not least_rows else ''}, or --memory none"
     )
 
 
