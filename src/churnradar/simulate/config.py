@@ -162,7 +162,7 @@ class SimConfig:
     promo_fee: float = _p(
         5.0,
         "Monthly fee of the acquisition-promotion prepaid card (yuan).",
-        "[sourced] DOMAIN.md example: a ¥5/month prepaid package",
+        "[sourced] operator practice: a ¥5/month prepaid promotion package",
     )
     promo_launch_offset: int = _p(2, "Months after the start when the ¥5 card launches.", "[assumption]")
     promo_acquisition_share: float = _p(
