@@ -25,18 +25,19 @@ from churnradar.labels.definitions import (
 )
 from churnradar.labels.events import (
     brand_downgrades,
-    offnet_exits,
-    reselections,
+    exits_and_reselections,
     silent_spells,
     value_declines,
 )
 from churnradar.labels.reasons import change_reasons, exit_reasons
-from churnradar.periods import add_months, format_month, month_end, month_end_exclusive, parse_month
-from churnradar.schema.enums import CHURN_KIND, END_EVENTS, codes
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, population
+from churnradar.periods import add_months, format_month, parse_month
+from churnradar.schema.enums import CHURN_KIND, END_EVENTS, OFFNET_KINDS, codes
 from churnradar.store.backends import Backend, open_backend
 
 __all__ = [
     "DEFINITIONS",
+    "DEREGISTRATION_LAG_MONTHS",
     "TARGETS",
     "ChurnDefinition",
     "LabelResult",
@@ -46,9 +47,6 @@ __all__ = [
     "label_store",
     "population",
 ]
-
-#: Months from the last activity to the recorded deregistration on the arrears path (DOMAIN.md).
-DEREGISTRATION_LAG_MONTHS = 3
 
 EVENT_COLUMNS = {
     "subscriber_id": "string",
@@ -73,13 +71,10 @@ def churn_events(bk: Backend, d: ChurnDefinition) -> ir.Table:
     """
     # exits, re-selections and in-network changes each feed several branches: computed once each
     # (left in the query, the engine recomputes them per branch: ≈2× the work at 1M × 24)
-    exits = offnet_exits(bk, d).cache()
-    resel = reselections(bk, d, exits).cache()
-    offnet = exits.anti_join(resel, "subscriber_id")
+    offnet, rs = exits_and_reselections(bk, d, cache=True)
     offnet = offnet.join(exit_reasons(bk, offnet), "subscriber_id")
     offnet = offnet.mutate(new_subscriber_id=ibis.null("string"))
 
-    rs = resel.join(exits.select("subscriber_id", "event_month", "recorded_month"), "subscriber_id")
     rs = rs.mutate(
         reason_code=rs.kind,
         intent=ibis.cases((rs.kind == "tariff_reselection", "induced"), else_="voluntary"),
@@ -96,21 +91,8 @@ def churn_events(bk: Backend, d: ChurnDefinition) -> ir.Table:
     return _conform(offnet).union(_conform(rs)).union(_conform(changes))
 
 
-def population(bk: Backend, as_of: date) -> ir.Table:
-    """Subscribers open at the end of ``as_of``: activated by then, not deregistered or ported out before.
-
-    Uses only data up to the end of ``as_of`` (point in time).
-    """
-    subs = bk.table("subscription")
-    ev = bk.table("status_event")
-    cutoff = ibis.literal(month_end_exclusive(as_of))
-    ended = ev.filter(ev.event_type.isin(END_EVENTS) & (ev.event_time < cutoff))
-    open_ = subs.filter(subs.activation_date <= ibis.literal(month_end(as_of)))
-    return open_.anti_join(ended, "subscriber_id").select("subscriber_id")
-
-
 def _target_kinds(d: ChurnDefinition) -> tuple[str, ...]:
-    return ("offnet", "port_out") if d.target == "offnet" else (d.target,)
+    return OFFNET_KINDS if d.target == "offnet" else (d.target,)
 
 
 def build_labels(bk: Backend, as_of: date, d: ChurnDefinition, events: ir.Table | None = None) -> ir.Table:

@@ -170,6 +170,27 @@ def reselections(bk: Backend, d: ChurnDefinition, exits: ir.Table | None = None)
     )
 
 
+def exits_and_reselections(bk: Backend, d: ChurnDefinition, cache: bool = False) -> tuple[ir.Table, ir.Table]:
+    """Off-net exits that are churn, and the in-network re-selections: the one split every count of
+    离网 (labels, metrics, reports, retention) reads.
+
+    The first table is :func:`offnet_exits` without the old numbers of re-selections (kind
+    ``offnet`` or ``port_out``); the second is one row per re-selection (kind ``number_reselection``
+    or ``tariff_reselection``, ``new_subscriber_id``) with the old number's ``event_month``,
+    ``effective_month`` and ``recorded_month``. ``cache`` materialises exits and re-selections once
+    (worth it when both tables feed several branches of one query).
+    """
+    exits = offnet_exits(bk, d)
+    if cache:
+        exits = exits.cache()
+    resel = reselections(bk, d, exits)
+    if cache:
+        resel = resel.cache()
+    offnet = exits.anti_join(resel, "subscriber_id")
+    dates = exits.select("subscriber_id", "event_month", "effective_month", "recorded_month")
+    return offnet, resel.join(dates, "subscriber_id")
+
+
 def _billing_with_rank(bk: Backend) -> ir.Table:
     b = bk.table("billing_monthly")
     pk = bk.table("package").select("package_id", "brand")

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from churnradar.errors import ChurnRadarError, ConfigError
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
 from churnradar.models.churn import ChurnModel
 from churnradar.models.explain import ReasonExplainer
 from churnradar.models.hazard import ChurnHazardModel
@@ -32,7 +33,6 @@ from churnradar.periods import add_months, format_month, months_between, parse_m
 SCORE_TABLE = "score"
 #: Share of the scored population (the riskiest) whose reasons are exact TreeSHAP.
 DEFAULT_EXACT_SHARE = 0.10
-DEREGISTRATION_LAG_MONTHS = 3
 
 Progress = Callable[..., None]
 

@@ -1,5 +1,9 @@
 """Department KPI sheet (DOMAIN.md section 7, formulas from CALIBRATION.md "KPI formulas").
 
+The company figures (离网率, 携出率, 存量收入流失率, 客保率) are the metrics layer's
+(:mod:`churnradar.metrics`, ``churnradar metrics``), with its 口径 text as their definition; the
+department breakdowns below are this sheet's own.
+
 - 离网率 = 销户数 / 上月末在网数: deregistrations recorded in the month (in-network number and
   tariff re-selection excluded) over lines open at the end of the previous month; port-outs
   (携出) are counted separately, not in 销户.
@@ -23,7 +27,6 @@ from churnradar.i18n import t
 from churnradar.periods import add_months, format_month, month_end_exclusive, months_between
 from churnradar.reports._stats import wilson
 from churnradar.reports.context import ReportContext
-from churnradar.schema import enums as E
 
 DEPARTMENTS = {
     "key_account": ("key_account",),
@@ -32,35 +35,51 @@ DEPARTMENTS = {
 }
 
 
+#: The figures this sheet takes from the metrics layer (:mod:`churnradar.metrics`), by id.
+KPI_METRICS = (
+    "lines_start",
+    "deregistrations",
+    "port_outs",
+    "offnet_rate",
+    "port_out_rate",
+    "snapshot_lines",
+    "retained_lines",
+    "customer_retention",
+    "stock_revenue_churn_rate",
+)
+
+
+def kpi_metrics(ctx: ReportContext) -> pd.DataFrame:
+    """The metrics-layer figures of the sheet for every month of the window and the report's scope
+    (one row per month, ``YYYY-MM``, one column per metric id)."""
+    from churnradar.metrics import series
+
+    def make() -> pd.DataFrame:
+        df = series(ctx.bk, list(ctx.months), ctx.grids, list(KPI_METRICS))
+        df.index = [format_month(m) for m in df.index]
+        return df
+
+    return ctx._cached("kpi_metrics", make)
+
+
 def recorded_offnet(ctx: ReportContext) -> pd.DataFrame:
-    """销户数 and 携出数 by recorded month (re-selection closures excluded), with 上月末在网数 and 离网率."""
-    ev = ctx.table("status_event")
-    ends = ev.filter(ev.event_type.isin(E.END_EVENTS))
-    ends = ends.mutate(month=ends.event_time.cast("date").truncate("M"))
-    e = ctx.events()
-    resel = e.filter(e.kind.isin(("number_reselection", "tariff_reselection"))).select("subscriber_id")
-    ends = ends.anti_join(resel, "subscriber_id")
-    df = ctx.run(ends.group_by(["month", "event_type"]).agg(n=ends.subscriber_id.nunique()))
-    df["month"] = df["month"].map(lambda d: format_month(pd.Timestamp(d).date()))
-    wide = df.pivot_table(index="month", columns="event_type", values="n", aggfunc="sum").fillna(0)
-    base = ctx.stock([]).set_index("month")["base"]
-    out = pd.DataFrame({"month": [format_month(m) for m in ctx.months]})
-    out["base"] = out["month"].map(base).fillna(0).astype(int)
-    out["deregistrations"] = (
-        out["month"].map(wide.get("deregister", pd.Series(dtype=float))).fillna(0).astype(int)
-    )
-    out["port_outs"] = out["month"].map(wide.get("port_out", pd.Series(dtype=float))).fillna(0).astype(int)
-    out["offnet_rate"] = np.where(out["base"] > 0, out["deregistrations"] / out["base"], np.nan)
+    """销户数 and 携出数 by recorded month (re-selection closures excluded), with 上月末在网数 and 离网率:
+    the metrics layer's ``deregistrations``, ``port_outs``, ``lines_start``, ``offnet_rate`` and
+    ``port_out_rate``, with a Wilson interval on the rate."""
+    m = kpi_metrics(ctx)
+    out = pd.DataFrame({"month": [format_month(x) for x in ctx.months]})
+    out["base"] = out["month"].map(m["lines_start"]).fillna(0).astype(int)
+    out["deregistrations"] = out["month"].map(m["deregistrations"]).fillna(0).astype(int)
+    out["port_outs"] = out["month"].map(m["port_outs"]).fillna(0).astype(int)
+    out["offnet_rate"] = out["month"].map(m["offnet_rate"]).astype(float)
     lo, hi = wilson(out["deregistrations"], out["base"])
     out["offnet_rate_lo"], out["offnet_rate_hi"] = lo, hi
-    out["port_out_rate"] = np.where(out["base"] > 0, out["port_outs"] / out["base"], np.nan)
+    out["port_out_rate"] = out["month"].map(m["port_out_rate"]).astype(float)
     return out
 
 
 def department_kpis(ctx: ReportContext) -> pd.DataFrame:
     """One row per (department, KPI) for the as-of month: value, interval where it is a rate, definition."""
-    from churnradar.reports.revenue import stock_revenue_churn
-
     lang = ctx.lang
     m = ctx.as_of
     rows: list[dict] = []
@@ -91,17 +110,26 @@ def department_kpis(ctx: ReportContext) -> pd.DataFrame:
     cur = rec[rec["month"] == format_month(m)].iloc[0]
     add("company", "offnet_rate", cur["offnet_rate"], cur["offnet_rate_lo"], cur["offnet_rate_hi"])
     add("company", "port_out_rate", cur["port_out_rate"])
-    src = stock_revenue_churn(ctx)
-    s = src[src["month"] == format_month(m)]
-    if len(s):
-        add("company", "stock_revenue_churn_rate", float(s["stock_revenue_churn_rate"].iloc[0]))
+    km = kpi_metrics(ctx).loc[format_month(m)]
+    if pd.notna(km["stock_revenue_churn_rate"]):
+        add("company", "stock_revenue_churn_rate", float(km["stock_revenue_churn_rate"]))
+        k, n = km["retained_lines"], km["snapshot_lines"]
+        small = not n >= ctx.min_count
+        lo, hi = wilson(np.array([k]), np.array([n])) if not small else ([None], [None])
         add(
             "company",
             "customer_retention",
-            float(s["customer_retention"].iloc[0]),
-            float(s["customer_retention_lo"].iloc[0]),
-            float(s["customer_retention_hi"].iloc[0]),
+            None if small else float(km["customer_retention"]),
+            None if small else float(lo[0]),
+            None if small else float(hi[0]),
         )
+    # the 口径 of the rows that come from the metrics layer is the catalogue's
+    from churnradar.metrics import CATALOGUE
+
+    for r in rows:
+        meta = CATALOGUE.get(r["kpi"]) if r["department"] == "company" else None
+        if meta is not None:
+            r["definition"] = meta.definition_zh if lang.startswith("zh") else meta.definition_en
 
     # department figures
     last_complete = min(ctx.complete_through, m)

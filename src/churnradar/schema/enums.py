@@ -176,6 +176,10 @@ END_EVENTS: tuple[str, ...] = ("deregister", "port_out")
 SUSPEND_EVENTS: tuple[str, ...] = ("suspend_oneway", "suspend_twoway", "pre_deregister")
 #: ``END_EVENTS`` as an SQL list, for the modules that still write SQL text
 END_EVENTS_SQL = "(" + ", ".join(f"'{e}'" for e in END_EVENTS) + ")"
+#: Churn kinds (``CHURN_KIND``) that are off-net churn (离网): 销户 (``offnet``) and 携出 (``port_out``);
+#: and the in-network re-selections, whose old number ends but whose customer stays (never a loss).
+OFFNET_KINDS: tuple[str, ...] = ("offnet", "port_out")
+RESELECTION_KINDS: tuple[str, ...] = ("number_reselection", "tariff_reselection")
 
 #: The code an operator's data may use where its own code has no canonical counterpart (a mapping
 #: file maps foreign codes to it); appended last so the other codes keep their positions.

@@ -1,0 +1,157 @@
+"""One truth: every churn figure defined once, with its names, unit, formula and 口径.
+
+The catalogue (:data:`CATALOGUE`) says what each figure is; :mod:`churnradar.metrics.compute` holds
+the one Ibis expression behind each; :mod:`churnradar.metrics.population` is the one definition of
+the lines in network at a month, of line ends and of the deregistration lag, which labels, features,
+reports, retention and the API import. The CLI (``churnradar metrics``), the API
+(``GET /api/metrics``), the dashboard cards and the KPI report all read :func:`month_metrics`.
+
+>>> from churnradar.metrics import store_metrics
+>>> r = store_metrics("operator.duckdb", "2024-06", region="C01")  # doctest: +SKIP
+>>> r.values["offnet_rate"]  # doctest: +SKIP
+0.0183
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from churnradar.errors import ConfigError
+from churnradar.metrics.catalogue import CAMPAIGN_FOLLOWUP_MONTHS, CATALOGUE, Metric, catalogue
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, lifespans, open_at, population
+from churnradar.periods import add_months, format_month, parse_month
+
+__all__ = [
+    "CATALOGUE",
+    "DEREGISTRATION_LAG_MONTHS",
+    "Metric",
+    "MetricsResult",
+    "NotInRegion",
+    "catalogue",
+    "lifespans",
+    "month_metrics",
+    "open_at",
+    "population",
+    "resolve_region",
+    "series",
+    "store_metrics",
+]
+
+
+class NotInRegion(ConfigError):
+    """The region asked for is not a county or grid the caller may read."""
+
+
+def resolve_region(
+    bk: Any, region: str | None, allowed: frozenset[str] | None = None
+) -> frozenset[str] | None:
+    """The grids of ``region`` (a county id or name, or a grid id) within ``allowed`` (None: every
+    grid). Without ``region``, ``allowed`` itself. Raises :class:`NotInRegion` for a region that is
+    not in the store or has no grid in ``allowed``."""
+    if region is None:
+        return allowed
+    rows = bk.to_pyarrow(
+        bk.table("region").select("grid_id", "county_id", "county_name", "county_name_en")
+    ).to_pylist()
+    grids = frozenset(
+        r["grid_id"]
+        for r in rows
+        if region in (r["grid_id"], r["county_id"], r["county_name"], r["county_name_en"])
+    )
+    if allowed is not None:
+        grids = grids & allowed
+    if not grids:
+        choices = sorted({r["county_id"] for r in rows if allowed is None or r["grid_id"] in allowed})
+        raise NotInRegion(
+            f"region {region!r} is not a county or grid you can read; expected a county id such as "
+            + ", ".join(choices[:8])
+            + (" or one of their grid ids" if choices else "")
+        )
+    return grids
+
+
+@dataclass
+class MetricsResult:
+    """Every metric of one month for one scope."""
+
+    month: date
+    region: str | None
+    values: dict[str, float | int | None]
+    provisional: set[str] = field(default_factory=set)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"month", "region", "metrics": {id: {value, name_zh, name_en, unit, ...}}}`` — what
+        ``churnradar metrics --json`` prints and ``GET /api/metrics`` returns."""
+        out = {}
+        for mid, v in self.values.items():
+            m = CATALOGUE[mid]
+            out[mid] = {
+                "value": v,
+                **{k: x for k, x in m.describe().items() if k != "id"},
+                "provisional": mid in self.provisional,
+            }
+        return {"month": format_month(self.month), "region": self.region, "metrics": out}
+
+
+def _plain(v: Any) -> float | int | None:
+    if v is None:
+        return None
+    v = float(v)
+    if not np.isfinite(v):
+        return None
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+
+
+def series(bk: Any, months: list[date], grids: frozenset[str] | None = None, ids: list[str] | None = None):
+    """The metrics of ``ids`` (default all) for each of ``months`` over ``grids`` (None: the whole
+    operator): a pandas frame, one row per month, one column per metric id."""
+    from churnradar.metrics.compute import Scoped, compute
+
+    return compute(Scoped(bk, grids), months, ids)
+
+
+def month_metrics(
+    bk: Any,
+    month: str | date,
+    grids: frozenset[str] | None = None,
+    region: str | None = None,
+    ids: list[str] | None = None,
+) -> MetricsResult:
+    """Every metric (or those of ``ids``) of ``month`` for the lines of ``grids`` (None: the whole
+    operator) narrowed to ``region`` (a county or grid id) when given."""
+    from churnradar.metrics.compute import Scoped, check_month, compute
+
+    m = parse_month(month)
+    scope = resolve_region(bk, region, grids)
+    sc = Scoped(bk, scope)
+    check_month(sc, m)
+    df = compute(sc, [m], ids)
+    row = df.loc[m]
+    _, last = sc.data_months
+    prov = set()
+    for mid in df.columns:
+        meta = CATALOGUE[mid]
+        if not meta.lagged:
+            continue
+        need = DEREGISTRATION_LAG_MONTHS + (CAMPAIGN_FOLLOWUP_MONTHS if mid.startswith("campaign_") else 0)
+        if add_months(m, need) > last:
+            prov.add(mid)
+    return MetricsResult(m, region, {mid: _plain(row[mid]) for mid in df.columns}, prov)
+
+
+def store_metrics(
+    store: Path | str, month: str | date, region: str | None = None, backend: str = "duckdb"
+) -> MetricsResult:
+    """:func:`month_metrics` on a store file (or Parquet folder) for the whole operator or ``region``."""
+    from churnradar.store.backends import open_backend
+
+    bk = open_backend(store, backend)
+    try:
+        return month_metrics(bk, month, region=region)
+    finally:
+        bk.close()

@@ -1,0 +1,389 @@
+"""The expressions behind the catalogue: each family of figures is one Ibis query over the store,
+grouped by month, so one month and a series of months are the same computation.
+
+A family takes a :class:`Scoped` store (the whole operator, or a set of grids) and the months, and
+returns a frame indexed by month with one column per count it defines. Rates are then formed from
+the catalogue's ``ratio`` declarations (:func:`compute`), never computed a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from churnradar.errors import ConfigError
+from churnradar.labels.definitions import get_definition
+from churnradar.labels.events import activity, exits_and_reselections
+from churnradar.metrics.catalogue import CAMPAIGN_FOLLOWUP_MONTHS, CATALOGUE, RISK_LEVELS, TPLUS
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, lifespans, open_at
+from churnradar.periods import add_months, format_month, month_end, month_end_exclusive, months_between
+from churnradar.schema.enums import OFFNET_KINDS
+from churnradar.store.backends import Backend
+
+
+@dataclass
+class Scoped:
+    """A store as the metrics read it: every table about lines limited to ``grids`` (None: all)."""
+
+    bk: Backend
+    grids: frozenset[str] | None = None
+
+    def subscriptions(self) -> ir.Table:
+        s = self.bk.table("subscription")
+        return s if self.grids is None else s.filter(s.grid_id.isin(sorted(self.grids)))
+
+    def table(self, name: str) -> ir.Table:
+        """A table about lines (``subscriber_id``), limited to the scope's lines."""
+        t = self.bk.table(name)
+        if self.grids is None:
+            return t
+        return t.semi_join(self.subscriptions().select("subscriber_id"), "subscriber_id")
+
+    def lifespans(self) -> ir.Table:
+        return lifespans(self.subscriptions(), self.bk.table("status_event"))
+
+    def run(self, expr: ir.Expr) -> pd.DataFrame:
+        return self.bk.to_pyarrow(expr).to_pandas()
+
+    @cached_property
+    def data_months(self) -> tuple[date, date]:
+        """First and last month of usage data (the whole store's, whatever the scope)."""
+        u = self.bk.table("usage_monthly")
+        row = self.bk.to_pyarrow(u.aggregate(lo=u.month.min(), hi=u.month.max())).to_pylist()[0]
+        if row["lo"] is None:
+            raise ConfigError("the store has no usage_monthly rows; ingest data first")
+        return _first(row["lo"]), _first(row["hi"])
+
+
+def _first(d: object) -> date:
+    d = pd.Timestamp(d)  # type: ignore[assignment]
+    return date(d.year, d.month, 1)  # type: ignore[attr-defined]
+
+
+def _month_table(months: list[date], **offsets: int) -> ir.Table:
+    """One row per month: ``month``, its ``last_day`` and ``next_start``, and for each ``name=n`` of
+    ``offsets`` the month ``n`` months earlier with its last day and next start (``name``,
+    ``name_last``, ``name_next``)."""
+    cols: dict[str, list] = {"month": months}
+    schema: dict[str, str] = {"month": "date"}
+    for name, n in {"": 0, **offsets}.items():
+        ms = [add_months(m, -n) for m in months]
+        key = name or "m"
+        if name:
+            cols[key] = ms
+            schema[key] = "date"
+        cols[f"{key}_last"] = [month_end(m) for m in ms]
+        cols[f"{key}_next"] = [month_end_exclusive(m) for m in ms]
+        schema[f"{key}_last"] = "date"
+        schema[f"{key}_next"] = "timestamp"
+    return ibis.memtable(pd.DataFrame(cols), schema=schema)
+
+
+def _by_month(df: pd.DataFrame, months: list[date], cols: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(index=pd.Index(months, name="month"))
+    if len(df):
+        df = df.assign(month=[_first(m) for m in df["month"]]).set_index("month")
+        for c in cols:
+            out[c] = df[c].reindex(out.index)
+    else:
+        for c in cols:
+            out[c] = np.nan
+    return out
+
+
+def _month_of(v: ir.Value) -> ir.Value:
+    return ibis.date(v.year(), v.month(), 1)
+
+
+# ------------------------------------------------------------------ families
+def lifecycle(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """在网数 at the start and end of each month, activations, and the T+n acquisition cohorts."""
+    life = sc.lifespans()
+    mt = _month_table(months, prev=1, **{f"c{n}": n for n in TPLUS})
+    j = life.cross_join(mt)
+    act_month = _month_of(j.activation_date)
+    aggs: dict[str, ir.Value] = {
+        "lines_start": open_at(j, j.prev_last, j.prev_next).cast("int64").sum(),
+        "lines_end": open_at(j, j.m_last, j.m_next).cast("int64").sum(),
+        "activations": (act_month == j.month).cast("int64").sum(),
+    }
+    ended = j.end_time.notnull() & (j.end_time < j.m_next)
+    for n in TPLUS:
+        cohort = act_month == j[f"c{n}"]
+        aggs[f"cohort_t{n}"] = cohort.cast("int64").sum()
+        aggs[f"cancelled_t{n}"] = (cohort & ended).cast("int64").sum()
+    df = sc.run(j.group_by("month").agg(**aggs))
+    out = _by_month(df, months, list(aggs))
+    return out.fillna(0)
+
+
+def exit_events(bk: Backend) -> tuple[ir.Table, ir.Table]:
+    """Off-net exits that are churn and the re-selections, with both datings (``recorded_month``,
+    ``effective_month``): the labels' split (:func:`churnradar.labels.events.exits_and_reselections`)."""
+    return exits_and_reselections(bk, get_definition("offnet"))
+
+
+def exits(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """销户数, 携出数 and re-selections by recorded month, and off-net churn by the month left, of the
+    lines in network at the end of the previous month."""
+    offnet, resel = exit_events(sc.bk)
+    cols = ["subscriber_id", "kind", "recorded_month", "effective_month"]
+    ev = offnet.select(*cols).union(resel.select(*cols))
+    life = sc.lifespans()
+    ev = ev.join(life, "subscriber_id")
+    mt = _month_table(months, prev=1)
+    out = []
+    for dating, col in (("recorded", "recorded_month"), ("left", "effective_month")):
+        j = ev.join(mt, ev[col] == mt.month)
+        j = j.filter(open_at(j, j.prev_last, j.prev_next))
+        out.append(sc.run(j.group_by(["month", "kind"]).agg(n=j.count())).assign(dating=dating))
+    df = pd.concat(out, ignore_index=True)
+    names = {
+        ("recorded", "offnet"): "deregistrations",
+        ("recorded", "port_out"): "port_outs",
+        ("recorded", "number_reselection"): "number_reselections",
+        ("recorded", "tariff_reselection"): "tariff_reselections",
+    }
+    df["metric"] = [names.get((d, k), f"{d}:{k}") for d, k in zip(df["dating"], df["kind"], strict=True)]
+    wide = df.pivot_table(index="month", columns="metric", values="n", aggfunc="sum").reset_index()
+    res = _by_month(wide, months, [c for c in wide.columns if c != "month"]).fillna(0)
+    for c in names.values():
+        if c not in res:
+            res[c] = 0
+    res["offnet_churn"] = res["deregistrations"] + res["port_outs"]
+    res["reselections"] = res["number_reselections"] + res["tariff_reselections"]
+    res["offnet_churn_left"] = sum(res.get(f"left:{k}", 0) for k in OFFNET_KINDS)
+    keep = [*names.values(), "offnet_churn", "reselections", "offnet_churn_left"]
+    return res[keep]
+
+
+def usage(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """Active lines, data volume and voice minutes of each month."""
+    u = sc.table("usage_monthly")
+    u = u.filter(u.month.isin(months))
+    act = activity(u)
+    aggs = {
+        "active_lines": (act > 0).cast("int64").sum(),
+        "data_gb": u.data_mb.fill_null(0).sum() / 1024.0,
+        "voice_min": (u.voice_out_min.fill_null(0) + u.voice_in_min.fill_null(0)).sum(),
+    }
+    df = sc.run(u.group_by("month").agg(**aggs))
+    out = _by_month(df, months, list(aggs))
+    return out.fillna({"active_lines": 0})
+
+
+def billing(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """Billed revenue and lines of each month, and the package-customer revenue churn rate."""
+    b = sc.table("billing_monthly").select("subscriber_id", "month", "revenue")
+    cur = b.filter(b.month.isin(months))
+    df = sc.run(
+        cur.group_by("month").agg(
+            revenue=cur.revenue.sum(), billed_lines=(cur.revenue > 0).cast("int64").sum()
+        )
+    )
+    out = _by_month(df, months, ["revenue", "billed_lines"]).fillna({"billed_lines": 0})
+    prev = b.filter(b.month.isin([add_months(m, -1) for m in months]))
+    prev = prev.mutate(next_month=(prev.month + ibis.interval(months=1)).cast("date"))
+    nxt = b.select("subscriber_id", cur_month=b.month, cur_revenue=b.revenue)
+    j = prev.left_join(nxt, (prev.subscriber_id == nxt.subscriber_id) & (prev.next_month == nxt.cur_month))
+    pk = sc.run(
+        j.group_by(month=j.next_month).agg(last=j.revenue.sum(), this=j.cur_revenue.fill_null(0).sum())
+    )
+    pk = _by_month(pk, months, ["last", "this"])
+    out["package_revenue_churn_rate"] = np.where(
+        pk["last"] > 0, (pk["this"] - pk["last"]) / pk["last"], np.nan
+    )
+    return out
+
+
+def snapshot_month(month: date, first_data_month: date) -> date:
+    """The snapshot (拍照) month of ``month``: December of the previous year, or the first month of
+    data when that December is not in the data (documented project convention)."""
+    dec = date(month.year - 1, 12, 1)
+    return dec if dec >= first_data_month else first_data_month
+
+
+def stock(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """拍照 base, its lines billed this month, 收保率 and 存量收入流失率."""
+    first, _ = sc.data_months
+    b = sc.table("billing_monthly").select("subscriber_id", "month", "revenue")
+    rows = []
+    snaps = sorted({snapshot_month(m, first) for m in months})
+    for snap in snaps:
+        mine = [m for m in months if snapshot_month(m, first) == snap]
+        base = b.filter((b.month == ibis.literal(snap)) & (b.revenue > 0)).select(
+            "subscriber_id", rev0=b.revenue
+        )
+        n0 = sc.run(base.aggregate(lines=base.count(), revenue=base.rev0.sum())).iloc[0]
+        later = b.filter((b.month > ibis.literal(snap)) & (b.month <= ibis.literal(max(mine))))
+        j = later.semi_join(base, "subscriber_id")
+        cells = sc.run(
+            j.group_by("month").agg(revenue=j.revenue.sum(), billed=(j.revenue > 0).cast("int64").sum())
+        )
+        cells = _by_month(
+            cells,
+            [add_months(snap, i) for i in range(1, months_between(snap, max(mine)) + 1)],
+            ["revenue", "billed"],
+        )
+        for m in mine:
+            k = months_between(snap, m)
+            row = {
+                "month": m,
+                "snapshot_lines": int(n0["lines"]),
+                "retained_lines": np.nan,
+                "revenue_retention": np.nan,
+            }
+            if k >= 1:
+                window = cells.loc[[add_months(snap, i) for i in range(1, k + 1)]]
+                row["retained_lines"] = float(np.nan_to_num(cells.loc[m, "billed"]))
+                rev0 = float(n0["revenue"] or 0.0)
+                if rev0 > 0:
+                    row["revenue_retention"] = float(window["revenue"].fillna(0).sum()) / k / rev0
+            rows.append(row)
+    out = pd.DataFrame(rows).set_index("month").reindex(months)
+    out.index.name = "month"
+    out["stock_revenue_churn_rate"] = 1 - out["revenue_retention"]
+    return out
+
+
+def risk(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """Scored lines and lines per risk level of the month's stored scores (``score``)."""
+    cols = ["scored_lines", *[f"risk_{lv}" for lv in RISK_LEVELS]]
+    out = pd.DataFrame(index=pd.Index(months, name="month"), columns=cols, dtype=float)
+    if not sc.bk.has_table("score"):
+        return out
+    s = sc.table("score")
+    if not {"as_of", "risk_level"} <= set(s.columns):
+        return out
+    s = s.filter(s.as_of.cast("date").isin(months))
+    df = sc.run(s.group_by(month=s.as_of.cast("date"), level=s.risk_level).agg(n=s.count()))
+    for m in months:
+        got = df[[_first(x) == m for x in df["month"]]] if len(df) else df
+        if not len(got):
+            continue
+        counts = dict(zip(got["level"], got["n"], strict=True))
+        out.loc[m, "scored_lines"] = float(sum(counts.values()))
+        for lv in RISK_LEVELS:
+            out.loc[m, f"risk_{lv}"] = float(counts.get(lv, 0))
+    return out
+
+
+def campaign(sc: Scoped, months: list[date]) -> pd.DataFrame:
+    """Members assigned in the month, retention of treated and control, and uplift."""
+    cols = [
+        "campaign_members",
+        "campaign_retention_rate",
+        "campaign_control_retention_rate",
+        "campaign_uplift",
+    ]
+    out = pd.DataFrame(index=pd.Index(months, name="month"), columns=cols, dtype=float)
+    if not sc.bk.has_table("contact"):
+        return out
+    c = sc.table("contact")
+    c = c.mutate(month=_month_of(c.assigned_date))
+    c = c.filter(c.month.isin(months))
+    offnet, _ = exit_events(sc.bk)
+    ex = offnet.select("subscriber_id", left=offnet.effective_month)
+    j = c.left_join(ex, "subscriber_id")
+    horizon = (j.month + ibis.interval(months=CAMPAIGN_FOLLOWUP_MONTHS)).cast("date")
+    churned = j.left.notnull() & (j.left >= j.month) & (j.left <= horizon)
+    df = sc.run(j.group_by(["month", "is_control"]).agg(n=j.count(), churned=churned.cast("int64").sum()))
+    for m in months:
+        got = df[[_first(x) == m for x in df["month"]]] if len(df) else df
+        out.loc[m, "campaign_members"] = float(got["n"].sum()) if len(got) else 0.0
+        rate = {}
+        for ctrl, key in ((False, "campaign_retention_rate"), (True, "campaign_control_retention_rate")):
+            arm = got[got["is_control"] == ctrl]
+            n = float(arm["n"].sum())
+            if n > 0:
+                rate[ctrl] = 1 - float(arm["churned"].sum()) / n
+                out.loc[m, key] = rate[ctrl]
+        if len(rate) == 2:
+            out.loc[m, "campaign_uplift"] = rate[False] - rate[True]
+    return out
+
+
+Family = Callable[[Scoped, list[date]], pd.DataFrame]
+FAMILIES: dict[str, tuple[Family, tuple[str, ...]]] = {
+    "lifecycle": (
+        lifecycle,
+        (
+            "lines_start",
+            "lines_end",
+            "activations",
+            *[f"{p}_t{n}" for n in TPLUS for p in ("cohort", "cancelled")],
+        ),
+    ),
+    "exits": (
+        exits,
+        (
+            "deregistrations",
+            "port_outs",
+            "number_reselections",
+            "tariff_reselections",
+            "offnet_churn",
+            "reselections",
+            "offnet_churn_left",
+        ),
+    ),
+    "usage": (usage, ("active_lines", "data_gb", "voice_min")),
+    "billing": (billing, ("revenue", "billed_lines", "package_revenue_churn_rate")),
+    "stock": (stock, ("snapshot_lines", "retained_lines", "revenue_retention", "stock_revenue_churn_rate")),
+    "risk": (risk, ("scored_lines", *[f"risk_{lv}" for lv in RISK_LEVELS])),
+    "campaign": (
+        campaign,
+        ("campaign_members", "campaign_retention_rate", "campaign_control_retention_rate", "campaign_uplift"),
+    ),
+}
+_FAMILY_OF = {mid: fam for fam, (_, ids) in FAMILIES.items() for mid in ids}
+
+
+def _needed(ids: list[str]) -> set[str]:
+    out = set()
+    for mid in ids:
+        m = CATALOGUE[mid]
+        for part in m.ratio or (mid,):
+            out.add(_FAMILY_OF[part])
+    return out
+
+
+def compute(sc: Scoped, months: list[date], ids: list[str] | None = None) -> pd.DataFrame:
+    """Every metric of ``ids`` (default: the whole catalogue) for each month: one row per month,
+    one column per metric id, NaN where a figure has no value (no scores, no snapshot revenue,
+    an empty denominator)."""
+    ids = list(CATALOGUE) if ids is None else ids
+    unknown = [i for i in ids if i not in CATALOGUE]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r}; `churnradar metrics --list` shows the catalogue")
+    months = sorted(set(months))
+    parts = [FAMILIES[f][0](sc, months) for f in sorted(_needed(ids))]
+    df = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.Index(months, name="month"))
+    for mid in ids:
+        m = CATALOGUE[mid]
+        if m.ratio:
+            num, den = (df[x].astype(float) for x in m.ratio)
+            df[mid] = np.where(den > 0, num / den.where(den > 0, 1.0), np.nan)
+    return df[ids]
+
+
+def provisional(sc: Scoped, month: date) -> bool:
+    """Whether the lagged figures of ``month`` can still grow: the data do not yet reach
+    ``DEREGISTRATION_LAG_MONTHS`` months (campaigns: the follow-up too) past it."""
+    _, last = sc.data_months
+    return add_months(month, DEREGISTRATION_LAG_MONTHS) > last
+
+
+def check_month(sc: Scoped, month: date) -> None:
+    first, last = sc.data_months
+    if not first <= month <= last:
+        raise ConfigError(
+            f"month {format_month(month)} is outside the data; expected a month from "
+            f"{format_month(first)} to {format_month(last)}"
+        )

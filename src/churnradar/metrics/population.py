@@ -1,0 +1,73 @@
+"""Who is a line of ours at month T, and when a line ends: the one definition every module imports.
+
+- A line's *lifespan* runs from its ``activation_date`` to its first deregistration (销户) or
+  port-out (携出) (``schema.enums.END_EVENTS``), if any.
+- A line is *in network* (在网) at the end of month T when it was activated on or before T's last
+  day and had no deregistration or port-out recorded before the first instant of T+1.
+- The population at T (labels, features, retention) is the set of lines in network at the end of T;
+  月初在网数 of T is the count at the end of T−1 (上月末在网数), 月末在网数 the count at the end of T.
+- Off-net exits are dated two ways: by the recorded event (``recorded``, the BSS 销户 month) or by
+  the last month of billable activity (``left``); on the arrears path the recorded month lags the
+  left month by about ``DEREGISTRATION_LAG_MONTHS`` (DOMAIN.md section 1).
+
+Everything here is an Ibis expression over the canonical tables, so it runs on DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from churnradar.periods import month_end, month_end_exclusive
+from churnradar.schema.enums import END_EVENTS
+
+if TYPE_CHECKING:
+    from churnradar.store.backends import Backend
+
+#: Months from the last billable activity to the recorded deregistration on the arrears path
+#: (suspension, pre-deregistration, then 销户 about 90 days later; CALIBRATION.md).
+DEREGISTRATION_LAG_MONTHS = 3
+
+
+def line_ends(status_event: ir.Table) -> ir.Table:
+    """First deregistration or port-out of each line: ``subscriber_id``, ``end_time``, ``end_type``."""
+    ends = status_event.filter(status_event.event_type.isin(END_EVENTS))
+    return ends.group_by("subscriber_id").agg(
+        end_time=ends.event_time.min(), end_type=ends.event_type.argmin(ends.event_time)
+    )
+
+
+def lifespans(subscription: ir.Table, status_event: ir.Table) -> ir.Table:
+    """One row per line: ``subscriber_id``, ``grid_id``, ``activation_date``, ``end_time`` (null
+    while open) and ``end_type`` (``deregister`` or ``port_out``)."""
+    s = subscription.select("subscriber_id", "grid_id", "activation_date")
+    return s.left_join(line_ends(status_event), "subscriber_id").select(
+        "subscriber_id", "grid_id", "activation_date", "end_time", "end_type"
+    )
+
+
+def open_at(
+    t: ir.Table, last_day: date | ir.Value, next_start: date | ir.Value | None = None
+) -> ir.BooleanValue:
+    """Whether each line of a :func:`lifespans` table is in network at the end of a month.
+
+    ``last_day`` is the month's last day and ``next_start`` the first instant of the next month
+    (both literals, or columns when many months are counted at once); with a month's first day as
+    ``last_day`` and no ``next_start`` both are derived from it.
+    """
+    if next_start is None:
+        assert isinstance(last_day, date)
+        last_day, next_start = month_end(last_day), month_end_exclusive(last_day)
+    last = ibis.literal(last_day) if isinstance(last_day, date) else last_day
+    nxt = ibis.literal(next_start) if isinstance(next_start, date) else next_start
+    return (t.activation_date <= last) & (t.end_time.isnull() | (t.end_time >= nxt))
+
+
+def population(bk: Backend, as_of: date) -> ir.Table:
+    """Lines in network at the end of ``as_of`` (``subscriber_id``): activated by then, no
+    deregistration or port-out recorded by then. Uses only data up to the end of ``as_of``."""
+    life = lifespans(bk.table("subscription"), bk.table("status_event"))
+    return life.filter(open_at(life, as_of)).select("subscriber_id")
