@@ -16,6 +16,7 @@ from churnradar.cli import (  # noqa: F401
     ingest,
     label,
     map,
+    metrics,
     profile,
     report,
     schema,

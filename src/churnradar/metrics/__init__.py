@@ -98,13 +98,14 @@ class MetricsResult:
         return {"month": format_month(self.month), "region": self.region, "metrics": out}
 
 
-def _plain(v: Any) -> float | int | None:
+def _plain(v: Any, count: bool) -> float | int | None:
+    """A JSON value: None for no value, an int for a count of lines, else a float."""
     if v is None:
         return None
     v = float(v)
     if not np.isfinite(v):
         return None
-    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    return int(v) if count and v.is_integer() else v
 
 
 def series(bk: Any, months: list[date], grids: frozenset[str] | None = None, ids: list[str] | None = None):
@@ -141,7 +142,9 @@ def month_metrics(
         need = DEREGISTRATION_LAG_MONTHS + (CAMPAIGN_FOLLOWUP_MONTHS if mid.startswith("campaign_") else 0)
         if add_months(m, need) > last:
             prov.add(mid)
-    return MetricsResult(m, region, {mid: _plain(row[mid]) for mid in df.columns}, prov)
+    return MetricsResult(
+        m, region, {mid: _plain(row[mid], CATALOGUE[mid].unit == "lines") for mid in df.columns}, prov
+    )
 
 
 def store_metrics(
