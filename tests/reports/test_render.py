@@ -64,7 +64,7 @@ def test_xlsx_workbook_opens_with_openpyxl_and_has_native_charts(built_reports, 
     assert wb.sheetnames[0] == "目录"
     charted = [ws.title for ws in wb.worksheets if ws._charts]
     assert len(charted) >= 8
-    ws = wb["离网率"]
+    ws = wb["流失·离网率"]
     assert ws["A1"].value == "离网率"
     assert ws._charts[0].series  # the chart references data
     assert any(isinstance(c.value, float) for row in ws.iter_rows(min_row=5, max_row=8) for c in row)

@@ -123,18 +123,33 @@ def write_cell(ws: Any, row: int, col: int, value: Any, fmt: Any = None) -> None
         ws.write_string(row, col, str(v), fmt)
 
 
-def write_xlsx_table(path: Any, df: pd.DataFrame, sheet: str = "Sheet1") -> None:
-    """``df`` as a one-sheet workbook (header row, then one row per record), written safely."""
+def write_xlsx_table(path: Any, df: pd.DataFrame, sheet: str = "Sheet1", lang: str = "zh") -> None:
+    """``df`` as a one-sheet workbook (header row, then one row per record), written safely and the
+    way Excel users expect: frozen header, autofilter, a number format on every numeric column
+    (rates as %, money in 元, counts with thousands separators) and fitted column widths."""
     import xlsxwriter
+
+    from churnradar.reports.xlsx import NUMBER_FORMATS, YUAN_FORMATS, number_kind
 
     wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     try:
         ws = wb.add_worksheet(sheet)
-        head = wb.add_format({"bold": True})
+        head = wb.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
+        cols = [str(c) for c in df.columns]
         for j, c in enumerate(df.columns):
             write_cell(ws, 0, j, str(c), head)
+            s = df[c]
+            fmt = None
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                kind = number_kind(str(c), s, cols)
+                num = YUAN_FORMATS.get(lang, YUAN_FORMATS["en"]) if kind == "yuan" else NUMBER_FORMATS[kind]
+                fmt = wb.add_format({"num_format": num})
+            width = max([len(str(c)) * 2, *(len(str(v)) for v in s.head(500))], default=8)
+            ws.set_column(j, j, min(max(width + 2, 8), 48), fmt)
         for i, rec in enumerate(df.itertuples(index=False), start=1):
             for j, v in enumerate(rec):
                 write_cell(ws, i, j, v)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(df), 1), max(len(cols) - 1, 0))
     finally:
         wb.close()
