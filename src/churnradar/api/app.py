@@ -56,6 +56,24 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and request.url.path != "/openapi.json"
 
 
+def _vary_on_htmx(headers: list[tuple[bytes, bytes]], scope: dict) -> list[tuple[bytes, bytes]]:
+    """Headers of an HTML page that htmx may also request as a fragment under the same URL.
+
+    ``Vary: HX-Request`` tells caches that the answer depends on that header; a fragment answer
+    (the request carried ``HX-Request``) is also ``no-store``, so Back after filtering or paging
+    never shows the bare fragment from the browser's cache.
+    """
+    vary = [v for k, v in headers if k.lower() == b"vary"]
+    words = {w.strip().lower() for v in vary for w in v.split(b",")}
+    if b"hx-request" not in words and b"*" not in words:
+        merged = b", ".join([*vary, b"HX-Request"])
+        headers = [(k, v) for k, v in headers if k.lower() != b"vary"] + [(b"vary", merged)]
+    if any(k.lower() == b"hx-request" for k, _ in scope.get("headers", [])):
+        headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+        headers.append((b"cache-control", b"no-store"))
+    return headers
+
+
 class SecurityHeaders:
     """Pure ASGI middleware adding security headers (cheaper than BaseHTTPMiddleware)."""
 
@@ -76,8 +94,11 @@ class SecurityHeaders:
                     (b"referrer-policy", b"same-origin"),
                     (b"content-security-policy", CSP.encode()),
                 ]
-                if scope["path"].startswith("/api/"):
+                path = scope["path"]
+                if path.startswith("/api/"):
                     headers.append((b"cache-control", b"no-store"))
+                elif not path.startswith("/static/"):
+                    headers = _vary_on_htmx(headers, scope)
                 message["headers"] = headers
             await send(message)
 

@@ -279,6 +279,13 @@ def packages_page(request: Request, p: PrincipalDep) -> Response:
     return render(request, "packages.html", rows=rows)
 
 
+def wants_fragment(request: Request) -> bool:
+    """Does htmx ask for the page's fragment only? Not when it restores history (Back with an empty
+    history cache sends ``HX-History-Restore-Request`` and needs the whole page)."""
+    h = request.headers
+    return h.get("HX-Request") == "true" and h.get("HX-History-Restore-Request") != "true"
+
+
 def _risk_filters(
     region: str | None, segment: str | None, package: str | None, risk: str | None, value: str | None
 ) -> RiskFilters:
@@ -310,7 +317,7 @@ def risk_page(
         "next_q": urlencode({**query, "page": page + 1}),
         "prev_q": urlencode({**query, "page": page - 1}),
     }
-    if request.headers.get("HX-Request"):
+    if wants_fragment(request):
         return render(request, "_risk_table.html", **ctx)
     return render(
         request,
