@@ -34,16 +34,18 @@ def features(
     Example: `churnradar features --store operator.duckdb --as-of 2024-09`
     """
     from churnradar.features import THEMES, get_feature_set, write_snapshot
+    from churnradar.features.inputs import feature_inputs
 
     fs = get_feature_set(feature_set)
     if list_features:
         feats = fs.resolve()
+        inputs = feature_inputs(fs)
         if json_out:
             emit_json(
                 {
                     "feature_set": fs.name,
                     "version": fs.full_version,
-                    "features": [f.describe() for f in feats],
+                    "features": [{**f.describe(), "inputs": sorted(inputs[f.name])} for f in feats],
                 }
             )
             return
@@ -57,6 +59,7 @@ def features(
                 tags = " · ".join(x for x in (f.dtype, f.driver, f.reason) if x)
                 console.print(f"  [bold]{f.name}[/] [dim]({tags})[/]", highlight=False)
                 console.print(f"      {f.definition}", highlight=False)
+                console.print(f"      [dim]reads {', '.join(sorted(inputs[f.name]))}[/]", highlight=False)
         return
     if store is None or as_of is None:
         raise ConfigError("features needs --store and --as-of (or --list to list the features)")
@@ -71,3 +74,13 @@ def features(
         f"{s['rows']:,} rows × {s['columns']} columns ({s['features']} features) · "
         f"{s['backend']} · {s['seconds']} s"
     )
+    if result.skipped:
+        console.print(
+            f"[yellow]{len(result.skipped)} features skipped[/]: the store lacks their inputs "
+            "(optional tables or columns); they are not computed, never filled with placeholders"
+        )
+        by_missing: dict[str, list[str]] = {}
+        for name, missing in result.skipped.items():
+            by_missing.setdefault(", ".join(missing), []).append(name)
+        for missing, names in by_missing.items():
+            console.print(f"  no {missing}: {', '.join(names)}", highlight=False)

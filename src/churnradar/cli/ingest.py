@@ -127,3 +127,5 @@ def _print_counts(result, err: bool = False) -> None:  # type: ignore[no-untyped
         f"{result.replaced:,}",
     )
     out.print(t)
+    for note in getattr(result, "notes", []):
+        out.print(f"[dim]note:[/] {escape(note)}", highlight=False, soft_wrap=True)

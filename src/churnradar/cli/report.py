@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from churnradar.cli._app import JsonOption, StoreOption, app, console, emit_json
+from churnradar.cli._app import JsonOption, StoreOption, app, console, emit_json, err_console
 from churnradar.cli._progress import progress_bar
 
 LangOption = Annotated[str, typer.Option("--lang", help="Language of the report: zh-CN (default) or en.")]
@@ -41,6 +41,7 @@ def report(
     """
     from churnradar.reports import write_reports
 
+    skipped: dict[str, list[str]] = {}
     with progress_bar(disable=json_out) as progress:
         paths = write_reports(
             store,
@@ -53,9 +54,17 @@ def report(
             min_count=min_count,
             window=months,
             progress=progress,
+            skipped=skipped,
         )
     if json_out:
-        emit_json({"files": [str(p) for p in paths]})
+        emit_json(
+            {
+                "files": [str(p) for p in paths],
+                "skipped": [{"report": n, "missing": m} for n, m in skipped.items()],
+            }
+        )
         return
+    for n, m in skipped.items():
+        err_console.print(f"[yellow]skipped[/] {n}: the store has no {', '.join(m)}", highlight=False)
     for p in paths:
         console.print(f"wrote {p}")

@@ -79,7 +79,7 @@ def months_since_campaign_contact(contact_stats: ir.Table) -> ir.Table:
     )
 
 
-@feature(theme="campaign", driver="convenience", dtype="int64", fill=0)
+@feature(theme="campaign", driver="convenience", dtype="int64", fill=0, requires=("contact",))
 def offers_accepted_12m(outcome_stats: ir.Table) -> ir.Table:
     """Retention offers accepted, as recorded in T-11..T."""
     o = outcome_stats

@@ -112,6 +112,8 @@ def compute_features(
     backend: Any,
     as_of: str | date | AsOf,
     feature_set: str | FeatureSet | Sequence[str] = "core",
+    *,
+    skip_missing: bool = True,
 ) -> ir.Table:
     """The feature table for ``as_of``: one row per subscriber active at T, one column per feature.
 
@@ -120,10 +122,19 @@ def compute_features(
     Ibis table (``.to_pyarrow()`` / ``.to_pandas()`` run it) with ``subscriber_id`` first and the
     features in set order, each cast to its declared dtype, counts filled for subscribers without
     rows. Nothing after the end of month T is read.
+
+    Features whose inputs the store does not hold (an optional table or column the operator does
+    not supply) are left out; :func:`churnradar.features.inputs.plan_features` names them and
+    what they lack. ``skip_missing=False`` computes them anyway.
     """
+    from churnradar.features.inputs import plan_features
+
     fs = _feature_set(feature_set)
     as_of = AsOf.parse(as_of)
     feats = fs.resolve()
+    if skip_missing:
+        computed = set(plan_features(backend, fs).computed)
+        feats = [f for f in feats if f.name in computed]
     resolver = _Resolver(_table_getter(backend), as_of, fs.nodes(), ["population", *(f.name for f in feats)])
     population: ir.Table = resolver.get("population")
     pop_op = population.op()

@@ -10,7 +10,7 @@ from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf
 
 
-@node
+@node(requires=("subscription.family_group_id",))
 def family_stats(
     population: ir.Table,
     subscriptions_known: ir.Table,

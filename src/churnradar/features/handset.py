@@ -10,7 +10,7 @@ from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf
 
 
-@node
+@node(requires=("usage_monthly.imei_hash",))
 def imei_sharing(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
     """Per subscriber with a handset seen in T: how many of our subscriptions used that IMEI in T."""
     u = usage_monthly.filter(

@@ -38,7 +38,7 @@ def grid_quality(network_quality: ir.Table, region: ir.Table, as_of: AsOf) -> ir
     return g.select("grid_id", "drop_3m", "thr_3m", "cov_3m", "drop_trend", "county_drop")
 
 
-@node
+@node(requires=("subscription.grid_id",))
 def home_grid_quality(population: ir.Table, grid_quality: ir.Table) -> ir.Table:
     """Population with the quality of its home grid."""
     p = population.select("subscriber_id", home_grid=population.grid_id)
@@ -60,7 +60,7 @@ def grid_drop_rate_trend_3m(home_grid_quality: ir.Table) -> ir.Table:
     return g.select("subscriber_id", grid_drop_rate_trend_3m=g.drop_trend)
 
 
-@feature(theme="network", driver="quality", reason="competitor")
+@feature(theme="network", driver="quality", reason="competitor", requires=("region.county_id",))
 def grid_drop_rate_vs_county(home_grid_quality: ir.Table) -> ir.Table:
     """Home grid's mean drop rate over T-2..T divided by the mean over the grids of its county."""
     g = home_grid_quality

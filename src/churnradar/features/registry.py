@@ -57,6 +57,10 @@ class Node:
     #: A node whose result has every column of this one with the same values; when a computation
     #: needs both, this one is read from that one (one scan instead of two).
     covered_by: str | None = None
+    #: Inputs the node needs beyond the columns its values are computed from (found by lineage,
+    #: :mod:`churnradar.features.inputs`): ``"table"`` for a table whose rows it counts or joins
+    #: through, ``"table.column"`` for a column it groups or joins by.
+    requires: tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:
@@ -146,15 +150,30 @@ def _register(obj: Node) -> None:
         FEATURES[obj.name] = obj
 
 
-def node(func: Callable[..., Any] | None = None, *, covered_by: str | None = None) -> Any:
+def node(
+    func: Callable[..., Any] | None = None,
+    *,
+    covered_by: str | None = None,
+    requires: tuple[str, ...] = (),
+) -> Any:
     """Register ``func`` as a shared intermediate node (resolved by its name).
 
     ``@node(covered_by="usage_months")`` declares that another node's result contains this one's
     columns with the same values, so a computation that needs both computes only that one.
+    ``requires`` names inputs beyond the columns its values come from (see :class:`Node`).
     """
+    _check_requires(requires)
 
     def register(f: Callable[..., Any]) -> Callable[..., Any]:
-        _register(Node(f.__name__, f, tuple(inspect.signature(f).parameters), covered_by=covered_by))
+        _register(
+            Node(
+                f.__name__,
+                f,
+                tuple(inspect.signature(f).parameters),
+                covered_by=covered_by,
+                requires=tuple(requires),
+            )
+        )
         return f
 
     return register(func) if func is not None else register
@@ -167,8 +186,13 @@ def feature(
     dtype: str = "float64",
     reason: str | None = None,
     fill: Any = None,
+    requires: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a feature function; its name is its column, its docstring its definition."""
+    """Register a feature function; its name is its column, its docstring its definition.
+
+    ``requires`` names inputs beyond the columns its value is computed from (see :class:`Node`).
+    """
+    _check_requires(requires)
     if theme not in THEMES:
         raise ConfigError(f"unknown theme {theme!r}; expected one of {', '.join(THEMES)}")
     if driver not in DRIVERS:
@@ -191,11 +215,24 @@ def feature(
                 driver=driver,
                 reason=reason,
                 fill=fill,
+                requires=tuple(requires),
             )
         )
         return func
 
     return register
+
+
+def _check_requires(requires: tuple[str, ...]) -> None:
+    from churnradar.schema import TABLES
+
+    for item in requires:
+        table, _, column = item.partition(".")
+        if table not in TABLES or (column and column not in TABLES[table].column_names):
+            raise ConfigError(
+                f"requires names {item!r}, which is not a canonical table or table.column; "
+                f"tables are {', '.join(TABLES)}"
+            )
 
 
 def get_feature(name: str) -> Feature:

@@ -18,10 +18,13 @@ from typing import Any
 
 from churnradar.errors import ConfigError, StoreError
 from churnradar.features.compute import _feature_set, compute_features
+from churnradar.features.inputs import FeaturePlan, plan_features
 from churnradar.features.registry import FeatureSet
 from churnradar.features.timeframe import AsOf
 
 SNAPSHOT_TABLE = "feature_snapshot"
+#: Features of a snapshot that were not computed, with the inputs the store lacks.
+SKIPPED_TABLE = "feature_snapshot_skipped"
 
 _SQL_TYPES = {"float64": "DOUBLE", "int64": "BIGINT", "boolean": "BOOLEAN", "string": "VARCHAR"}
 
@@ -39,6 +42,8 @@ class SnapshotResult:
     columns: int
     seconds: float
     features: list[str] = field(default_factory=list)
+    #: features not computed: the store lacks an input (feature → the missing inputs)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,7 @@ class SnapshotResult:
             "rows": self.rows,
             "columns": self.columns,
             "features": len(self.features),
+            "skipped": [{"feature": f, "missing": m} for f, m in self.skipped.items()],
             "seconds": round(self.seconds, 2),
         }
 
@@ -70,9 +76,10 @@ def _connect_writable(store: Path) -> Any:
         raise StoreError(f"cannot open store {store}: {exc}") from None
 
 
-def _publish(con: Any, source_sql: str, fs: FeatureSet, as_of: AsOf) -> int:
-    """Replace the snapshot rows of (as_of, feature set) with ``source_sql``'s rows, atomically."""
-    feats = fs.resolve()
+def _publish(con: Any, source_sql: str, fs: FeatureSet, as_of: AsOf, plan: FeaturePlan) -> int:
+    """Replace the snapshot rows of (as_of, feature set) with ``source_sql``'s rows, atomically,
+    and record which features were skipped."""
+    feats = [f for f in fs.resolve() if f.name in set(plan.computed)]
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
@@ -102,6 +109,18 @@ def _publish(con: Any, source_sql: str, fs: FeatureSet, as_of: AsOf) -> int:
             f'SELECT count(*) FROM "{SNAPSHOT_TABLE}" WHERE as_of = ? AND feature_set = ?',
             [as_of.month, fs.name],
         ).fetchone()[0]
+        con.execute(
+            f'CREATE TABLE IF NOT EXISTS "{SKIPPED_TABLE}" (as_of DATE NOT NULL, feature_set VARCHAR NOT NULL, '
+            "feature VARCHAR NOT NULL, missing VARCHAR NOT NULL)"
+        )
+        con.execute(
+            f'DELETE FROM "{SKIPPED_TABLE}" WHERE as_of = ? AND feature_set = ?', [as_of.month, fs.name]
+        )
+        if plan.skipped:
+            con.executemany(
+                f'INSERT INTO "{SKIPPED_TABLE}" VALUES (?, ?, ?, ?)',
+                [[as_of.month, fs.name, f, ", ".join(m)] for f, m in plan.skipped.items()],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -138,24 +157,27 @@ def write_snapshot(
         try:
             con.execute("SET TimeZone = 'UTC'")
             ib = ibis.duckdb.from_connection(con)
-            expr = compute_features(Backend("duckdb", ib, store), as_of, fs)
+            be = Backend("duckdb", ib, store)
+            plan = plan_features(be, fs)
+            expr = compute_features(be, as_of, fs)
             report("features", 1, steps)
-            rows = _publish(con, str(ibis.to_sql(expr, dialect="duckdb")), fs, as_of)
+            rows = _publish(con, str(ibis.to_sql(expr, dialect="duckdb")), fs, as_of, plan)
         finally:
             con.close()
     else:
         be = open_backend(store, backend)
+        plan = plan_features(be, fs)
         expr = compute_features(be, as_of, fs)
         report("features", 1, steps)
         table = be.to_pyarrow(expr)
         con = _connect_writable(store)
         try:
             con.register("_features_src", table)
-            rows = _publish(con, "SELECT * FROM _features_src", fs, as_of)
+            rows = _publish(con, "SELECT * FROM _features_src", fs, as_of, plan)
         finally:
             con.close()
     report("features", steps, steps)
-    feats = [f.name for f in fs.resolve()]
+    feats = list(plan.computed)
     return SnapshotResult(
         store=store,
         as_of=str(as_of),
@@ -166,4 +188,5 @@ def write_snapshot(
         columns=4 + len(feats),
         seconds=time.perf_counter() - started,
         features=feats,
+        skipped=dict(plan.skipped),
     )

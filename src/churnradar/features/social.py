@@ -66,7 +66,7 @@ def number_status(subscriptions_known: ir.Table, churned: ir.Table) -> ir.Table:
     )
 
 
-@node
+@node(requires=("call_edge",))
 def neighbour_stats(call_pairs: ir.Table, number_status: ir.Table) -> ir.Table:
     """Per subscriber, our numbers called in T-5..T, and how many of them ended or ported out by T."""
     pairs, num = call_pairs, number_status

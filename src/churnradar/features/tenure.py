@@ -145,7 +145,13 @@ def is_local_certificate(subscriber_profile: ir.Table) -> ir.Table:
     return s.select("subscriber_id", is_local_certificate=s.is_local)
 
 
-@feature(theme="tenure", driver="convenience", reason="number_reselection", dtype="int64")
+@feature(
+    theme="tenure",
+    driver="convenience",
+    reason="number_reselection",
+    dtype="int64",
+    requires=("subscription.customer_id",),
+)
 def customer_lines(subscriber_profile: ir.Table) -> ir.Table:
     """Active subscriptions at T held by the same customer (this one included)."""
     s = subscriber_profile

@@ -144,6 +144,8 @@ class IngestResult:
     error_count: int
     #: loaded rows that replaced rows of the same key already in the store
     replaced: int = 0
+    #: what the batch did not check or fill, in plain words (e.g. a reference to an absent table)
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         """Totals and per-table counts: ``read``, ``loaded``, ``rejected``, ``replaced``, ``tables``."""
@@ -166,6 +168,7 @@ class IngestResult:
             "error_count": self.error_count,
             "errors": [{**asdict(e), "message": str(e)} for e in self.errors],
             "files": [asdict(f) for f in self.files],
+            "notes": list(self.notes),
         }
 
 
@@ -346,6 +349,7 @@ class _Batch:
         self.encoding = encoding
         self.progress = progress
         self.max_errors = max_errors
+        self.notes: list[str] = []
         self.files: list[_File] = []
         self.temp: list[str] = []
         self.views: list[str] = []
@@ -824,6 +828,17 @@ class _Batch:
                 if not c.references:
                     continue
                 ptable, pcol = c.references.split(".")
+                if ptable not in in_batch and not self._one(
+                    f"SELECT count(*) FROM (SELECT 1 FROM main.{q(ptable)} LIMIT 1)"
+                ):
+                    # an optional table the operator does not supply: its codes are kept, unchecked
+                    if self._one(
+                        f"SELECT count(*) FROM (SELECT 1 FROM {stage} WHERE {q(c.name)} IS NOT NULL LIMIT 1)"
+                    ):
+                        self.notes.append(
+                            f"{t.name}.{c.name} not checked against {c.references}: the store has no {ptable} rows"
+                        )
+                    continue
                 parent = f"SELECT {q(pcol)} AS k FROM main.{q(ptable)}"
                 if ptable in in_batch:
                     parent += f" UNION ALL SELECT {q(pcol)} FROM {q(f'_ing_tbl_{ptable}')} WHERE NOT _bad"
@@ -1036,6 +1051,7 @@ class _Batch:
             files=reports,
             errors=errors,
             error_count=error_count,
+            notes=self.notes,
         )
         if not publishable:
             shown = "; ".join(str(e) for e in errors[:3])

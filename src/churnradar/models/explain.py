@@ -289,6 +289,11 @@ class ReasonExplainer:
         """
         n = pair_contrib.shape[0]
         r = len(self.reasons_)
+        if r == 0:  # no feature of the model carries a reason code (an operator with few inputs)
+            codes = np.full((n, self.top), None, dtype=object)
+            drivers = np.full((n, self.top), None, dtype=object)
+            codes[:, 0], drivers[:, 0] = "unknown", "none"
+            return {"code": codes, "driver": drivers, "size": np.zeros((n, self.top))}
         by_reason = np.zeros((n, r))
         for j, ri in enumerate(self.reason_of_pair_):
             by_reason[:, ri] += pair_contrib[:, j]

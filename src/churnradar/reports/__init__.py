@@ -40,6 +40,39 @@ def _registry() -> dict[str, Callable[[ReportContext], Report]]:
     return reg
 
 
+#: What a report reads beyond subscriptions and monthly usage: ``"end_events"`` (deregistration
+#: or port-out events: every churn figure of the reports is off-net churn), a table, or a
+#: ``table.column``. A store that lacks one skips the report and says why.
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "churn": ("end_events",),
+    "geography": ("end_events", "region"),
+    "cohort": ("end_events",),
+    "revenue": ("end_events", "billing_monthly.revenue"),
+    "retention": ("end_events",),
+    "anomaly": ("end_events",),
+    "kpi": ("end_events",),
+    "competitor": ("end_events",),
+    "survey": ("survey_response",),
+    "forecast": ("end_events",),
+}
+
+
+def missing_inputs(ctx: ReportContext, name: str) -> list[str]:
+    """What the store behind ``ctx`` lacks for report ``name`` (empty: it can be built)."""
+    from churnradar.features.inputs import availability
+    from churnradar.schema.enums import END_EVENTS
+
+    need = REQUIRES.get(name, ())
+    tables = {n.partition(".")[0] for n in need if n != "end_events"}
+    avail = availability(ctx.bk, tables) if tables else None
+    out = avail.missing(n for n in need if n != "end_events") if avail else []
+    if "end_events" in need:
+        e = ctx.bk.table("status_event")
+        if not ctx.run(e.filter(e.event_type.isin(END_EVENTS)).limit(1).count().as_table()).iloc[0, 0]:
+            out.insert(0, "deregistration or port-out events (status_event)")
+    return out
+
+
 def report_names() -> list[str]:
     """Names of every report of ``churnradar report all``, in order."""
     return list(_registry())
@@ -78,10 +111,13 @@ def write_reports(
     window: int = 24,
     backend: str = "duckdb",
     progress: Callable[..., Any] | None = None,
+    skipped: dict[str, list[str]] | None = None,
 ) -> list[Path]:
     """Build reports on ``store`` and write them to ``out``: one HTML file per report, or one workbook.
 
-    Returns the written paths. ``fmt`` is ``html`` or ``xlsx``.
+    Returns the written paths. ``fmt`` is ``html`` or ``xlsx``. A report whose inputs the store
+    lacks (:data:`REQUIRES`) is not built: it is added to ``skipped`` (report → what is missing)
+    when given; when every report asked for is skipped, nothing is written and the error says why.
     """
     from churnradar.i18n import normalise_lang
 
@@ -100,8 +136,20 @@ def write_reports(
     with ReportContext.open(
         store, as_of, window=window, dating=dating, lang=lang, min_count=min_count, backend=backend
     ) as ctx:
+        lacking = {n: m for n in selected if (m := missing_inputs(ctx, n))}
+        if skipped is not None:
+            skipped.update(lacking)
+        if len(lacking) == len(selected):
+            shown = "; ".join(f"{n}: no {', '.join(m)}" for n, m in lacking.items())
+            raise ChurnRadarError(
+                f"no report can be built on {store}: {shown}. Churn reports count off-net churn "
+                "(deregistration and port-out); for usage-based churn use "
+                "`churnradar label --definition silent:30` and the model commands"
+            )
         for i, name in enumerate(selected):
             say("reports", i, len(selected))
+            if name in lacking:
+                continue
             rep = build_report(ctx, name)
             if fmt == "html":
                 from churnradar.reports.html import render_html
@@ -113,19 +161,22 @@ def write_reports(
         if fmt == "xlsx":
             from churnradar.reports.xlsx import render_xlsx
 
-            stem = "reports" if len(selected) > 1 else selected[0]
+            built = [n for n in selected if n not in lacking]
+            stem = "reports" if len(built) > 1 else built[0]
             paths.append(render_xlsx(reports, out / f"{stem}-{ctx.as_of:%Y-%m}.xlsx"))
     return paths
 
 
 __all__ = [
     "FORMATS",
+    "REQUIRES",
     "Chart",
     "Report",
     "ReportContext",
     "Section",
     "UnknownReportError",
     "build_report",
+    "missing_inputs",
     "report_names",
     "resolve_names",
     "write_reports",

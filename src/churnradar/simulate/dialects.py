@@ -181,40 +181,19 @@ def _wide(con: duckdb.DuckDBPyConnection, canonical: Path, out: Path) -> tuple[l
     usage_spec = [f'{col} = "{stem}_{{m}}"' for stem, t, col in WIDE_MEASURES if t == "usage_monthly"]
     bill_spec = [f'{col} = "{stem}_{{m}}"' for stem, t, col in WIDE_MEASURES if t == "billing_monthly"]
     text = f"""# churnradar mapping of the simulated operator's wide prepaid export (one row per number)
-# What the export does not carry is a constant below; the features that read those columns are not
-# meaningful for this operator.
+# The export carries no region, package, channel or customer tables, no lifecycle events and no
+# SMS, competitor-call, contact, arrears, balance or overage columns: they are left out (optional),
+# and the features that would read them are skipped, never filled with placeholders.
 [settings]
 months = {{ {month_map} }}
-
-[tables.region]
-rows = [{{ grid_id = "UNKNOWN", grid_name = "未知", county_id = "UNKNOWN", county_name = "未知", county_name_en = "unknown", city = "未知", area_type = "unknown" }}]
-[tables.package]
-rows = [{{ package_id = "UNKNOWN", package_name = "未知", package_name_en = "unknown", brand = "unknown", payment_type = "unknown", monthly_fee = 0, data_gb = 0, voice_min = 0, is_5g = false, is_promotion = false }}]
-[tables.channel]
-rows = [{{ channel_id = "UNKNOWN", channel_name = "未知", channel_name_en = "unknown", channel_type = "unknown" }}]
-
-[tables.customer]
-files = ["telecom_prepaid.csv"]
-[tables.customer.columns]
-customer_id = {{ column = "mobile_number", pseudonymise = true }}
-certificate_no = "mobile_number"      # no certificate in the export: each number its own customer
-customer_group = {{ value = "unknown" }}
-customer_type = {{ value = "unknown" }}
-is_local = {{ value = "true" }}
-has_contact_info = {{ value = "true" }}
 
 [tables.subscription]
 files = ["telecom_prepaid.csv"]
 [tables.subscription.columns]
 subscriber_id = {{ column = "mobile_number", pseudonymise = true }}   # the line's id: the digest of its number
-customer_id = {{ column = "mobile_number", pseudonymise = true }}
 msisdn = "mobile_number"
-brand = {{ value = "unknown" }}
-package_id = {{ value = "UNKNOWN" }}
-payment_type = {{ value = "prepaid" }}
+payment_type = {{ value = "prepaid" }}   # a prepaid export
 activation_date = {{ column = "aon", days_before = "{ref}" }}
-channel_id = {{ value = "UNKNOWN" }}
-grid_id = {{ value = "UNKNOWN" }}
 
 [tables.usage_monthly]
 files = ["telecom_prepaid.csv"]
@@ -223,9 +202,6 @@ require = "total_og_mou_{{m}}"          # a month without usage is a month the n
 subscriber_id = {{ column = "mobile_number", pseudonymise = true }}
 month = "{{month}}"
 {chr(10).join(usage_spec)}
-competitor_min = {{ value = "0" }}
-sms_count = {{ value = "0" }}
-distinct_contacts = {{ value = "0" }}
 
 [tables.billing_monthly]
 files = ["telecom_prepaid.csv"]
@@ -233,11 +209,7 @@ require = "arpu_{{m}}"
 [tables.billing_monthly.columns]
 subscriber_id = {{ column = "mobile_number", pseudonymise = true }}
 month = "{{month}}"
-package_id = {{ value = "UNKNOWN" }}
 {chr(10).join(bill_spec)}
-arrears = {{ value = "0" }}
-balance = {{ value = "0" }}
-overage = {{ value = "0" }}
 """
     return [path], text
 
