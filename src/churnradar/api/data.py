@@ -48,7 +48,7 @@ def _subs_cte(scope: Scope) -> tuple[str, list[Any]]:
       SELECT s.subscriber_id, s.customer_id, s.brand, s.package_id, s.payment_type, s.activation_date,
              s.channel_id, s.contract_end, s.family_group_id, s.grid_id, r.grid_name, r.county_id,
              r.county_name, r.county_name_en
-      FROM subscription s JOIN region r ON r.grid_id = s.grid_id
+      FROM subscription s LEFT JOIN region r ON r.grid_id = s.grid_id
       WHERE {pred}
     )"""
     return sql, params

@@ -226,6 +226,14 @@ def forecast_context(
 ) -> ForecastResult:
     """Forecast on an open :class:`~churnradar.reports.context.ReportContext` (its cached events)."""
     os.environ.setdefault("NIXTLA_ID_AS_COL", "1")
+    from churnradar.reports import missing_inputs
+
+    missing = missing_inputs(ctx, "forecast")
+    if missing:
+        raise ForecastError(
+            f"no churn to forecast: the store has no {', '.join(missing)}; forecasts count off-net churn "
+            "(deregistration and port-out)"
+        )
     series = churn_series(ctx, dating)
     res = forecast_series(series, months, horizon, n_windows, scenario)
     last = series["ds"].max()
