@@ -61,20 +61,40 @@ def test_subscriber_has_score_reasons_value_segment_and_history(api):
     assert short["score"] == sc
 
 
-def test_overview_and_drill_down_add_up(api):
+def _open_lines(store, county: str | None, month: str) -> int:
+    """Lines in network at the end of ``month`` (of ``county``), counted in SQL from the raw tables."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(
+            """SELECT count(*) FROM subscription s JOIN region r USING (grid_id)
+               WHERE s.activation_date < (?::DATE + INTERVAL 1 MONTH)
+                 AND (? IS NULL OR r.county_id = ?)
+                 AND s.subscriber_id NOT IN (SELECT subscriber_id FROM status_event
+                     WHERE event_type IN ('deregister', 'port_out') AND event_time < (?::DATE + INTERVAL 1 MONTH))""",
+            [f"{month}-01", county, county, f"{month}-01"],
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_overview_subscribers_are_lines_in_network_not_every_line_ever_opened(api):
     w = api.world
     c = api.client("analyst")
     ov = c.get("/api/overview").json()
-    assert ov["kpis"]["subscribers"] == sum(
-        r["subscribers"] for r in c.get("/api/churn/regions").json()["rows"]
-    )
+    last = ov["kpis"]["last_month"][:7]
+    assert ov["kpis"]["subscribers"] == _open_lines(w.store, None, last)
+    everyone = sum(r["subscribers"] for r in c.get("/api/churn/regions").json()["rows"])
+    assert ov["kpis"]["subscribers"] < everyone  # closed lines are not 用户数
     grids = c.get("/api/churn/regions", params={"county": w.county_a}).json()["rows"]
     assert sum(g["subscribers"] for g in grids) == len(w.subs[w.county_a])
     assert len(ov["monthly"]) >= 6
     packages = c.get("/api/churn/packages").json()
-    assert sum(p["subscribers"] for p in packages) == ov["kpis"]["subscribers"]
+    assert sum(p["subscribers"] for p in packages) == everyone
 
 
 def test_regional_overview_counts_only_own_county(api):
     w = api.world
-    assert api.client("rm_a").get("/api/overview").json()["kpis"]["subscribers"] == len(w.subs[w.county_a])
+    ov = api.client("rm_a").get("/api/overview").json()
+    assert ov["kpis"]["subscribers"] == _open_lines(w.store, w.county_a, ov["kpis"]["last_month"][:7])

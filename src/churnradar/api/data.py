@@ -352,38 +352,92 @@ class AnalyticalData:
         }
 
     # -- overview and drill-down -----------------------------------------------------------
+    def _backend(self) -> Any:
+        """An Ibis backend on a cursor of the read-only store (the metrics layer reads through it)."""
+        import ibis
+
+        from churnradar.store.backends import Backend
+
+        return Backend("duckdb", ibis.duckdb.from_connection(self.cursor()), self.path)
+
+    def metrics(self, scope: Scope, month: str | None = None, region: str | None = None) -> dict[str, Any]:
+        """Every metric of ``month`` (default: the last month of data) for the caller's regions,
+        narrowed to ``region`` (a county or grid id in scope): :func:`churnradar.metrics.month_metrics`."""
+        from churnradar.metrics import NotInRegion, month_metrics
+
+        bk = self._backend()
+        try:
+            if month is None:
+                month = self._last_month(bk)
+            try:
+                return month_metrics(bk, month, grids=scope.grids, region=region).to_dict()
+            except NotInRegion:
+                raise NotInScope(f"no region {region!r} in your regions") from None
+        finally:
+            bk.close()
+
+    @staticmethod
+    def _last_month(bk: Any) -> date:
+        from churnradar.metrics.compute import Scoped
+
+        return Scoped(bk).data_months[1]
+
+    # -- overview and drill-down -----------------------------------------------------------
+    #: the metrics behind the overview's cards and trend (``churnradar.metrics`` ids)
+    OVERVIEW_METRICS = (
+        "lines_end",
+        "active_lines",
+        "deregistrations",
+        "port_outs",
+        "offnet_rate",
+        "revenue",
+    )
+
     def overview(self, scope: Scope) -> dict[str, Any]:
+        """The dashboard: the metrics layer's figures of every month of data for the caller's regions
+        (cards: the last month's 用户数 = 月末在网数, active lines, 销户数, 离网率, revenue) and the
+        risk of the newest score batch."""
+        from churnradar.metrics import series
+        from churnradar.metrics.compute import Scoped
+        from churnradar.periods import month_range
+
+        bk = self._backend()
+        try:
+            first, last = Scoped(bk).data_months
+            df = series(bk, month_range(first, last), scope.grids, list(self.OVERVIEW_METRICS))
+        finally:
+            bk.close()
+
+        def count(x: Any) -> int | None:
+            return None if x != x else int(x)
+
+        def num(x: Any) -> float | None:
+            return None if x != x else float(x)
+
+        monthly = [
+            {
+                "month": m,
+                "active": count(r["active_lines"]),
+                "deregistered": count(r["deregistrations"]),
+                "ported_out": count(r["port_outs"]),
+                "churn_rate": num(r["offnet_rate"]),
+                "revenue": num(r["revenue"]),
+                "subscribers": count(r["lines_end"]),
+            }
+            for m, r in df.iterrows()
+        ]
+        last_row = monthly[-1] if monthly else {}
+        kpis = {
+            "subscribers": last_row.get("subscribers", 0),
+            "active_last_month": last_row.get("active", 0),
+            "churned_last_month": last_row.get("deregistered", 0),
+            "ported_out_last_month": last_row.get("ported_out", 0),
+            "churn_rate_last_month": last_row.get("churn_rate"),
+            "revenue_last_month": last_row.get("revenue"),
+            "last_month": last_row.get("month"),
+        }
         cte, params = _subs_cte(scope)
         cur = self.cursor()
-        monthly = _rows(
-            cur,
-            f"""WITH {cte},
-            base AS (SELECT u.month, count(*) AS active FROM usage_monthly u JOIN subs USING (subscriber_id)
-                     GROUP BY u.month),
-            ch AS (SELECT date_trunc('month', e.event_time)::DATE AS month,
-                          count(*) FILTER (WHERE e.event_type = 'deregister') AS deregistered,
-                          count(*) FILTER (WHERE e.event_type = 'port_out') AS ported_out
-                   FROM status_event e JOIN subs USING (subscriber_id)
-                   WHERE e.event_type IN {END_EVENTS_SQL} GROUP BY 1),
-            rev AS (SELECT b.month, sum(b.revenue) AS revenue FROM billing_monthly b JOIN subs USING (subscriber_id)
-                    GROUP BY b.month)
-            SELECT base.month, base.active, coalesce(ch.deregistered, 0) AS deregistered,
-                   coalesce(ch.ported_out, 0) AS ported_out,
-                   round((coalesce(ch.deregistered, 0) + coalesce(ch.ported_out, 0)) / base.active, 5) AS churn_rate,
-                   round(rev.revenue, 2) AS revenue
-            FROM base LEFT JOIN ch USING (month) LEFT JOIN rev USING (month) ORDER BY base.month""",
-            params,
-        )
-        subscribers = cur.execute(f"WITH {cte} SELECT count(*) FROM subs", params).fetchone()[0]
-        last = monthly[-1] if monthly else {}
-        kpis = {
-            "subscribers": subscribers,
-            "active_last_month": last.get("active", 0),
-            "churned_last_month": (last.get("deregistered", 0) or 0) + (last.get("ported_out", 0) or 0),
-            "churn_rate_last_month": last.get("churn_rate"),
-            "revenue_last_month": last.get("revenue"),
-            "last_month": last.get("month"),
-        }
         info = self.score_info()
         if info["state"] == "scored":
             sel, cols = self._score_select()

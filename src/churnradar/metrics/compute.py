@@ -14,6 +14,7 @@ from datetime import date
 from functools import cached_property
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -98,6 +99,13 @@ def _by_month(df: pd.DataFrame, months: list[date], cols: list[str]) -> pd.DataF
     return out
 
 
+def _sum(col: ir.NumericColumn) -> ir.NumericScalar:
+    """Sum of a money or volume column, exact to 0.0001 (as a decimal, then a float): a float sum
+    depends on the engine's (parallel) order of addition, so the same figure could differ in its last
+    digits from one run to the next."""
+    return col.cast(dt.Decimal(38, 4)).sum().cast("float64")
+
+
 def _month_of(v: ir.Value) -> ir.Value:
     return ibis.date(v.year(), v.month(), 1)
 
@@ -171,8 +179,8 @@ def usage(sc: Scoped, months: list[date]) -> pd.DataFrame:
     act = activity(u)
     aggs = {
         "active_lines": (act > 0).cast("int64").sum(),
-        "data_gb": u.data_mb.fill_null(0).sum() / 1024.0,
-        "voice_min": (u.voice_out_min.fill_null(0) + u.voice_in_min.fill_null(0)).sum(),
+        "data_gb": _sum(u.data_mb.fill_null(0)) / 1024.0,
+        "voice_min": _sum(u.voice_out_min.fill_null(0) + u.voice_in_min.fill_null(0)),
     }
     df = sc.run(u.group_by("month").agg(**aggs))
     out = _by_month(df, months, list(aggs))
@@ -185,7 +193,7 @@ def billing(sc: Scoped, months: list[date]) -> pd.DataFrame:
     cur = b.filter(b.month.isin(months))
     df = sc.run(
         cur.group_by("month").agg(
-            revenue=cur.revenue.sum(), billed_lines=(cur.revenue > 0).cast("int64").sum()
+            revenue=_sum(cur.revenue), billed_lines=(cur.revenue > 0).cast("int64").sum()
         )
     )
     out = _by_month(df, months, ["revenue", "billed_lines"]).fillna({"billed_lines": 0})
@@ -194,7 +202,7 @@ def billing(sc: Scoped, months: list[date]) -> pd.DataFrame:
     nxt = b.select("subscriber_id", cur_month=b.month, cur_revenue=b.revenue)
     j = prev.left_join(nxt, (prev.subscriber_id == nxt.subscriber_id) & (prev.next_month == nxt.cur_month))
     pk = sc.run(
-        j.group_by(month=j.next_month).agg(last=j.revenue.sum(), this=j.cur_revenue.fill_null(0).sum())
+        j.group_by(month=j.next_month).agg(last=_sum(j.revenue), this=_sum(j.cur_revenue.fill_null(0)))
     )
     pk = _by_month(pk, months, ["last", "this"])
     out["package_revenue_churn_rate"] = np.where(
@@ -221,11 +229,11 @@ def stock(sc: Scoped, months: list[date]) -> pd.DataFrame:
         base = b.filter((b.month == ibis.literal(snap)) & (b.revenue > 0)).select(
             "subscriber_id", rev0=b.revenue
         )
-        n0 = sc.run(base.aggregate(lines=base.count(), revenue=base.rev0.sum())).iloc[0]
+        n0 = sc.run(base.aggregate(lines=base.count(), revenue=_sum(base.rev0))).iloc[0]
         later = b.filter((b.month > ibis.literal(snap)) & (b.month <= ibis.literal(max(mine))))
         j = later.semi_join(base, "subscriber_id")
         cells = sc.run(
-            j.group_by("month").agg(revenue=j.revenue.sum(), billed=(j.revenue > 0).cast("int64").sum())
+            j.group_by("month").agg(revenue=_sum(j.revenue), billed=(j.revenue > 0).cast("int64").sum())
         )
         cells = _by_month(
             cells,

@@ -38,3 +38,17 @@ def churn_by_reason(p: PrincipalDep, request: Request) -> dict[str, Any]:
 def churn_by_package(p: PrincipalDep, request: Request) -> list[dict[str, Any]]:
     """Subscribers, churn rate and ARPU per package (activation package)."""
     return _jsonable(request.app.state.data.package_view(p.scope))
+
+
+@router.get("/metrics")
+def metrics(
+    p: PrincipalDep,
+    request: Request,
+    month: Annotated[str | None, Query(max_length=10, pattern=r"^\d{4}-?\d{2}(-01)?$")] = None,
+    region: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")] = None,
+) -> dict[str, Any]:
+    """Every metric of ``month`` (default: the last month of data) for the caller's regions, or for
+    ``region`` (a county or grid id within them; 404 otherwise): ``{"month", "region", "metrics":
+    {id: {value, name_zh, name_en, unit, formula, definition_zh, definition_en, provisional}}}``,
+    the same object as ``churnradar metrics --json``."""
+    return _jsonable(request.app.state.data.metrics(p.scope, month, region))
