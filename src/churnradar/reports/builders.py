@@ -22,7 +22,10 @@ from churnradar.reports.model import Chart, Report, Section
 def _wide(
     df: pd.DataFrame, index: str, columns: str, values: str, names: dict | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    w = df.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", dropna=False).reset_index()
+    # a missing (suppressed) cell stays missing: sum(min_count=1), not pandas' 0 for an empty sum
+    w = df.pivot_table(
+        index=index, columns=columns, values=values, aggfunc=lambda s: s.sum(min_count=1), dropna=False
+    ).reset_index()
     w.columns = [str(c) for c in w.columns]
     cols = [c for c in w.columns if c != index]
     if names:

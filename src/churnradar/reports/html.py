@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from churnradar.errors import ChurnRadarError
 from churnradar.i18n import t
-from churnradar.reports.model import Chart, Report
+from churnradar.reports.model import Chart, Report, Section
 
 VENDOR = Path(__file__).resolve().parent.parent / "_static" / "vendor" / "echarts.min.js"
 MAX_TABLE_ROWS = 400
@@ -80,8 +81,37 @@ def _series_label(ch: Chart, col: str, lang: str) -> str:
     return col if text == f"col.{col}" else text
 
 
-def chart_option(ch: Chart, lang: str = "zh") -> dict[str, Any]:
-    """ECharts option for one chart (data embedded)."""
+def provisional_months(section: Section) -> list[str]:
+    """Months (``YYYY-MM``) a section's table marks as not final yet (``provisional``), in order."""
+    df = section.table
+    if "provisional" not in df.columns or "month" not in df.columns:
+        return []
+    prov = df.loc[df["provisional"].fillna(False).astype(bool), "month"]
+    return sorted({str(_clean(m))[:7] for m in prov})
+
+
+def gap_unfinished(ch: Chart, months: list[str] | set[str]) -> Chart:
+    """``ch`` with its values in ``months`` (not final yet) made missing, so they are drawn as a gap
+    rather than as a low or 0 value; charts not over months are returned as they are."""
+    if not months or ch.x != "month" or ch.kind not in ("line", "bar", "stacked_bar", "step"):
+        return ch
+    data = ch.data.copy()
+    unfinished = data[ch.x].map(lambda v: str(_clean(v))[:7] in set(months))
+    if not unfinished.any():
+        return ch
+    cols = [c for c in ch.series if c in data.columns]
+    data[cols] = data[cols].astype(float)
+    data.loc[unfinished, cols] = np.nan
+    return replace(ch, data=data)
+
+
+def chart_option(ch: Chart, lang: str = "zh", unfinished: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """ECharts option for one chart (data embedded).
+
+    Missing values (suppressed cells; ``unfinished`` months, which are also shaded and labelled)
+    are ``null``, which ECharts draws as a gap: never a 0.
+    """
+    ch = gap_unfinished(ch, unfinished)
     base: dict[str, Any] = {
         "color": PALETTE,
         "tooltip": {"trigger": "axis" if ch.kind in ("line", "bar", "stacked_bar", "step") else "item"},
@@ -106,6 +136,14 @@ def chart_option(ch: Chart, lang: str = "zh") -> dict[str, Any]:
                 s["step"] = "end"
                 s["showSymbol"] = False
             series.append(s)
+        shaded = [m for m in x if m[:7] in set(unfinished)]
+        if series and shaded:
+            series[0]["markArea"] = {
+                "silent": True,
+                "itemStyle": {"color": "rgba(120, 120, 120, 0.10)"},
+                "label": {"position": "insideTop", "color": "#666"},
+                "data": [[{"xAxis": shaded[0], "name": t("col.provisional", lang)}, {"xAxis": shaded[-1]}]],
+            }
         for mk in ch.marks:
             if series and "y" in mk:
                 series[0].setdefault("markLine", {"symbol": "none", "data": []})["data"].append(
@@ -215,10 +253,16 @@ def render_html(report: Report, path: Path | str) -> Path:
     charts = []
     for s in report.sections:
         ids = []
+        unfinished = provisional_months(s)
         for ch in s.all_charts():
             cid = f"chart{len(charts)}"
             charts.append(
-                {"id": cid, "title": ch.title, "option": chart_option(ch, lang), "points": ch.n_points()}
+                {
+                    "id": cid,
+                    "title": ch.title,
+                    "option": chart_option(ch, lang, unfinished),
+                    "points": gap_unfinished(ch, unfinished).n_points(),
+                }
             )
             ids.append({"id": cid, "title": ch.title})
         head, rows, total = table_html(s.table, lang)

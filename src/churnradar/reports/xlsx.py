@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from churnradar.i18n import t
+from churnradar.reports.html import gap_unfinished, provisional_months
 from churnradar.reports.model import Chart, Report, Section
 from churnradar.reports.safe_cells import WORKBOOK_OPTIONS, cell_value, chart_text, write_cell
 
@@ -652,7 +653,9 @@ def _write_section(wb, ws, rep: Report, s: Section, name: str, fmts: _Formats) -
     ncols = len(columns)
     _setup_sheet(ws, HEADER_ROW, last, ncols)
     bcol, brow = ncols + 1, HEADER_ROW - 1
+    unfinished = provisional_months(s)
     for ch in s.all_charts():
+        ch = gap_unfinished(ch, unfinished)  # not-final months are blank cells, drawn as gaps
         chart, block_end, width = _chart_block(ws, wb, ch, brow, bcol, lang, fmts, name)
         chart.set_title({"name": chart_text(ch.title)})
         chart.set_size({"width": 760, "height": 360})

@@ -224,7 +224,13 @@ def overview_page(request: Request, p: PrincipalDep) -> Response:
                 "name": tr("chart.churn_rate", lang),
                 "type": "line",
                 "yAxisIndex": 1,
-                "data": [round((m["churn_rate"] or 0) * 100, 2) for m in ov["monthly"]],
+                # a month without a rate (or not final yet) is a gap in the line, never 0%
+                "data": [
+                    None
+                    if m["churn_rate"] is None or m.get("provisional")
+                    else round(m["churn_rate"] * 100, 2)
+                    for m in ov["monthly"]
+                ],
             },
         ],
     }
@@ -246,7 +252,10 @@ def regions_page(
             {
                 "name": tr("col.churn_rate_12m", lang),
                 "type": "bar",
-                "data": [round((r["churn_rate_12m"] or 0) * 100, 2) for r in d["rows"]],
+                "data": [
+                    None if r["churn_rate_12m"] is None else round(r["churn_rate_12m"] * 100, 2)
+                    for r in d["rows"]
+                ],
             }
         ],
     }
