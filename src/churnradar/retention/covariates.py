@@ -31,8 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from churnradar.periods import add_months, month_end, month_end_exclusive, parse_month
-from churnradar.schema.enums import END_EVENTS_SQL
+from churnradar.periods import add_months, month_end_exclusive, parse_month
 
 #: Numeric model inputs (``region`` and ``customer_group`` are one-hot encoded by the models).
 NUMERIC = (
@@ -62,16 +61,25 @@ NUMERIC = (
 CATEGORICAL = ("customer_group",)
 
 
-def covariates_sql(as_of: date) -> tuple[str, list[object]]:
+def population_sql(con, as_of: date) -> str:
+    """DuckDB SQL of the population at ``as_of`` (``subscriber_id``): the one definition,
+    :func:`churnradar.metrics.population.population`, compiled for this connection."""
+    import ibis
+
+    from churnradar.metrics.population import population
+    from churnradar.store.backends import Backend
+
+    bk = Backend("duckdb", ibis.duckdb.from_connection(con), Path("."))
+    return bk.con.compile(population(bk, as_of))
+
+
+def covariates_sql(as_of: date, pop_sql: str) -> tuple[str, dict[str, object]]:
+    """The covariates query of ``as_of`` over the population ``pop_sql`` (:func:`population_sql`)."""
     m0 = add_months(as_of, -2)
-    end = month_end(as_of)
     cut = month_end_exclusive(as_of)
     sql = f"""
     WITH pop AS (
-      SELECT s.* FROM subscription s
-      WHERE s.activation_date <= $end
-        AND s.subscriber_id NOT IN (SELECT subscriber_id FROM status_event
-                                    WHERE event_type IN {END_EVENTS_SQL} AND event_time < $cut)
+      SELECT s.* FROM subscription s SEMI JOIN ({pop_sql}) p USING (subscriber_id)
     ),
     b AS (
       SELECT subscriber_id, avg(revenue) AS arpu_3m,
@@ -126,7 +134,7 @@ def covariates_sql(as_of: date) -> tuple[str, list[object]]:
     LEFT JOIN customer c ON c.customer_id = p.customer_id
     ORDER BY p.subscriber_id
     """
-    params = {"m": as_of, "m0": m0, "m5": add_months(as_of, -5), "end": end, "cut": cut}
+    params = {"m": as_of, "m0": m0, "m5": add_months(as_of, -5), "cut": cut}
     return sql, params
 
 
@@ -135,12 +143,12 @@ def covariates(store_path: Path | str, as_of: str | date, con=None) -> pd.DataFr
     import duckdb
 
     month = parse_month(as_of)
-    sql, params = covariates_sql(month)
     own = con is None
     con = con or duckdb.connect(str(store_path), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
+        sql, params = covariates_sql(month, population_sql(con, month))
         df = con.execute(sql, params).df()
     finally:
         if own:

@@ -6,8 +6,8 @@ The interface retention needs is small: a frame with ``subscriber_id`` and ``p_c
 :func:`interim_risk`, a LightGBM classifier of 3-month off-net churn on the retention covariates
 trained at the latest month whose outcome window (plus the deregistration lag) the data covers.
 
-Off-net exits here (:func:`exits`) are dated like the labels' default (last active month, never
-later than the recorded deregistration or port-out). The old number of an in-network re-selection
+Off-net exits here (:func:`exits`) are the labels' own (the ``offnet`` definition: dated by the last
+active month, never later than the recorded deregistration or port-out). The old number of an in-network re-selection
 (the same person or handset on a new number of ours, :func:`churnradar.labels.events.reselections`)
 is not an exit: the customer stayed, so a campaign member who re-selected counts as retained.
 """
@@ -21,24 +21,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
 from churnradar.periods import add_months, format_month, parse_month
 from churnradar.retention.covariates import covariates, design_matrix
 from churnradar.schema.enums import END_EVENTS_SQL
 
 HORIZONS = (1, 2, 3)
-DEREG_LAG = 3
+#: the deregistration lag (:data:`churnradar.metrics.population.DEREGISTRATION_LAG_MONTHS`)
+DEREG_LAG = DEREGISTRATION_LAG_MONTHS
 
-EXITS_SQL = f"""
-WITH ends AS (
-  SELECT subscriber_id, min(event_time) AS end_time FROM status_event
-  WHERE event_type IN {END_EVENTS_SQL} GROUP BY 1
-),
-last AS (SELECT subscriber_id, max(month) AS last_active FROM usage_monthly WHERE active_days > 0 GROUP BY 1)
-SELECT e.subscriber_id,
-       least(coalesce(l.last_active, date_trunc('month', s.activation_date)),
-             date_trunc('month', e.end_time))::DATE AS exit_month
-FROM ends e JOIN subscription s USING (subscriber_id) LEFT JOIN last l USING (subscriber_id)
-"""
+#: Every line with a recorded deregistration or port-out, re-selections included (no dating).
+EXITS_SQL = f"SELECT DISTINCT subscriber_id FROM status_event WHERE event_type IN {END_EVENTS_SQL}"
 
 
 class RiskWarning(UserWarning):
@@ -54,17 +47,19 @@ def _con(store_path):
     return con
 
 
-def reselection_sql(con) -> str:
-    """DuckDB SQL selecting ``subscriber_id`` of every old number of an in-network re-selection, as
-    the labels' ``offnet`` definition matches it."""
+def exits_sql(con) -> str:
+    """DuckDB SQL of ``subscriber_id``, ``exit_month`` of every off-net exit that is churn: the
+    labels' split (:func:`churnradar.labels.events.exits_and_reselections`, ``offnet``
+    definition), dated by the month left, compiled for this connection."""
     import ibis
 
     from churnradar.labels.definitions import get_definition
-    from churnradar.labels.events import reselections
+    from churnradar.labels.events import exits_and_reselections
     from churnradar.store.backends import Backend
 
     bk = Backend("duckdb", ibis.duckdb.from_connection(con), Path("."))
-    return bk.con.compile(reselections(bk, get_definition("offnet")).select("subscriber_id"))
+    offnet, _ = exits_and_reselections(bk, get_definition("offnet"))
+    return bk.con.compile(offnet.select("subscriber_id", exit_month=offnet.effective_month))
 
 
 def exits(store_path: Path | str, con=None) -> pd.DataFrame:
@@ -73,9 +68,7 @@ def exits(store_path: Path | str, con=None) -> pd.DataFrame:
     own = con is None
     con = con or _con(store_path)
     try:
-        return con.sql(
-            f"SELECT e.* FROM ({EXITS_SQL}) e ANTI JOIN ({reselection_sql(con)}) r USING (subscriber_id)"
-        ).df()
+        return con.sql(exits_sql(con)).df()
     finally:
         if own:
             con.close()
