@@ -49,6 +49,10 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         "path": request.url.path,
         "pct": _pct,
         "num": _num,
+        "month": _month,
+        "cell": _cell,
+        "is_number": _is_number,
+        "colname": lambda key: _colname(key, lang),
         "tojson": lambda v: json.dumps(_jsonable(v), ensure_ascii=False),
         "reason_codes": _reasons_of,
         "value_of": _value_of,
@@ -117,6 +121,41 @@ def _num(v: Any, digits: int = 0) -> str:
     if v is None:
         return ""
     return f"{float(v):,.{digits}f}"
+
+
+def _month(v: Any) -> str:
+    """A month as ``YYYY-MM`` (a date, a datetime or an ISO text), whatever day it carries."""
+    if v is None or v == "":
+        return ""
+    return str(v)[:7]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+#: keys of generic tables (forecast, model registry) that hold a month
+_MONTH_KEYS = ("month", "as_of", "score_month", "data_month", "train_end", "trained_through")
+
+
+def _cell(key: str, v: Any) -> str:
+    """One value of a generic table: months as ``YYYY-MM``, numbers with thousands separators."""
+    if v is None:
+        return ""
+    if key in _MONTH_KEYS or key.endswith("_month"):
+        return _month(v)
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.2f}" if abs(v) >= 1 or v == 0 else f"{v:.3f}"
+    return str(v)
+
+
+def _colname(key: str, lang: str) -> str:
+    text = tr(f"col.{key}", lang)
+    return key if text == f"col.{key}" else text
 
 
 # -- login / logout / language -------------------------------------------------------------------
