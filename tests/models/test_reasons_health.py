@@ -129,3 +129,31 @@ def test_health_score_is_0_to_100_and_falls_with_complaints():
 def test_risk_levels_are_multiples_of_the_base_rate():
     levels = risk_level(np.array([0.01, 0.05, 0.11, 0.3]), base_rate=0.05)
     assert levels.tolist() == ["low", "medium", "high", "very_high"]
+
+
+def test_an_unpaid_amount_is_arrears_evidence_on_a_postpaid_line_only():
+    features = ["arrears_1m", "suspensions_6m", "is_prepaid", "churned_neighbours_6m"]
+    mapping = {
+        "arrears_1m": ("price", "arrears"),
+        "suspensions_6m": ("price", "arrears"),
+        "is_prepaid": None,
+        "churned_neighbours_6m": ("social", "competitor"),
+    }
+    ex = ReasonExplainer().fit(features, mapping, reference=[0.0, 0.0, 1.0, 0.0])
+    X = np.array(
+        [
+            [20.0, 0.0, 0.0, 1.0],  # postpaid with an unpaid bill: arrears
+            [20.0, 0.0, 1.0, 1.0],  # prepaid balance run below zero: a symptom; the churned neighbour decides
+            [20.0, 1.0, 1.0, 1.0],  # prepaid but suspended (停机): arrears again
+            [20.0, 0.0, np.nan, 1.0],  # payment type unknown: the unpaid amount counts
+        ]
+    )
+    contrib = np.tile([0.5, 0.4, 0.1, 0.3], (4, 1))
+    r = ex.top_reasons(ex.pairs_from_feature_contributions(contrib, X))
+    assert r["code"][:, 0].tolist() == ["arrears", "competitor", "arrears", "arrears"]
+    assert np.isclose(r["size"][2, 0], 0.4)  # the suspension alone, not the prepaid unpaid amount
+    # stored and loaded: the same rule
+    again = ReasonExplainer.from_dict(ex.to_dict())
+    assert again.top_reasons(again.pairs_from_feature_contributions(contrib, X))["code"].tolist() == (
+        r["code"].tolist()
+    )

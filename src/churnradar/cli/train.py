@@ -19,6 +19,29 @@ def _horizons(text: str) -> tuple[int, ...]:
         raise ConfigError(f"--horizons {text!r} is not valid; expected months like 1,2,3") from None
 
 
+def capacity_line(p: dict) -> str:
+    """One line: the booster's capacity and how it was chosen (searched, fixed, or why no search)."""
+    shape = (
+        f"{p.get('num_leaves')} leaves, ≥ {p.get('min_child_samples')} rows per leaf, "
+        f"learning rate {p.get('learning_rate')}, {p.get('n_estimators')} trees"
+    )
+    s = p.get("capacity_search") or {}
+    if s.get("skipped"):
+        return f"capacity: {shape} (defaults: {s['skipped']})"
+    if s.get("fixed"):
+        how = "fixed by --params/--trees/--leaves"
+        if s.get("trials"):
+            how += f"; trees by early stopping on a validation month ({s['valid_rows']:,} rows)"
+        return f"capacity: {shape} ({how})"
+    budget = s.get("budget_s")
+    cut = ", budget reached" if s.get("budget_reached") else ""
+    return (
+        f"capacity: {shape} (chosen on the last training outcome month, {s.get('valid_rows', 0):,} rows: "
+        f"{s.get('tried', 0)} of {s.get('candidates', 0)} configurations in {s.get('seconds', 0):.1f} s, "
+        f"budget {budget:.0f} s{cut})"
+    )
+
+
 @app.command()
 def train(
     store: StoreOption,
@@ -37,8 +60,27 @@ def train(
     gap: Annotated[
         int, typer.Option("--gap", help="Months before as-of after which outcomes are not used (e.g. 3).")
     ] = 0,
-    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 120,
-    leaves: Annotated[int, typer.Option("--leaves", help="Leaves per tree.")] = 7,
+    trees: Annotated[
+        int | None, typer.Option("--trees", help="Boosting rounds (fixes them instead of searching).")
+    ] = None,
+    leaves: Annotated[
+        int | None, typer.Option("--leaves", help="Leaves per tree (fixes them instead of searching).")
+    ] = None,
+    params: Annotated[
+        str | None,
+        typer.Option(
+            "--params",
+            help="Fix the model instead of searching, JSON: num_leaves, min_child_samples, learning_rate, "
+            "n_estimators (without n_estimators the trees still come from early stopping).",
+        ),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            help="Seconds for the capacity search (default grows with the training rows, 20–240 s).",
+        ),
+    ] = None,
     threads: Annotated[
         int, typer.Option("--threads", help="LightGBM threads (1 is deterministic and fast here).")
     ] = 1,
@@ -68,14 +110,25 @@ def train(
     same budget the same sample.
     A budget too small for one month's features is refused before any feature is computed.
 
+    The booster's capacity (leaves, rows per leaf, learning rate, trees) is chosen on the training
+    window's last outcome month, with early stopping, within `--budget` seconds; `--params` fixes it.
+
     Example: `churnradar train --store operator.duckdb --as-of 2024-06 --memory 16GB`
     """
+    from churnradar.cli.fit_table import _params
+    from churnradar.errors import ConfigError
     from churnradar.models import train_store
     from churnradar.models.memory import MemoryBudget
+    from churnradar.models.tuning import check_hazard_params
 
-    budget = MemoryBudget.resolve(memory)
-
-    params = {"n_estimators": trees, "num_leaves": leaves, "num_threads": threads, "random_state": seed}
+    if budget is not None and not budget > 0:
+        raise ConfigError(f"--budget {budget} must be a positive number of seconds")
+    fixed = check_hazard_params(_params(params) or {})
+    for key, value in (("n_estimators", trees), ("num_leaves", leaves)):
+        if value is not None:
+            fixed = check_hazard_params({**fixed, key: value})
+    mem_budget = MemoryBudget.resolve(memory)
+    model_params = {**fixed, "num_threads": threads, "random_state": seed, "search_budget": budget}
     with progress_bar(disable=json_out) as progress:
         result = train_store(
             store,
@@ -85,9 +138,9 @@ def train(
             horizons=_horizons(horizons),
             history_months=history,
             gap_months=gap,
-            params=params,
+            params=model_params,
             backend=backend,
-            memory=budget,
+            memory=mem_budget,
             max_rows=max_rows,
             progress=progress,
         )
@@ -98,7 +151,7 @@ def train(
     m = s["metrics"]
     from churnradar.models.memory import format_bytes
 
-    budget_text = "no memory budget" if budget is None else f"budget {format_bytes(budget.total)}"
+    budget_text = "no memory budget" if mem_budget is None else f"budget {format_bytes(mem_budget.total)}"
     console.print(
         f"[bold]model {s['model_id']}[/] as of {s['as_of']} · feature set {s['feature_set']} "
         f"{s['feature_set_version']} · data {s['data_hash'][:12]} · {result.seconds:.1f} s · "
@@ -114,5 +167,6 @@ def train(
         "calibration slice: "
         + ", ".join(f"step {k[-1]} AUC {m[k]:.3f} ECE {m[k.replace('auc', 'ece')]:.4f}" for k in steps)
     )
+    console.print(capacity_line(s["params"]))
     for note in s["notes"]:
         console.print(f"[yellow]note:[/] {note}")

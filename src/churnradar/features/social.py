@@ -8,9 +8,14 @@ import ibis.expr.types as ir
 from churnradar.features._expr import fingerprint, months, rel_change, safe_div, total
 from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf, months_back
-from churnradar.schema.enums import OPERATOR_OWN
+from churnradar.schema.enums import END_EVENTS, OPERATOR_OWN, SUSPEND_EVENTS
 
 WINDOW = 6  # months T-5..T
+RECENT = 3  # months T-2..T: how recent a neighbour's departure counts as "just left"
+#: A line leaves by being closed, ported out or suspended (停机: the arrears route, where it is
+#: deregistered only months later); a (re)activation after it means it came back.
+DEPARTURE_EVENTS = (*SUSPEND_EVENTS, *END_EVENTS)
+RETURN_EVENTS = ("activate", "reactivate")
 
 
 @node
@@ -167,3 +172,63 @@ def ported_neighbours_6m(neighbour_stats: ir.Table) -> ir.Table:
     """Our numbers called in T-5..T that were ported out to a competitor (携号转网) by the end of T."""
     n = neighbour_stats
     return n.select("subscriber_id", ported_neighbours_6m=n.ported_peers.cast("int64"))
+
+
+@node
+def line_departures(status_event: ir.Table, as_of: AsOf) -> ir.Table:
+    """Lines that have left by the end of T (closed, ported out, or suspended and not reactivated since),
+    with the time they left: the first such event in T-5..T after their last (re)activation."""
+    e = status_event.filter(
+        status_event.event_time >= ibis.timestamp(as_of.ts_start(WINDOW - 1)),
+        status_event.event_time < ibis.timestamp(as_of.end_ts),
+    )
+    back = e.group_by(sub_b=e.subscriber_id).agg(
+        last_return=e.event_time.max(where=e.event_type.isin(RETURN_EVENTS))
+    )
+    j = e.join(back, e.subscriber_id == back.sub_b)
+    gone = j.filter(
+        j.event_type.isin(DEPARTURE_EVENTS) & (j.last_return.isnull() | (j.event_time > j.last_return))
+    )
+    return gone.group_by("subscriber_id").agg(left_time=gone.event_time.min())
+
+
+@node
+def number_departures(
+    subscriptions_known: ir.Table, churned: ir.Table, line_departures: ir.Table, as_of: AsOf
+) -> ir.Table:
+    """Per pseudonymised number of ours (by fingerprint): whether every line on it that was still open
+    at the start of T-5 has left by the end of T, and whether the last of them left in T-2..T."""
+    subs = subscriptions_known.select("subscriber_id", "msisdn_hash")
+    s = subs.left_join(churned, "subscriber_id").select("subscriber_id", "msisdn_hash", "churn_time")
+    s = s.filter(s.churn_time.isnull() | (s.churn_time >= ibis.timestamp(as_of.ts_start(WINDOW - 1))))
+    s = s.left_join(line_departures, "subscriber_id").select("msisdn_hash", "left_time")
+    g = s.group_by(msisdn=s.msisdn_hash).agg(
+        lines=s.msisdn_hash.count(), left=s.left_time.count(), last_left=s.left_time.max()
+    )
+    recent = (g.left == g.lines) & (g.last_left >= ibis.timestamp(as_of.ts_start(RECENT - 1)))
+    return g.select(**fingerprint(g.msisdn, "num"), left_recently=recent)
+
+
+@node(requires=("call_edge", "status_event"))
+def neighbour_departures(call_pairs: ir.Table, number_departures: ir.Table) -> ir.Table:
+    """Per subscriber, our numbers called in T-5..T, and how many of them left in T-2..T."""
+    pairs, num = call_pairs, number_departures
+    j = pairs.join(num, (pairs.peer_h1 == num.num_h1) & (pairs.peer_h2 == num.num_h2))
+    return j.group_by("subscriber_id").agg(
+        own_peers=j.peer_h1.count(), left_peers=ibis.ifelse(j.left_recently, 1, 0).sum()
+    )
+
+
+@feature(theme="social", driver="social", reason="competitor", dtype="int64", fill=0)
+def left_neighbours_3m(neighbour_departures: ir.Table) -> ir.Table:
+    """Our numbers called in T-5..T that left in T-2..T: closed, ported out, or suspended and not back."""
+    # a line leaving down the arrears route is suspended (停机) months before it is deregistered
+    n = neighbour_departures
+    return n.select("subscriber_id", left_neighbours_3m=n.left_peers.cast("int64"))
+
+
+@feature(theme="social", driver="social", reason="competitor")
+def left_neighbour_share_3m(neighbour_departures: ir.Table) -> ir.Table:
+    """Of our numbers called in T-5..T, the share whose lines left in T-2..T (see ``left_neighbours_3m``)."""
+    n = neighbour_departures
+    return n.select("subscriber_id", left_neighbour_share_3m=safe_div(n.left_peers, n.own_peers))

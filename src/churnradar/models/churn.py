@@ -101,8 +101,21 @@ class ChurnModel:
 
     @property
     def model_id(self) -> str:
-        """Content hash of the artifact: the same data, parameters and seed give the same id."""
-        return hashlib.sha256(self.to_bytes()).hexdigest()[:16]
+        """Content hash of the artifact: the same data, parameters and seed give the same id.
+
+        The capacity search's timings are left out of the hash (a search that ends within its time
+        budget chooses the same whatever the machine's speed; one cut short says ``budget_reached``).
+        """
+        d = self.to_dict()
+        search = dict(d["hazard"].get("search") or {})
+        if search:
+            search.pop("seconds", None)
+            search["trials"] = [
+                {k: v for k, v in t.items() if k != "seconds"} for t in search.get("trials", [])
+            ]
+            d["hazard"] = {**d["hazard"], "search": search}
+        text = json.dumps(d, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> ChurnModel:

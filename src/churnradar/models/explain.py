@@ -10,7 +10,9 @@ run down) and the static profile move the probability but do not choose the reas
 ``feature_reason_map``). A feature's contribution counts for its reason only when the subscriber's
 value lies beyond the training month's median on the side that signals the reason (in arrears, a
 recent complaint, a contract about to end; see ``EVIDENCE_LOWER``): risk raised by *not* being in
-arrears is no evidence of arrears. A subscriber with no positive evidence gets ``unknown`` (未知).
+arrears is no evidence of arrears. An unpaid amount on a prepaid line is the balance run below zero,
+a symptom, not evidence of arrears (``POSTPAID_ONLY_EVIDENCE``). A subscriber with no positive
+evidence gets ``unknown`` (未知).
 
 Two ways to get contributions, same grouping:
 
@@ -124,6 +126,14 @@ BARELY_USED_FEATURE = "active_days_1m"
 PROMOTION_FEATURES = ("acquired_on_promotion", "promo_burn_window")
 
 
+#: Unpaid amounts are evidence of arrears only on postpaid lines: on a prepaid line an unpaid amount
+#: is the balance run below zero by not topping up — the symptom every prepaid leaver shows, whatever
+#: the reason (like the balance features in ``SIGNAL_FEATURES``) — not a bill left unpaid.
+#: Suspensions (停机) and reactivations stay evidence for every line.
+POSTPAID_ONLY_EVIDENCE = frozenset({"arrears_1m", "arrears_max_6m", "arrears_months_6m", "arrears_to_arpu"})
+PREPAID_FEATURE = "is_prepaid"
+
+
 def evidence_direction(features: Sequence[str], mapping: dict[str, tuple[str, str] | None]) -> np.ndarray:
     """Per feature: +1 when higher values are evidence of its reason, −1 when lower, 0 when it names
     no reason."""
@@ -216,6 +226,13 @@ class ReasonExplainer:
         self.pair_matrix_ = g
         self.reason_of_pair_ = np.array([self.reasons_.index(r) for _, r in pairs], dtype=np.int64)
         self.evidence_cols_ = np.flatnonzero(g.any(axis=1))  # features that name a reason
+        self.postpaid_only_ = None
+        if PREPAID_FEATURE in self.features_ and self.reference_ is not None:
+            pos = [
+                j for j, i in enumerate(self.evidence_cols_) if self.features_[i] in POSTPAID_ONLY_EVIDENCE
+            ]
+            if pos:
+                self.postpaid_only_ = (np.array(pos), self.features_.index(PREPAID_FEATURE))
         self.fraud_move_ = None
         src, dst = ("convenience", "arrears"), ("convenience", "fraud")
         fcols = [
@@ -244,6 +261,9 @@ class ReasonExplainer:
             ok = d * (np.asarray(X, dtype=np.float64)[:, cols] - ref) > 0
         # no reference (a feature missing in the whole training month): its sign alone decides
         ok |= np.isnan(ref) & ~np.isnan(np.asarray(X, dtype=np.float64)[:, cols])
+        if self.postpaid_only_ is not None and np.array_equal(cols, self.evidence_cols_):
+            pos, prepaid = self.postpaid_only_
+            ok[:, pos] &= ~(np.asarray(X, dtype=np.float64)[:, prepaid] == 1)[:, None]
         return ok.astype(np.float64)
 
     def _group(self, c: np.ndarray, X: np.ndarray) -> np.ndarray:

@@ -14,6 +14,14 @@ by a booster that has not seen them) and composed as ``P(churn within t) = 1 −
 With ``refit=True`` (default) the booster is then refitted on every row, the latest month included
 (it carries the most recent behaviour, and the only full-horizon rows of a short history), keeping
 the calibration map; the backtest measures the calibration this gives (ECE).
+
+Capacity (leaves, minimum leaf size, learning rate, trees) is chosen from the data unless given:
+the training slice's last outcome month is held out as a validation month, and a small search
+with early stopping and a time budget (``search_budget`` seconds; ``models/tuning.py``) picks the
+configuration with the best validation ROC-AUC. Any of ``num_leaves``, ``min_child_samples``,
+``learning_rate`` or ``n_estimators`` given fixes the configuration (the rest from
+:data:`~churnradar.models.tuning.HAZARD_DEFAULT`); trees still come from early stopping unless
+``n_estimators`` is given. What was tried and chosen is ``search_`` (and in the registry).
 """
 
 from __future__ import annotations
@@ -101,11 +109,11 @@ class ChurnHazardModel:
     def __init__(
         self,
         horizons: Sequence[int] = (1, 2, 3),
-        n_estimators: int = 120,
-        learning_rate: float = 0.08,
-        num_leaves: int = 7,
+        n_estimators: int | None = None,
+        learning_rate: float | None = None,
+        num_leaves: int | None = None,
         max_depth: int = 8,
-        min_child_samples: int = 200,
+        min_child_samples: int | None = None,
         feature_fraction: float = 0.5,
         reg_lambda: float = 1.0,
         calibration: str = "platt",
@@ -114,6 +122,7 @@ class ChurnHazardModel:
         num_threads: int = 1,
         random_state: int = 0,
         feature_columns: Sequence[str] | None = None,
+        search_budget: float | None = None,
     ):
         self.horizons = horizons
         self.n_estimators = n_estimators
@@ -129,6 +138,7 @@ class ChurnHazardModel:
         self.num_threads = num_threads
         self.random_state = random_state
         self.feature_columns = feature_columns
+        self.search_budget = search_budget
 
     # -- parameters -----------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -146,15 +156,31 @@ class ChurnHazardModel:
             "refit": self.refit,
             "num_threads": self.num_threads,
             "random_state": self.random_state,
+            "search_budget": self.search_budget,
         }
 
-    def _lgb_params(self) -> dict[str, Any]:
+    def _given(self) -> dict[str, Any]:
+        """The capacity settings given to the constructor (the rest is searched or defaulted)."""
+        from churnradar.models.tuning import HAZARD_KEYS, check_hazard_params
+
+        return check_hazard_params({k: getattr(self, k) for k in HAZARD_KEYS if getattr(self, k) is not None})
+
+    def _capacity(self) -> dict[str, Any]:
+        """The capacity in use: chosen by ``fit`` (``capacity_``), else as given over the defaults."""
+        from churnradar.models.tuning import HAZARD_DEFAULT
+
+        if hasattr(self, "capacity_"):
+            return self.capacity_
+        return HAZARD_DEFAULT | self._given()
+
+    def _lgb_params(self, capacity: dict[str, Any] | None = None) -> dict[str, Any]:
+        c = capacity or self._capacity()
         return {
             "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
+            "learning_rate": float(c["learning_rate"]),
+            "num_leaves": int(c["num_leaves"]),
             "max_depth": self.max_depth,
-            "min_data_in_leaf": self.min_child_samples,
+            "min_data_in_leaf": int(c["min_child_samples"]),
             "feature_fraction": self.feature_fraction,
             "feature_fraction_seed": self.random_state,
             "lambda_l2": self.reg_lambda,
@@ -173,6 +199,9 @@ class ChurnHazardModel:
             )
         if self.calibration_months < 1:
             raise ConfigError(f"calibration_months {self.calibration_months} must be at least 1")
+        if self.search_budget is not None and not self.search_budget > 0:
+            raise ConfigError(f"search budget {self.search_budget!r} must be a positive number of seconds")
+        self._given()
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(
@@ -256,6 +285,11 @@ class ChurnHazardModel:
             )
         init_train = self._init(train.step)
         init_cal = self._init(cal.step)
+        self.search_ = self._choose_capacity(train, init_train)
+        self.capacity_ = {
+            k: self.search_.params[k]
+            for k in ("num_leaves", "min_child_samples", "learning_rate", "n_estimators")
+        }
         self.booster_ = self._train(lgb, train.blocks, train.event, init_train, train.weight)
         raw_cal = np.concatenate([self._raw(b) for b in cal.blocks]) + init_cal
         self.calibrator_ = HazardCalibrator(self.calibration).fit(raw_cal, cal.step, cal.event, cal.weight)
@@ -278,6 +312,55 @@ class ChurnHazardModel:
         self.train_outcome_months_ = [_month_from_index(int(i)) for i in np.unique(train.outcome)]
         self.calibration_outcome_months_ = [_month_from_index(int(i)) for i in np.unique(cal.outcome)]
         return self
+
+    def _choose_capacity(self, train: HazardRows, init: np.ndarray) -> Any:
+        """Search (or fix) the booster's capacity on the training slice's last outcome month."""
+        from churnradar.models.tuning import HAZARD_DEFAULT, SearchResult, search_hazard
+
+        given = self._given()
+        if "n_estimators" in given:  # fully fixed: nothing to validate
+            return SearchResult(params=HAZARD_DEFAULT | given, fixed=True)
+        last = int(train.outcome.max())
+        valid = train.outcome == last
+        ev = train.event
+        why = None
+        if valid.all():
+            why = "the training slice has one outcome month, none left to validate on"
+        elif not 0 < ev[valid].sum() < valid.sum() or not 0 < ev[~valid].sum() < (~valid).sum():
+            why = "the validation month or the months before it have no churn event"
+        if why is not None:
+            r = SearchResult(params=HAZARD_DEFAULT | given, fixed=bool(given))
+            r.skipped = why  # type: ignore[attr-defined]
+            return r
+        # blocks of one outcome month (what collect_training_rows reads) are split without a copy
+        inner: list[np.ndarray] = []
+        held: list[np.ndarray] = []
+        start = 0
+        for block in train.blocks:
+            m = valid[start : start + len(block)]
+            start += len(block)
+            if m.all():
+                held.append(block)
+            elif not m.any():
+                inner.append(block)
+            else:
+                inner.append(block[~m])
+                held.append(block[m])
+        w = train.weight
+
+        def part(keep: bool, blocks: list[np.ndarray]) -> tuple[Any, ...]:
+            m = valid == keep
+            return [b for b in blocks if len(b)], ev[m], init[m], None if w is None else w[m]
+
+        return search_hazard(
+            part(False, inner),
+            part(True, held),
+            base=self._lgb_params(HAZARD_DEFAULT),
+            feature_name=self.encoder_.columns_,
+            categorical=self.encoder_.categorical_,
+            budget=self.search_budget,
+            fixed=given or None,
+        )
 
     def _init(self, step: np.ndarray) -> np.ndarray:
         table = np.array([self.offsets_.get(k, 0.0) for k in range(max(self.steps_) + 1)], dtype=np.float64)
@@ -304,7 +387,7 @@ class ChurnHazardModel:
             free_raw_data=True,
             params={"verbosity": -1, "max_bin": 255},
         )
-        booster = lgb.train(self._lgb_params(), ds, num_boost_round=self.n_estimators)
+        booster = lgb.train(self._lgb_params(), ds, num_boost_round=int(self._capacity()["n_estimators"]))
         del ds
         return booster
 
@@ -382,7 +465,21 @@ class ChurnHazardModel:
             "train_outcome_months": [str(m) for m in self.train_outcome_months_],
             "calibration_outcome_months": [str(m) for m in self.calibration_outcome_months_],
             "fit_metrics": self.fit_metrics_,
+            "capacity": self.capacity_,
+            "search": self.search_summary(),
         }
+
+    def search_summary(self) -> dict[str, Any]:
+        """The capacity search: budget, seconds, what was tried and chosen (or why none ran)."""
+        s = getattr(self, "search_", None)
+        if s is None:
+            return {}
+        if isinstance(s, dict):
+            return s
+        out = s.to_dict()
+        if getattr(s, "skipped", None):
+            out["skipped"] = s.skipped
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ChurnHazardModel:
@@ -400,6 +497,9 @@ class ChurnHazardModel:
         model.train_outcome_months_ = [date.fromisoformat(m) for m in d["train_outcome_months"]]
         model.calibration_outcome_months_ = [date.fromisoformat(m) for m in d["calibration_outcome_months"]]
         model.fit_metrics_ = dict(d["fit_metrics"])
+        # models stored before the capacity search: their settings are the constructor's
+        model.capacity_ = dict(d.get("capacity") or model._capacity())
+        model.search_ = dict(d.get("search") or {})
         return model
 
 

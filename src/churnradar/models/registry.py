@@ -2,7 +2,8 @@
 
 One row per model: ``model_id`` (content hash of the artifact), ``kind``, ``as_of``, ``created``,
 ``data_hash``, ``feature_set`` and ``feature_set_version``, ``label_definition`` and its version,
-``params`` (the hyper-parameters and the training sample: ``sample_rate``, ``rows_used``,
+``params`` (the hyper-parameters in use, the capacity search that chose them — ``capacity_search``:
+budget, seconds, what was tried — and the training sample: ``sample_rate``, ``rows_used``,
 ``rows_available``) and ``metrics`` (JSON text) and ``artifact`` (the serialised :class:`ChurnModel`:
 LightGBM model string, calibrator, reason map and health reference, zlib-compressed JSON).
 """
@@ -74,7 +75,12 @@ def save_model(store: Path | str, model: ChurnModel, *, kind: str = "churn_hazar
         feature_set_version=m["feature_set_version"],
         label_definition=m["label_definition"],
         label_definition_version=m["label_definition_version"],
-        params={**model.hazard.get_params(), **_sampling_params(m)},
+        params={
+            **model.hazard.get_params(),
+            **getattr(model.hazard, "capacity_", {}),
+            "capacity_search": model.hazard.search_summary(),
+            **_sampling_params(m),
+        },
         metrics=m.get("metrics", {}),
     )
     row = pa.table(
