@@ -5,6 +5,7 @@ and trend, and 离网数 equals the label counts of the same kinds and dating.""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -187,3 +188,50 @@ def test_manager_cannot_read_another_regions_metrics(api):
 def test_month_outside_the_data_is_refused_with_the_range(api):
     r = api.client("analyst").get("/api/metrics", params={"month": "1999-01"})
     assert r.status_code == 400 and "outside the data" in r.json()["detail"]
+
+
+def test_risk_levels_are_the_stored_scores_and_campaigns_compare_with_control(api, months):
+    import duckdb
+
+    w = api.world
+    c = api.client("rm_a")
+    got = c.get("/api/metrics", params={"month": months[-1]}).json()["metrics"]
+    con = duckdb.connect(str(w.store), read_only=True)
+    try:
+        levels = dict(
+            con.execute(
+                """SELECT sc.risk_level, count(*) FROM score sc JOIN subscription s USING (subscriber_id)
+                   JOIN region r USING (grid_id) WHERE r.county_id = ? AND sc.as_of = ? GROUP BY 1""",
+                [w.county_a, f"{months[-1]}-01"],
+            ).fetchall()
+        )
+        members = con.execute(
+            """SELECT c.subscriber_id, c.is_control FROM contact c JOIN subscription s USING (subscriber_id)
+               JOIN region r USING (grid_id) WHERE r.county_id = ? AND c.assigned_date >= DATE '2024-03-01'
+               AND c.assigned_date < DATE '2024-04-01'""",
+            [w.county_a],
+        ).df()
+    finally:
+        con.close()
+    assert levels and got["scored_lines"]["value"] == sum(levels.values())
+    for level in ("low", "medium", "high", "very_high"):
+        assert got[f"risk_{level}"]["value"] == levels.get(level, 0)
+
+    # campaign members assigned in 2024-03; churned = an off-net exit (month left) in 2024-03..06
+    from churnradar.labels import churn_events, get_definition
+    from churnradar.store.backends import open_backend
+
+    bk = open_backend(w.store)
+    try:
+        ev = bk.to_pyarrow(churn_events(bk, get_definition("offnet"))).to_pandas()
+    finally:
+        bk.close()
+    off = ev[ev.kind.isin(["offnet", "port_out"])]
+    left = off[(off.event_month >= date(2024, 3, 1)) & (off.event_month <= date(2024, 6, 1))]
+    members["churned"] = members.subscriber_id.isin(set(left.subscriber_id))
+    camp = c.get("/api/metrics", params={"month": "2024-03"}).json()["metrics"]
+    treated, control = members[~members.is_control], members[members.is_control]
+    assert camp["campaign_members"]["value"] == len(members) > 0
+    assert camp["campaign_retention_rate"]["value"] == pytest.approx(1 - treated.churned.mean())
+    assert camp["campaign_control_retention_rate"]["value"] == pytest.approx(1 - control.churned.mean())
+    assert camp["campaign_uplift"]["value"] == pytest.approx(control.churned.mean() - treated.churned.mean())
