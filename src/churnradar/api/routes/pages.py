@@ -47,6 +47,9 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         "perms": PERMISSIONS[p.role] if p else frozenset(),
         "csrf": p.csrf_token if p else "",
         "path": request.url.path,
+        # where the language toggle returns: this page with its filters (app.js keeps it current
+        # when htmx pushes a new URL)
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "pct": _pct,
         "num": _num,
         "month": _month,

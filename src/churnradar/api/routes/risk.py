@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -48,17 +50,27 @@ def risk_list(
     return request.app.state.data.risk_list(p.scope, filters, page=page, page_size=page_size)
 
 
-@router.get("/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA: {}}}},
+)
 def risk_export(
     request: Request,
     p: Annotated[Principal, Depends(permission("export"))],
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
-    """The filtered risk list as CSV (pseudonymous ids only); every export is audited.
+    """The filtered risk list as CSV, or as an XLSX workbook with ``format=xlsx`` (pseudonymous ids
+    only; the same filters as ``GET /api/risk``, so the same rows); every export is audited.
 
     Text cells that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
-    first) are written with a leading ``'``; numbers are written as they are.
+    first) are written with a leading ``'`` in CSV and as text cells in XLSX; numbers are written
+    as they are.
     """
     from churnradar.reports.safe_cells import csv_rows  # the product's one CSV cell rule
 
@@ -73,23 +85,43 @@ def risk_export(
         page += 1
     items = items[:limit]
     cols = list(items[0]) if items else ["subscriber_id"]
-    text = csv_rows(
-        (
-            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in it.items()}
-            for it in items
-        ),
-        cols,
+    flat = [
+        {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in it.items()}
+        for it in items
+    ]
+    _audit_export(request, p, filters, len(items), format)
+    if format == "xlsx":
+        return Response(
+            _xlsx_bytes(flat, cols),
+            media_type=XLSX_MEDIA,
+            headers={"Content-Disposition": 'attachment; filename="risk_list.xlsx"'},
+        )
+    text = csv_rows(flat, cols)
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="risk_list.csv"'},
     )
+
+
+def _xlsx_bytes(rows: list[dict[str, Any]], cols: list[str]) -> bytes:
+    """Rows as a one-sheet workbook (frozen header, filters, number formats), written safely."""
+    import pandas as pd
+
+    from churnradar.reports.safe_cells import write_xlsx_table
+
+    with tempfile.TemporaryDirectory(prefix="churnradar-risk-") as tmp:
+        path = Path(tmp) / "risk_list.xlsx"
+        write_xlsx_table(path, pd.DataFrame(rows, columns=cols), "risk_list")
+        return path.read_bytes()
+
+
+def _audit_export(request: Request, p: Principal, filters: RiskFilters, rows: int, fmt: str) -> None:
     audit(
         request.app.state.engine,
         actor=p.username,
         action="export.risk_list",
         target=filters.region or "*",
         client=client_of(request),
-        detail={"rows": len(items), "filters": filters.__dict__},
-    )
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="risk_list.csv"'},
+        detail={"rows": rows, "filters": filters.__dict__, **({"format": fmt} if fmt != "csv" else {})},
     )

@@ -14,6 +14,15 @@
       charts.push(chart);
     });
   }
+  // the language toggle returns to the page as it is now, filters included (htmx may have pushed
+  // a new URL since the page was rendered)
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest ? ev.target.closest("#lang-toggle") : null;
+    if (!a) { return; }
+    var url = new URL(a.href, window.location.href);
+    url.searchParams.set("next", window.location.pathname + window.location.search);
+    a.href = url.pathname + url.search;
+  });
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (ev) { draw(ev.target); });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
