@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -181,12 +182,14 @@ def chart_option(ch: Chart, lang: str = "zh", unfinished: list[str] | tuple[str,
             series=[s],
         )
     elif ch.kind == "heatmap":
-        xs = sorted(df[ch.x].astype(str).unique())
-        ys = sorted(df[ch.y].astype(str).unique(), key=lambda v: (len(v), v)) if ch.y else []
+        xs = [_category(v) for v in df[ch.x].unique()]
+        xs = sorted(xs, key=_category_key(xs))
+        ys = [_category(v) for v in df[ch.y].unique()] if ch.y else []
+        ys = sorted(ys, key=_category_key(ys))
         xi = {v: i for i, v in enumerate(xs)}
         yi = {v: i for i, v in enumerate(ys)}
         data = [
-            [xi[str(r[ch.x])], yi[str(r[ch.y])], _clean(r[ch.value])]
+            [xi[_category(r[ch.x])], yi[_category(r[ch.y])], _clean(r[ch.value])]
             for _, r in df.iterrows()
             if _clean(r[ch.value]) is not None
         ]
@@ -210,31 +213,77 @@ def chart_option(ch: Chart, lang: str = "zh", unfinished: list[str] | tuple[str,
     return base
 
 
-def _fmt_cell(col: str, v: Any, lang: str) -> str:
+def _category(v: Any) -> str:
+    """A category label: ``3`` rather than ``3.0``, months and texts as they are."""
+    v = _clean(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return "" if v is None else str(v)
+
+
+def format_number(v: Any, kind: str) -> str:
+    """A number as the tables show it, by kind of value (the workbook's kinds, see
+    :func:`churnradar.reports.xlsx.number_kind`): rates ``1.36%``, counts ``5,486``, money and
+    amounts ``1,234.56``, statistics ``0.83``, NPS ``-9.4``, p-values ``0.0012`` / ``1.9e-62``."""
     v = _clean(v)
     if v is None:
-        return "—" if not isinstance(v, str) else ""
-    if isinstance(v, bool):
-        return t("common.yes", lang) if v else t("common.no", lang)
-    if isinstance(v, float):
-        if col.startswith(("rate", "share", "pct")) or col.endswith(
-            ("_rate", "_share", "_lo", "_hi", "_pct")
-        ):
-            return f"{v * 100:.2f}%"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:,.2f}" if v != int(v) else f"{int(v):,}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+        return "—"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if kind == "pct":
+        return f"{v * 100:.2f}%"
+    if kind in ("int", "months"):
+        return f"{v:,.0f}"
+    if kind == "points":
+        return f"{v:,.1f}"
+    if kind == "p":
+        return f"{v:.1e}" if 0 < abs(v) < 1e-4 else f"{v:.4f}"
+    return f"{v:,.2f}"
 
 
 def table_html(df: pd.DataFrame, lang: str) -> tuple[list[str], list[list[str]], int]:
-    shown = df.head(MAX_TABLE_ROWS)
-    cols = [c for c in shown.columns if not c.startswith("_")]
-    head = [t(f"col.{c}", lang) if t(f"col.{c}", lang) != f"col.{c}" else c for c in cols]
-    rows = [[_fmt_cell(c, r[c], lang) for c in cols] for _, r in shown.iterrows()]
+    """Headers and formatted cells of a section's table, as the workbook shows it: names before
+    codes, unique headers, booleans and units as words, numbers formatted by kind."""
+    from churnradar.reports.xlsx import table_columns
+
+    columns = table_columns(df.head(MAX_TABLE_ROWS), lang)
+    head = [c.header for c in columns]
+    n = len(columns[0].values) if columns else 0
+    rows = []
+    for i in range(n):
+        row = []
+        for c in columns:
+            v = c.values[i]
+            if c.kind == "text":
+                row.append("" if v is None else str(v))
+            else:
+                row.append(format_number(v, c.row_kinds[i] if c.row_kinds is not None else c.kind))
+        rows.append(row)
     return head, rows, len(df)
+
+
+def ordered_categories(values: Any) -> list[Any]:
+    """Distinct ``values`` in reading order (see :func:`_category_key`)."""
+    distinct = list(dict.fromkeys(values))
+    key = _category_key([_category(v) for v in distinct])
+    return sorted(distinct, key=lambda v: key(_category(v)))
+
+
+def _category_key(values: list[str]):
+    """Sort key of heat-map categories: numbers as numbers (1, 2, 10), bands by their lower bound
+    (0-2, 3-9, 10-23), other texts as texts."""
+
+    def lead(v: str) -> float | None:
+        m = re.match(r"^-?\d+(\.\d+)?", v)
+        return float(m.group(0)) if m else None
+
+    if (
+        values
+        and all(lead(v) is not None for v in values)
+        and not any(re.match(r"^\d{4}-\d{2}", v) for v in values)
+    ):
+        return lambda v: (lead(v), v)
+    return lambda v: v
 
 
 @cache

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from churnradar.i18n import t
-from churnradar.reports.html import gap_unfinished, provisional_months
+from churnradar.reports.html import gap_unfinished, ordered_categories, provisional_months
 from churnradar.reports.model import Chart, Report, Section
 from churnradar.reports.safe_cells import WORKBOOK_OPTIONS, cell_value, chart_text, write_cell
 
@@ -564,6 +564,7 @@ def _chart_block(ws, wb, ch: Chart, row: int, col: int, lang: str, fmts: _Format
     row += 1
     if ch.kind == "heatmap":
         wide = df.pivot_table(index=ch.y, columns=ch.x, values=ch.value, aggfunc="first")
+        wide = wide.reindex(index=ordered_categories(wide.index), columns=ordered_categories(wide.columns))
         write_cell(ws, row, col, f"{_col_name(lang, ch.y)} \\ {_col_name(lang, ch.x)}", fmts.head)
         for j, c in enumerate(wide.columns, start=1):
             write_cell(ws, row, col + j, _category(c), fmts.head)
