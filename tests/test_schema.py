@@ -23,6 +23,7 @@ DESIGN_TABLES = {
     "subscription",
     "status_event",
     "usage_monthly",
+    "recharge",  # optional: recharge days (a prepaid operator's recharge log)
     "billing_monthly",
     "interaction",
     "call_edge",

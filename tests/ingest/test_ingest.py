@@ -184,7 +184,7 @@ CHECKS = [
     ("usage_monthly", "month", "2024-13", "is not a month; expected YYYY-MM, YYYYMM or YYYY-MM-01"),
     ("usage_monthly", "month", "2024-03-15", "is not the first day of a month"),
     ("usage_monthly", "month", "", "is missing; the column is required (not null)"),
-    ("usage_monthly", "data_mb", "   ", "is missing; the column is required (not null)"),
+    ("subscription", "activation_date", "   ", "is missing; the column is required (not null)"),
     ("usage_monthly", "subscriber_id", "SUB999999", "is not a known subscription.subscriber_id"),
     ("subscription", "brand", "gold", "is not a valid brand; expected one of premium, youth, budget"),
     ("subscription", "activation_date", "2023-02-30", "is not a date; expected YYYY-MM-DD"),

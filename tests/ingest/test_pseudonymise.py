@@ -71,7 +71,9 @@ def test_raw_identifiers_never_reach_the_store_its_rejects_or_the_messages(tmp_p
     sub.write_text("".join(lines))
     cust = folder / "customer.csv"
     lines = cust.read_text().splitlines(keepends=True)
-    lines[5] = lines[5].replace(raw_identifier("certificate", 4), "")  # missing certificate
+    bad = raw_identifier("certificate", 4)
+    bad = bad[:-1] + ("1" if bad[-1] != "1" else "2")  # a certificate whose check character is wrong
+    lines[5] = lines[5].replace(raw_identifier("certificate", 4), bad)
     cust.write_text("".join(lines))
     store = tmp_path / "s.duckdb"
     result = ingest([folder], store, on_error="quarantine", key=KEY)

@@ -68,6 +68,25 @@ def test_the_wide_prepaid_export_loads_the_same_lines_usage_and_bills(
     assert _rows(a, usage) == _rows(b, usage)
     assert _rows(a, bills) == _rows(b, bills)
     assert _rows(b, "SELECT count(*) FROM status_event") == [(0,)]  # no lifecycle events in this export
+    # the export keeps each month's last recharge day and its amount
+    last = """SELECT s.msisdn_hash, max(r.recharge_date), arg_max(r.amount, r.recharge_date)
+               FROM recharge r JOIN subscription s USING (subscriber_id)
+               GROUP BY s.msisdn_hash, date_trunc('month', r.recharge_date)"""
+    assert _rows(a, last) == _rows(b, last) and _rows(b, "SELECT count(*) FROM recharge")[0][0] > 100
+    # nothing is invented: no dimension rows, no customers, the columns the export lacks are empty
+    assert _rows(b, "SELECT count(*) FROM region UNION ALL SELECT count(*) FROM customer") == [(0,), (0,)]
+    assert _rows(b, "SELECT count(sms_count), count(competitor_min) FROM usage_monthly") == [(0, 0)]
+
+
+def test_the_drafted_mapping_of_the_wide_export_loads_it_unedited(canonical: Path, tmp_path: Path) -> None:
+    res = write_dialect(canonical, tmp_path / "wide", "wide-prepaid")
+    text = render(draft(res.files))
+    assert 'date_format = "%m/%d/%Y"' in text and 'require = "total_og_mou_{m}"' in text
+    mapping = tmp_path / "draft.toml"
+    mapping.write_text(text, encoding="utf-8")
+    result = ingest(res.files, tmp_path / "draft.duckdb", key=KEY, mapping=mapping)
+    assert result.rejected == 0
+    assert set(result.tables) == {"subscription", "usage_monthly", "billing_monthly", "recharge"}
 
 
 @pytest.mark.parametrize("dialect", ["bss-zh", "wide-prepaid"])

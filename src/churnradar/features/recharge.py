@@ -1,7 +1,9 @@
-"""Recharge behaviour and prepaid balance (from the shared ``billing_months`` pivot)."""
+"""Recharge behaviour and prepaid balance: monthly counts and amounts from the shared
+``billing_months`` pivot, recharge days from the (optional) recharge table."""
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from churnradar.features._expr import (
@@ -13,7 +15,8 @@ from churnradar.features._expr import (
     total,
     total_int,
 )
-from churnradar.features.registry import feature
+from churnradar.features.registry import feature, node
+from churnradar.features.timeframe import AsOf
 
 
 @feature(theme="recharge", driver="price", reason="competitor", dtype="int64", fill=0)
@@ -78,3 +81,50 @@ def balance_months_of_spend(billing_recent: ir.Table) -> ir.Table:
     """Balance at the end of T divided by the mean monthly revenue over T-2..T (months covered)."""
     b = billing_recent
     return b.select("subscriber_id", balance_months_of_spend=safe_div(b.balance_0, mean(months(b, "rev", 3))))
+
+
+#: Months of the recharge table looked at (T-5..T).
+RECHARGE_HISTORY = 6
+#: ``days_since_recharge`` of a line with no recharge day in T-5..T (more than any such gap).
+NO_RECHARGE_DAYS = 190
+
+
+@node
+def recharge_days(recharge: ir.Table, as_of: AsOf) -> ir.Table:
+    """Per subscriber, from the recharge table over T-5..T: the last recharge day, its amount and
+    the recharge days of T-2..T."""
+    r = recharge.filter(
+        recharge.recharge_date >= ibis.date(as_of.month_start(RECHARGE_HISTORY - 1)),
+        recharge.recharge_date < ibis.date(as_of.end),
+    )
+    recent = r.recharge_date >= ibis.date(as_of.month_start(2))
+    last = r.recharge_date.max()
+    return r.group_by("subscriber_id").agg(
+        last_day=last,
+        last_amount=r.amount.argmax(r.recharge_date),
+        days_3m=r.recharge_date.count(where=recent),
+    )
+
+
+@feature(theme="recharge", driver="price", reason="arrears", dtype="int64", fill=NO_RECHARGE_DAYS)
+def days_since_recharge(recharge_days: ir.Table, as_of: AsOf) -> ir.Table:
+    """Days from the last recharge day to the last day of T (0 = recharged on it; 190 when none in T-5..T)."""
+    r = recharge_days
+    last_day_of_t = ibis.date(as_of.end) - ibis.interval(days=1)
+    return r.select(
+        "subscriber_id", days_since_recharge=last_day_of_t.delta(r.last_day, unit="day").cast("int64")
+    )
+
+
+@feature(theme="recharge", driver="price", reason="competitor")
+def last_recharge_amount(recharge_days: ir.Table) -> ir.Table:
+    """Amount recharged on the last recharge day in T-5..T (yuan)."""
+    r = recharge_days
+    return r.select("subscriber_id", last_recharge_amount=r.last_amount)
+
+
+@feature(theme="recharge", driver="price", reason="competitor", dtype="int64", fill=0)
+def recharge_days_3m(recharge_days: ir.Table) -> ir.Table:
+    """Days with a recharge over T-2..T."""
+    r = recharge_days
+    return r.select("subscriber_id", recharge_days_3m=r.days_3m)

@@ -302,6 +302,7 @@ class SyntheticOperator:
                     schema=arrow_schema(TABLES["billing_monthly"]),
                 ),
             )
+            yield "recharge", self._recharges(k, m, ids, rc_count, sid)
             yield "interaction", self._interactions(rng, ids, m, k, sid)
             yield "call_edge", self._call_edges(rng, ids, m, s, own_offsets, comp_hashes)
             q = len(grids)
@@ -319,6 +320,28 @@ class SyntheticOperator:
                 ),
             )
         yield from self._campaigns(rng, idx, s)
+
+    def _recharges(self, k: int, m: date, ids: np.ndarray, rc_count: np.ndarray, sid: pa.Array) -> pa.Table:
+        """The month's recharges, one row per line and day: ``rc_count`` days, one in each equal part
+        of the month (a stream of its own, so the other tables stay as they were)."""
+        rng = np.random.default_rng([self.seed, k, 7])
+        has = np.nonzero(rc_count > 0)[0]
+        n = rc_count[has]
+        row = np.repeat(has, n)
+        j = np.arange(len(row)) - np.repeat(np.cumsum(n) - n, n)
+        per = np.repeat(n, n)
+        dim = (_month(self.start, k + 1) - m).days
+        lo, hi = j * dim // per, (j + 1) * dim // per
+        day = lo + np.floor(rng.uniform(0, 1, len(row)) * (hi - lo)).astype(np.int64)
+        return pa.table(
+            {
+                "subscriber_id": sid.take(pa.array(ids[row])),
+                "recharge_date": pa.array(np.datetime64(m, "D") + day),
+                "amount": rng.choice([10.0, 30.0, 50.0, 100.0], len(row)),
+                "channel": pa.array(rng.choice(["online", "card", "store", "agent"], len(row))),
+            },
+            schema=arrow_schema(TABLES["recharge"]),
+        )
 
     def _status_events(self, rng: np.random.Generator, s: dict) -> pa.Table:
         n = self.subscribers

@@ -172,6 +172,16 @@ SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
         "充值",
     ),
     ("billing_monthly", "overage"): ("overage", "套外费用", "超套费用"),
+    ("recharge", "recharge_date"): (
+        "recharge_date",
+        "充值日期",
+        "充值时间",
+        "date_of_last_rech",
+        "last_rech_date",
+        "rech_date",
+    ),
+    ("recharge", "amount"): ("last_day_rch_amt", "当日充值金额", "单笔充值金额", "rech_amt_day"),
+    ("recharge", "channel"): ("recharge_channel", "充值渠道", "rech_channel"),
 }
 #: measures that several export columns may add up to (2G + 3G + 4G data volume)
 SUMMABLE = {("usage_monthly", "data_mb")}
@@ -194,7 +204,7 @@ class FileDraft:
     placed: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> export expr
     sums: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # summed measures
     aon: str | None = None
-    own_customers: bool = False  # no customer columns: each number stands for its own customer
+    date_formats: dict[str, str] = field(default_factory=dict)  # export column -> strptime format
 
     @property
     def id_column(self) -> str | None:
@@ -341,21 +351,78 @@ def _draft_file(path: Path, d: Draft) -> FileDraft:
         ids = fd.placed.pop("subscription")
         for t in fd.placed:
             fd.placed[t].setdefault("subscriber_id", ids.get("subscriber_id") or ids["msisdn"])
-    if "subscription" in fd.placed or fd.aon:
-        # no customer in a per-number export: each number is its own customer
-        line = fd.id_column
-        if line is not None and "customer_id" not in fd.placed.get("subscription", {}):
-            fd.placed.setdefault("subscription", {})["customer_id"] = line
-            fd.placed.setdefault("customer", {}).update({"customer_id": line, "certificate_no": line})
-            fd.own_customers = True
     return fd
+
+
+#: Date formats a draft recognises in an export's values (ISO dates need none).
+DATE_FORMATS = ("%Y%m%d", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y.%m.%d", "%d.%m.%Y")
+
+
+def _guess_date_format(values: list[str]) -> str | None:
+    """The one format of :data:`DATE_FORMATS` that reads every value (None: ISO, or no single one)."""
+    from datetime import date, datetime
+
+    values = [v.strip() for v in values if v and v.strip()]
+    if not values:
+        return None
+    try:
+        for v in values:
+            date.fromisoformat(v)
+        return None
+    except ValueError:
+        pass
+    fits = []
+    for fmt in DATE_FORMATS:
+        try:
+            for v in values:
+                datetime.strptime(v, fmt)
+        except ValueError:
+            continue
+        fits.append(fmt)
+    return fits[0] if len(fits) == 1 or (fits and fits[0] == "%Y%m%d") else None
+
+
+def _column_pattern(expr: str) -> re.Pattern[str]:
+    """The export columns a placed expression stands for (``date_of_last_rech_{m}`` → every month)."""
+    return re.compile(re.escape(expr).replace(re.escape("{m}"), ".+"))
+
+
+def _date_formats(path: Path, fd: FileDraft, sample: int = 500) -> None:
+    """Guess the date format of each export column placed on a date column, from its first values."""
+    import csv
+    import io
+
+    exprs = [
+        expr
+        for table, cols in fd.placed.items()
+        for col, expr in cols.items()
+        if col in TABLES[table].column_names and TABLES[table].column(col).dtype == "date"
+    ]
+    if not exprs:
+        return
+    _, delimiter = readers.peek_csv_header(path)
+    head = readers._head(path, 1 << 20)
+    enc = readers.sniff_encoding(path)
+    text = head.decode("gb18030" if enc.lower() in ("gbk", "gb2312") else enc, errors="replace")
+    lines = text.splitlines()[: sample + 1]
+    if len(head) == 1 << 20:
+        lines = lines[:-1]  # the last line may be cut
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    for expr in exprs:
+        pattern = _column_pattern(expr)
+        values = [v or "" for r in rows for h, v in r.items() if h is not None and pattern.fullmatch(h)]
+        fmt = _guess_date_format(values)
+        if fmt:
+            fd.date_formats[expr] = fmt
 
 
 def draft(paths: list[Path]) -> Draft:
     """Place the columns of the exports ``paths`` (CSV) on canonical columns."""
     d = Draft()
     for path in paths:
-        d.files.append(_draft_file(path, d))
+        fd = _draft_file(path, d)
+        _date_formats(path, fd)
+        d.files.append(fd)
     return d
 
 
@@ -392,7 +459,7 @@ def render(d: Draft) -> str:
             continue
         # one section per table: the file that places most of its columns (the others are listed)
         fd = max(candidates, key=lambda x: len(x.placed.get(name, {})))
-        out += _render_table(name, fd, fd.own_customers and name == "customer", raw_sources)
+        out += _render_table(name, fd, raw_sources)
         for other in candidates:
             if other is not fd:
                 out.append(f"# {other.file} also looks like {name}; map it in a mapping file of its own")
@@ -405,7 +472,7 @@ def render(d: Draft) -> str:
 _RAW = {c.raw_name for t in TABLES.values() for c in t.columns if c.raw_name}
 
 
-def _render_table(name: str, fd: FileDraft, own_customers: bool, raw_sources: set[str]) -> list[str]:
+def _render_table(name: str, fd: FileDraft, raw_sources: set[str]) -> list[str]:
     t = TABLES[name]
     cols = dict(fd.placed.get(name, {}))
     sub_id = fd.id_column or cols.get("subscriber_id")
@@ -414,9 +481,14 @@ def _render_table(name: str, fd: FileDraft, own_customers: bool, raw_sources: se
     wide = any("{m}" in v for v in cols.values())
     if wide and "month" in t.column_names:
         cols["month"] = "{month}"
-    out = ["", f"[tables.{name}]", f"files = [{_toml_str(fd.file)}]", f"[tables.{name}.columns]"]
-    if own_customers:
-        out.append("# TODO: the export names no customer: each number is its own customer (check)")
+    out = ["", f"[tables.{name}]", f"files = [{_toml_str(fd.file)}]"]
+    if wide:
+        # a month whose first placed measure is empty is a month without a row (a number not yet
+        # open, or a month without a recharge), rather than a row of empty values
+        first = next((v for k, v in cols.items() if "{m}" in v and k not in t.key), None)
+        if first:
+            out.append(f"require = {_toml_str(first)}  # TODO: check: months where it is empty have no row")
+    out.append(f"[tables.{name}.columns]")
     for c in t.columns:
         key = c.raw_name if c.raw_name and c.raw_name in cols else c.name
         if key == "activation_date" and fd.aon and key not in cols:
@@ -429,6 +501,9 @@ def _render_table(name: str, fd: FileDraft, own_customers: bool, raw_sources: se
         elif key in cols and key not in _RAW and cols[key] in raw_sources:
             # an id made of a phone or ID number: stored as its digest, never in clear
             out.append(f"{key} = {{ column = {_toml_str(cols[key])}, pseudonymise = true }}")
+        elif key in cols and fd.date_formats.get(cols[key]):
+            fmt = fd.date_formats[cols[key]]
+            out.append(f"{key} = {{ column = {_toml_str(cols[key])}, date_format = {_toml_str(fmt)} }}")
         elif key in cols:
             out.append(f"{key} = {_toml_str(cols[key])}")
         elif not c.nullable:

@@ -162,6 +162,15 @@ OFFER_KIND: Labels = {
     "competitive_package": ("competitive package", "竞争型套餐"),
 }
 
+#: Where a prepaid line was recharged (or a postpaid bill paid).
+RECHARGE_CHANNEL: Labels = {
+    "online": ("online or app", "网上及APP充值"),
+    "card": ("recharge card", "充值卡"),
+    "store": ("store counter", "营业厅"),
+    "agent": ("agent outlet", "代理网点"),
+    "bank": ("bank debit", "银行代扣"),
+}
+
 CAMPAIGN_STATUS: Labels = {
     "draft": ("draft", "草稿"),
     "running": ("running", "执行中"),
@@ -199,6 +208,7 @@ DATA_ENUMS: tuple[Labels, ...] = (
     INTERACTION_CHANNEL,
     INTERACTION_TOPIC,
     PROMOTION_KIND,
+    RECHARGE_CHANNEL,
 )
 for _labels in DATA_ENUMS:
     _labels.setdefault(UNKNOWN, ("unknown", "未知"))
@@ -233,6 +243,7 @@ ALL_ENUMS: dict[str, Labels] = {
     "interaction_channel": INTERACTION_CHANNEL,
     "interaction_topic": INTERACTION_TOPIC,
     "promotion_kind": PROMOTION_KIND,
+    "recharge_channel": RECHARGE_CHANNEL,
     "contact_channel": CONTACT_CHANNEL,
     "offer_kind": OFFER_KIND,
     "campaign_status": CAMPAIGN_STATUS,

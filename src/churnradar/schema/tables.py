@@ -362,6 +362,26 @@ BILLING_MONTHLY = Table(
     key=("subscriber_id", "month"),
 )
 
+RECHARGE = Table(
+    "recharge",
+    "Recharges of prepaid lines and bill payments, one row per line and day (optional).",
+    "预付费充值与缴费记录，每用户每日一行（可缺）。",
+    (
+        C("subscriber_id", "string", "Subscriber", "用户编码", references="subscription.subscriber_id"),
+        C("recharge_date", "date", "Day of the recharge", "充值日期"),
+        C("amount", "float", "Amount recharged that day (yuan)", "当日充值金额（元）", min=0, max=MONEY_MAX),
+        C(
+            "channel",
+            "string",
+            "Where the (last) recharge of the day was made",
+            "充值渠道",
+            nullable=True,
+            enum=E.codes(E.RECHARGE_CHANNEL),
+        ),
+    ),
+    key=("subscriber_id", "recharge_date"),
+)
+
 INTERACTION = Table(
     "interaction",
     "Complaints, inquiries and retention contacts.",
@@ -605,6 +625,7 @@ TABLES: dict[str, Table] = {
         STATUS_EVENT,
         USAGE_MONTHLY,
         BILLING_MONTHLY,
+        RECHARGE,
         INTERACTION,
         CALL_EDGE,
         NETWORK_QUALITY,

@@ -160,6 +160,14 @@ def _wide(con: duckdb.DuckDBPyConnection, canonical: Path, out: Path) -> tuple[l
             per_month.append(
                 f"max(CASE WHEN x.month = DATE '{m}' THEN x.{_q(col)} END) AS {_q(f'{stem}_{k}')}"
             )
+    for k, m in enumerate(months, 1):  # the month's last recharge day, as the public exports give it
+        per_month.append(
+            f"max(CASE WHEN x.month = DATE '{m}' THEN strftime(x.last_rech, '%m/%d/%Y') END) "
+            f"AS {_q(f'date_of_last_rech_{k}')}"
+        )
+        per_month.append(
+            f"max(CASE WHEN x.month = DATE '{m}' THEN x.last_rech_amt END) AS {_q(f'last_day_rch_amt_{k}')}"
+        )
     usage_cols = [c for _s, t, c in WIDE_MEASURES if t == "usage_monthly"]
     bill_cols = [c for _s, t, c in WIDE_MEASURES if t == "billing_monthly"]
     select = f"""
@@ -168,10 +176,17 @@ def _wide(con: duckdb.DuckDBPyConnection, canonical: Path, out: Path) -> tuple[l
         LEFT JOIN (
             SELECT coalesce(u.subscriber_id, b.subscriber_id) AS subscriber_id,
                    coalesce(u.month, b.month) AS month,
-                   {", ".join(f"u.{_q(c)}" for c in usage_cols)}, {", ".join(f"b.{_q(c)}" for c in bill_cols)}
+                   {", ".join(f"u.{_q(c)}" for c in usage_cols)}, {", ".join(f"b.{_q(c)}" for c in bill_cols)},
+                   r.last_rech, r.last_rech_amt
             FROM read_parquet('{canonical}/usage_monthly.parquet') u
             FULL JOIN read_parquet('{canonical}/billing_monthly.parquet') b
-              ON u.subscriber_id = b.subscriber_id AND u.month = b.month) x
+              ON u.subscriber_id = b.subscriber_id AND u.month = b.month
+            LEFT JOIN (
+                SELECT subscriber_id, date_trunc('month', recharge_date) AS month,
+                       max(recharge_date) AS last_rech, arg_max(amount, recharge_date) AS last_rech_amt
+                FROM read_parquet('{canonical}/recharge.parquet') GROUP BY ALL) r
+              ON r.subscriber_id = coalesce(u.subscriber_id, b.subscriber_id)
+             AND r.month = coalesce(u.month, b.month)) x
           ON x.subscriber_id = s.subscriber_id
         GROUP BY s.subscriber_id, s.msisdn, s.activation_date
         ORDER BY s.subscriber_id"""
@@ -183,7 +198,8 @@ def _wide(con: duckdb.DuckDBPyConnection, canonical: Path, out: Path) -> tuple[l
     text = f"""# churnradar mapping of the simulated operator's wide prepaid export (one row per number)
 # The export carries no region, package, channel or customer tables, no lifecycle events and no
 # SMS, competitor-call, contact, arrears, balance or overage columns: they are left out (optional),
-# and the features that would read them are skipped, never filled with placeholders.
+# and the features that would read them are skipped, never filled with placeholders. Of the
+# recharges it keeps each month's last recharge day and that day's amount.
 [settings]
 months = {{ {month_map} }}
 
@@ -210,6 +226,14 @@ require = "arpu_{{m}}"
 subscriber_id = {{ column = "mobile_number", pseudonymise = true }}
 month = "{{month}}"
 {chr(10).join(bill_spec)}
+
+[tables.recharge]
+files = ["telecom_prepaid.csv"]
+require = "date_of_last_rech_{{m}}"    # the export keeps each month's last recharge day only
+[tables.recharge.columns]
+subscriber_id = {{ column = "mobile_number", pseudonymise = true }}
+recharge_date = {{ column = "date_of_last_rech_{{m}}", date_format = "%m/%d/%Y" }}
+amount = "last_day_rch_amt_{{m}}"
 """
     return [path], text
 

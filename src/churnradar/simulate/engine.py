@@ -20,7 +20,7 @@ from churnradar.errors import ConfigError
 from churnradar.schema import TABLES, TRUTH_TABLES
 from churnradar.schema import enums as E
 from churnradar.simulate.activity import Keys, month_activity
-from churnradar.simulate.calendar import month_first_day, month_str, parse_month
+from churnradar.simulate.calendar import days_in_month, month_first_day, month_str, parse_month
 from churnradar.simulate.config import SimConfig
 from churnradar.simulate.identifiers import (
     CERT_SPACE,
@@ -94,6 +94,7 @@ STREAMS = (
     "survey",
     "consent",
     "network",
+    "recharge",  # appended last: the streams before it stay as they were
 )
 FORMATS = ("parquet", "csv")
 MAX_SUBSCRIBERS = 20_000_000
@@ -101,6 +102,7 @@ MAX_MONTHS = 120
 COMP_IDS = [c[0] for c in COMPETITORS]
 PKG_IDS = [p[0] for p in PACKAGES]
 OPERATORS = ["own", *COMP_IDS]
+RECHARGE_CHANNELS = ("online", "card", "store", "agent", "bank")
 
 Progress = Callable[[str, float, float | None], None]
 
@@ -300,6 +302,44 @@ class _Run:
     def _sub_ids(self, subs: np.ndarray):
         return ids("U", subs, 9)
 
+    def _write_recharges(self, mi: int, subs: np.ndarray, b: dict) -> None:
+        """The month's recharges (bill payments for postpaid) as one row per line and day: a line's
+        ``recharge_count`` recharges fall on distinct days, one in each equal part of the month, and
+        its ``recharge_amount`` is split between them to the cent."""
+        rc = np.asarray(b["recharge_count"], dtype=np.int64)
+        amount = np.asarray(b["recharge_amount"], dtype=np.float64)
+        has = np.nonzero(rc > 0)[0]
+        if not len(has):
+            return
+        n = rc[has]
+        first = np.cumsum(n) - n
+        row = np.repeat(has, n)
+        j = np.arange(len(row)) - np.repeat(first, n)  # the recharge's position within the month
+        k = np.repeat(n, n)
+        rng = self.rng["recharge"]
+        dim = int(days_in_month(mi))
+        lo, hi = j * dim // k, (j + 1) * dim // k  # the recharge's part of the month: [lo, hi)
+        day = lo + np.floor(rng.uniform(0, 1, len(row)) * (hi - lo)).astype(np.int64)
+        w = rng.uniform(0.5, 1.5, len(row))
+        part = np.round(amount[row] * w / np.repeat(np.add.reduceat(w, first), n), 2)
+        last = j == k - 1
+        before = np.repeat(np.add.reduceat(np.where(last, 0.0, part), first), n)
+        part = np.maximum(np.where(last, np.round(amount[row] - before, 2), part), 0.0)
+        post = self.pop.postpaid[subs[row]]
+        channel = np.where(
+            post,
+            rng.choice(len(RECHARGE_CHANNELS), len(row), p=(0.40, 0.0, 0.10, 0.05, 0.45)),
+            rng.choice(len(RECHARGE_CHANNELS), len(row), p=(0.45, 0.20, 0.15, 0.15, 0.05)),
+        )
+        self._writer("recharge").write(
+            {
+                "subscriber_id": self._sub_ids(subs[row]),
+                "recharge_date": date_array(month_first_day(mi) + day),
+                "amount": part,
+                "channel": label_array(RECHARGE_CHANNELS, channel),
+            }
+        )
+
     def _write_events(self, events: EventBuffer) -> None:
         e = events.arrays()
         events.clear()
@@ -374,6 +414,7 @@ class _Run:
                 "overage": b["overage"],
             }
         )
+        self._write_recharges(mi, subs, b)
         e = act.edges
         m = len(e["sub"])
         self._writer("call_edge").write(
