@@ -77,3 +77,14 @@ def test_risk_table_numbers_are_right_aligned_and_rates_are_percent(api):
     for cells in rows:
         classes, text = cells[4]
         assert "n" in classes and re.fullmatch(r"\d{1,3}\.\d%", text), cells[4]
+
+
+def test_risk_table_shows_package_names_before_codes(api):
+    c = api.login("analyst")
+    names = {pk["package_id"]: pk["package_name"] for pk in api.app.state.data.packages()}
+    rows = _rows(c.get("/risk").text, "risk-table")
+    assert rows
+    for cells in rows:
+        _, text = cells[3]
+        code = text.split()[-1]
+        assert code in names and text.startswith(names[code]), text

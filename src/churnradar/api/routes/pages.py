@@ -361,8 +361,14 @@ def risk_page(
     f = _risk_filters(region, segment, package, risk, value)
     result = data.risk_list(p.scope, f, page=page, page_size=25)
     query = {k: v for k, v in f.__dict__.items() if v is not None and k != "min_p"}
+    lang = lang_of(request)
+    names = {
+        pk["package_id"]: (pk.get("package_name_en") if lang == "en" else pk.get("package_name"))
+        for pk in data.packages()
+    }
     ctx = {
         "result": result,
+        "package_name": lambda code: names.get(code) or code or "",
         "f": f,
         "query": urlencode(query),
         "next_q": urlencode({**query, "page": page + 1}),
