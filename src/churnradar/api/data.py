@@ -450,40 +450,72 @@ class AnalyticalData:
             kpis.update(scored=r[0], mean_risk=_round(r[1]), high_risk=r[2])
         return {"kpis": kpis, "monthly": monthly, "model": _jsonable(info)}
 
+    #: months of the drill-down's churn window
+    DRILL_MONTHS = 12
+
     def drill(self, scope: Scope, county: str | None = None) -> dict[str, Any]:
-        """Churn by county, or by grid within ``county`` (last 12 recorded months)."""
-        cte, params = _subs_cte(scope)
+        """Lines in network and off-net churn by county, or by grid within ``county``, from the
+        metrics layer: ``subscribers`` = 月末在网数 of the last month of data, ``churned_12m`` = 离网数
+        (销户 + 携出, recorded, re-selections excluded) of the last 12 months, ``churn_rate_12m`` =
+        that over 月初在网数 of the window's first month; risk from the newest score batch."""
+        from churnradar.metrics import series
+        from churnradar.metrics.compute import Scoped
+        from churnradar.periods import add_months, month_range
+
         if county is not None and not scope.allows_county(county):
             raise NotInScope(f"no county {county!r} in your regions")
-        key, name, name_en = (
-            ("grid_id", "grid_name", "grid_name")
-            if county
-            else ("county_id", "county_name", "county_name_en")
-        )
-        where = "WHERE subs.county_id = ?" if county else ""
-        wparams = [county] if county else []
-        risk_sel, risk_join = "NULL AS mean_risk, NULL AS high_risk", ""
-        if self.score_info()["state"] == "scored":
-            sel, cols = self._score_select()
-            pcol = _main_p(cols)
-            risk_sel = f"round(avg(sc.{pcol}), 4) AS mean_risk, count(*) FILTER (WHERE {_high(cols, pcol)}) AS high_risk"
-            risk_join = f"LEFT JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id"
+        key = "grid_id" if county else "county_id"
+        regions = [r for r in self.regions(scope) if county is None or r["county_id"] == county]
+        if county and not regions:
+            raise NotInScope(f"no county {county!r} in your regions")
+        grids = frozenset(r["grid_id"] for r in regions)
+        bk = self._backend()
+        try:
+            first, last = Scoped(bk).data_months
+            months = month_range(max(first, add_months(last, 1 - self.DRILL_MONTHS)), last)
+            df = series(bk, months, grids, ["lines_start", "lines_end", "offnet_churn"], by=(key,))
+        finally:
+            bk.close()
+        risk = self._risk_by(scope, key)
+        names: dict[str, tuple[str, str]] = {}
+        for r in regions:
+            names[r[key]] = (
+                (r["grid_name"], r["grid_name"]) if county else (r["county_name"], r["county_name_en"])
+            )
+        rows = []
+        for rid in sorted(names):
+            sub = df.xs(rid, level=key) if rid in df.index.get_level_values(key) else None
+            end = int(sub["lines_end"].get(last, 0)) if sub is not None else 0
+            start = int(sub["lines_start"].get(months[0], 0)) if sub is not None else 0
+            churned = int(sub["offnet_churn"].sum()) if sub is not None else 0
+            rows.append(
+                {
+                    "id": rid,
+                    "name": names[rid][0],
+                    "name_en": names[rid][1],
+                    "subscribers": end,
+                    "churned_12m": churned,
+                    "churn_rate_12m": churned / start if start else None,
+                    **risk.get(rid, {"mean_risk": None, "high_risk": None}),
+                }
+            )
+        return {"level": "grid" if county else "county", "county": county, "rows": rows}
+
+    def _risk_by(self, scope: Scope, key: str) -> dict[str, dict[str, Any]]:
+        """Mean risk and high-risk lines of the newest score batch by ``key`` (county or grid)."""
+        if self.score_info()["state"] != "scored":
+            return {}
+        cte, params = _subs_cte(scope)
+        sel, cols = self._score_select()
+        pcol = _main_p(cols)
         rows = _rows(
             self.cursor(),
-            f"""WITH {cte},
-            ch AS (SELECT DISTINCT subscriber_id FROM status_event
-                   WHERE event_type IN {END_EVENTS_SQL}
-                     AND event_time >= (SELECT max(event_time) FROM status_event) - INTERVAL 12 MONTH)
-            SELECT subs.{key} AS id, any_value(subs.{name}) AS name, any_value(subs.{name_en}) AS name_en,
-                   count(*) AS subscribers, count(ch.subscriber_id) AS churned_12m,
-                   round(count(ch.subscriber_id) / count(*), 4) AS churn_rate_12m, {risk_sel}
-            FROM subs LEFT JOIN ch ON ch.subscriber_id = subs.subscriber_id {risk_join}
-            {where} GROUP BY subs.{key} ORDER BY subs.{key}""",
-            [*params, *wparams],
+            f"""WITH {cte} SELECT subs.{key} AS id, round(avg(sc.{pcol}), 4) AS mean_risk,
+            count(*) FILTER (WHERE {_high(cols, pcol)}) AS high_risk
+            FROM subs JOIN {sel} sc USING (subscriber_id) GROUP BY 1""",
+            params,
         )
-        if county and not rows:
-            raise NotInScope(f"no county {county!r} in your regions")
-        return {"level": "grid" if county else "county", "county": county, "rows": rows}
+        return {r.pop("id"): r for r in rows}
 
     def reasons(self, scope: Scope) -> dict[str, Any]:
         """Churn by reason (newest labels) and the commonest top reason among scored subscribers."""

@@ -108,12 +108,20 @@ def _plain(v: Any, count: bool) -> float | int | None:
     return int(v) if count and v.is_integer() else v
 
 
-def series(bk: Any, months: list[date], grids: frozenset[str] | None = None, ids: list[str] | None = None):
+def series(
+    bk: Any,
+    months: list[date],
+    grids: frozenset[str] | None = None,
+    ids: list[str] | None = None,
+    by: tuple[str, ...] = (),
+):
     """The metrics of ``ids`` (default all) for each of ``months`` over ``grids`` (None: the whole
-    operator): a pandas frame, one row per month, one column per metric id."""
+    operator): a pandas frame, one row per month, one column per metric id. ``by=("county_id",)``
+    or ``("grid_id",)`` breaks the 在网数 and exit figures (and their rates) down by region: one row
+    per (month, region), each region's rows equal to that region's own figures."""
     from churnradar.metrics.compute import Scoped, compute
 
-    return compute(Scoped(bk, grids), months, ids)
+    return compute(Scoped(bk, grids), months, ids, by)
 
 
 def month_metrics(

@@ -47,8 +47,13 @@ class Scoped:
             return t
         return t.semi_join(self.subscriptions().select("subscriber_id"), "subscriber_id")
 
-    def lifespans(self) -> ir.Table:
-        return lifespans(self.subscriptions(), self.bk.table("status_event"))
+    def lifespans(self, by: tuple[str, ...] = ()) -> ir.Table:
+        """:func:`~churnradar.metrics.population.lifespans` of the scope's lines, with ``county_id``
+        when ``by`` asks for it."""
+        life = lifespans(self.subscriptions(), self.bk.table("status_event"))
+        if "county_id" in by:
+            life = life.join(self.bk.table("region").select("grid_id", "county_id"), "grid_id")
+        return life
 
     def run(self, expr: ir.Expr) -> pd.DataFrame:
         return self.bk.to_pyarrow(expr).to_pandas()
@@ -87,6 +92,12 @@ def _month_table(months: list[date], **offsets: int) -> ir.Table:
     return ibis.memtable(pd.DataFrame(cols), schema=schema)
 
 
+def _by_key(df: pd.DataFrame, by: tuple[str, ...], cols: list[str]) -> pd.DataFrame:
+    """A family's rows indexed by (month, *by) — the breakdown of :func:`compute` with ``by``."""
+    df = df.assign(month=[_first(m) for m in df["month"]])
+    return df.set_index(["month", *by])[cols]
+
+
 def _by_month(df: pd.DataFrame, months: list[date], cols: list[str]) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.Index(months, name="month"))
     if len(df):
@@ -111,9 +122,9 @@ def _month_of(v: ir.Value) -> ir.Value:
 
 
 # ------------------------------------------------------------------ families
-def lifecycle(sc: Scoped, months: list[date]) -> pd.DataFrame:
+def lifecycle(sc: Scoped, months: list[date], by: tuple[str, ...] = ()) -> pd.DataFrame:
     """在网数 at the start and end of each month, activations, and the T+n acquisition cohorts."""
-    life = sc.lifespans()
+    life = sc.lifespans(by)
     mt = _month_table(months, prev=1, **{f"c{n}": n for n in TPLUS})
     j = life.cross_join(mt)
     act_month = _month_of(j.activation_date)
@@ -127,7 +138,9 @@ def lifecycle(sc: Scoped, months: list[date]) -> pd.DataFrame:
         cohort = act_month == j[f"c{n}"]
         aggs[f"cohort_t{n}"] = cohort.cast("int64").sum()
         aggs[f"cancelled_t{n}"] = (cohort & ended).cast("int64").sum()
-    df = sc.run(j.group_by("month").agg(**aggs))
+    df = sc.run(j.group_by(["month", *by]).agg(**aggs))
+    if by:
+        return _by_key(df, by, list(aggs))
     out = _by_month(df, months, list(aggs))
     return out.fillna(0)
 
@@ -138,20 +151,20 @@ def exit_events(bk: Backend) -> tuple[ir.Table, ir.Table]:
     return exits_and_reselections(bk, get_definition("offnet"))
 
 
-def exits(sc: Scoped, months: list[date]) -> pd.DataFrame:
+def exits(sc: Scoped, months: list[date], by: tuple[str, ...] = ()) -> pd.DataFrame:
     """销户数, 携出数 and re-selections by recorded month, and off-net churn by the month left, of the
     lines in network at the end of the previous month."""
     offnet, resel = exit_events(sc.bk)
     cols = ["subscriber_id", "kind", "recorded_month", "effective_month"]
     ev = offnet.select(*cols).union(resel.select(*cols))
-    life = sc.lifespans()
+    life = sc.lifespans(by)
     ev = ev.join(life, "subscriber_id")
     mt = _month_table(months, prev=1)
     out = []
     for dating, col in (("recorded", "recorded_month"), ("left", "effective_month")):
         j = ev.join(mt, ev[col] == mt.month)
         j = j.filter(open_at(j, j.prev_last, j.prev_next))
-        out.append(sc.run(j.group_by(["month", "kind"]).agg(n=j.count())).assign(dating=dating))
+        out.append(sc.run(j.group_by(["month", "kind", *by]).agg(n=j.count())).assign(dating=dating))
     df = pd.concat(out, ignore_index=True)
     names = {
         ("recorded", "offnet"): "deregistrations",
@@ -160,8 +173,11 @@ def exits(sc: Scoped, months: list[date]) -> pd.DataFrame:
         ("recorded", "tariff_reselection"): "tariff_reselections",
     }
     df["metric"] = [names.get((d, k), f"{d}:{k}") for d, k in zip(df["dating"], df["kind"], strict=True)]
-    wide = df.pivot_table(index="month", columns="metric", values="n", aggfunc="sum").reset_index()
-    res = _by_month(wide, months, [c for c in wide.columns if c != "month"]).fillna(0)
+    keys = ["month", *by]
+    wide = df.pivot_table(index=keys, columns="metric", values="n", aggfunc="sum").reset_index()
+    wide.columns.name = None
+    metric_cols = [c for c in wide.columns if c not in keys]
+    res = (_by_key(wide, by, metric_cols) if by else _by_month(wide, months, metric_cols)).fillna(0)
     for c in names.values():
         if c not in res:
             res[c] = 0
@@ -362,17 +378,34 @@ def _needed(ids: list[str]) -> set[str]:
     return out
 
 
-def compute(sc: Scoped, months: list[date], ids: list[str] | None = None) -> pd.DataFrame:
+#: the families that can break their figures down by ``county_id`` or ``grid_id``
+BY_REGION = ("lifecycle", "exits")
+
+
+def compute(
+    sc: Scoped, months: list[date], ids: list[str] | None = None, by: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Every metric of ``ids`` (default: the whole catalogue) for each month: one row per month,
     one column per metric id, NaN where a figure has no value (no scores, no snapshot revenue,
-    an empty denominator)."""
+    an empty denominator). With ``by`` (``("county_id",)`` or ``("grid_id",)``), one row per month
+    and region, for the lifecycle and exit figures and their rates."""
     ids = list(CATALOGUE) if ids is None else ids
     unknown = [i for i in ids if i not in CATALOGUE]
     if unknown:
         raise ConfigError(f"unknown metric {unknown[0]!r}; `churnradar metrics --list` shows the catalogue")
     months = sorted(set(months))
-    parts = [FAMILIES[f][0](sc, months) for f in sorted(_needed(ids))]
-    df = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.Index(months, name="month"))
+    families = sorted(_needed(ids))
+    if by:
+        if set(by) - {"county_id", "grid_id"} or len(by) != 1:
+            raise ConfigError(f"metrics break down by county_id or grid_id, not {by!r}")
+        other = [f for f in families if f not in BY_REGION]
+        if other:
+            raise ConfigError(f"the {other[0]} figures have no breakdown by region; ask for them per region")
+        parts = [FAMILIES[f][0](sc, months, by) for f in families]
+        df = pd.concat(parts, axis=1).fillna(0) if parts else pd.DataFrame()
+    else:
+        parts = [FAMILIES[f][0](sc, months) for f in families]
+        df = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.Index(months, name="month"))
     for mid in ids:
         m = CATALOGUE[mid]
         if m.ratio:
