@@ -59,3 +59,20 @@ def test_language_toggle_keeps_the_filters(page, live_server, console_errors):
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page).to_have_url(re.compile(r"risk=medium"))
     assert console_errors == []
+
+
+def test_segment_and_value_are_drop_downs_with_names(page, live_server, console_errors):
+    _login(page, live_server, "browser_analyst")
+    page.goto(live_server["url"] + "/risk")
+    page.select_option("select[name=value]", "high")
+    page.click("#risk-apply")
+    expect(page).to_have_url(re.compile(r"value=high"))
+    values = page.locator("#risk-table tbody tr td:nth-child(9)").all_inner_texts()
+    assert values and all(v.startswith("高价值") for v in values), values[:3]
+    label = page.locator("select[name=segment] option").nth(1).inner_text()
+    page.select_option("select[name=segment]", label=label)
+    page.click("#risk-apply")
+    expect(page).to_have_url(re.compile(r"segment=[^&]+"))
+    segs = page.locator("#risk-table tbody tr td:nth-child(10)").all_inner_texts()
+    assert all(s == label for s in segs), (label, segs[:3])
+    assert console_errors == []

@@ -58,7 +58,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         "colname": lambda key: _colname(key, lang),
         "tojson": lambda v: json.dumps(_jsonable(v), ensure_ascii=False),
         "reason_codes": _reasons_of,
-        "value_of": _value_of,
+        "value_of": lambda row: _value_of(row, lang),
         "action_of": lambda row: _action_of(row, lang),
         "segment_of": lambda row: _segment_of(row, lang),
     }
@@ -80,13 +80,37 @@ def _reasons_of(row: dict[str, Any] | None) -> list[str]:
     return []
 
 
-def _value_of(row: dict[str, Any] | None) -> str:
+VALUE_TIERS = ("high", "mid", "low")
+
+
+def _tier_label(tier: str, lang: str) -> str:
+    from churnradar.retention.policy import VALUE_LABELS
+
+    if lang == "zh":
+        return VALUE_LABELS.get(tier, tier)
+    return f"{tier} value" if tier in VALUE_LABELS else tier
+
+
+def _value_options(lang: str) -> list[tuple[str, str]]:
+    """(code, label) of the value tiers, highest first."""
+    return [(v, _tier_label(v, lang)) for v in VALUE_TIERS]
+
+
+def _segment_options(lang: str) -> list[tuple[str, str]]:
+    """(code, label) of every value × risk segment of the retention policy."""
+    from churnradar.retention.policy import Policy, segment_label
+
+    risks = list(reversed(Policy.load().risk_names))
+    return [(f"{v}×{r}", segment_label(f"{v}×{r}", lang)) for v in VALUE_TIERS for r in risks]
+
+
+def _value_of(row: dict[str, Any] | None, lang: str = "zh") -> str:
     if not row:
         return ""
     parts = []
     for c in ("value_tier", "tier"):
         if row.get(c) is not None:
-            parts.append(str(row[c]))
+            parts.append(_tier_label(str(row[c]), lang))
             break
     for c in ("clv", "value"):
         if isinstance(row.get(c), int | float):
@@ -381,6 +405,8 @@ def risk_page(
         "risk.html",
         regions=data.regions(p.scope),
         packages=data.packages(),
+        segments=_segment_options(lang),
+        tiers=_value_options(lang),
         **ctx,
     )
 
