@@ -104,3 +104,31 @@ def test_an_undecodable_line_with_an_explicit_encoding_is_a_bad_row(tmp_path: Pa
     data2 += b"".join(line.encode("gbk") for line in lines2[4:])
     _, result2 = load(tmp_path, "bad2", data2, encoding="gbk", on_error="quarantine")
     assert sorted((e.line, e.column) for e in result2.errors) == [(5, None), (8, "area_type")]
+
+
+def _late_chinese(n_ascii: int) -> str:
+    """A region file whose first mebibyte is ASCII and whose last lines are Chinese."""
+    header = "grid_id,grid_name,county_id,county_name,county_name_en,city,area_type"
+    rows = [f"G{i:07d},grid {i},C1,county one,county one,city,urban" for i in range(n_ascii)]
+    rows += [f"Z{i},{name},C1,一区,county one,城,rural" for i, name in enumerate(ZH_NAMES[:3])]
+    return "\n".join([header, *rows]) + "\n"
+
+
+def test_a_declared_gbk_file_with_ascii_data_is_read_directly_and_late_chinese_still_loads(
+    tmp_path: Path,
+) -> None:
+    text = _late_chinese(20_000)
+    assert len(text) > 1 << 20
+    ref, r1 = load(tmp_path, "utf8", text.encode("utf-8"))
+    got, r2 = load(tmp_path, "gbk", text.encode("gbk"), encoding="gbk")
+    assert r1.loaded == r2.loaded == 20_003 and r2.rejected == 0
+    assert snapshot(got, with_batches=False) == snapshot(ref, with_batches=False)
+    # ASCII data throughout: read as it is, no copy
+    ascii_only = "\n".join(text.splitlines()[:-3]) + "\n"
+    _, r3 = load(tmp_path, "ascii", ascii_only.encode("gbk"), encoding="gbk")
+    assert r3.loaded == 20_000 and r3.files[0].encoding == "gbk"
+    # an undecodable line beyond the first mebibyte is still one bad row with its number
+    bad = text.encode("gbk").replace("一区".encode("gbk"), b"\xff\xfe", 1)
+    _, r4 = load(tmp_path, "bad", bad, encoding="gbk", on_error="quarantine")
+    assert (r4.loaded, r4.rejected) == (20_002, 1)
+    assert r4.errors[0].line == 20_002 and "not valid gbk" in r4.errors[0].reason

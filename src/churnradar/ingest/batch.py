@@ -494,12 +494,16 @@ class _Batch:
                 enc = self.encoding or readers.detect_encoding(f.path)
                 src = self._transcoded(f, workdir, enc, suspect_utf8=enc != "utf-8")
                 rej = self._stage_csv(f, src)
-            elif self.encoding is None and self._one(
+            elif (
+                self.encoding is None or (src.copy is None and src.encoding in readers.GB_FAMILY)
+            ) and self._one(
                 f"SELECT count(*) FROM {q(rej)} WHERE upper(CAST(error_type AS VARCHAR)) = 'INVALID ENCODING'"
             ):
-                enc = readers.detect_encoding(f.path)
-                if enc != "utf-8":  # a GBK/GB18030 export: read it again through a UTF-8 copy
-                    src = self._transcoded(f, workdir, enc, suspect_utf8=True)
+                # read directly (UTF-8, or GBK whose first mebibyte is ASCII after the header), yet
+                # not UTF-8 further on: a GBK/GB18030 export, read again through a UTF-8 copy
+                enc = self.encoding or readers.detect_encoding(f.path)
+                if enc != "utf-8":
+                    src = self._transcoded(f, workdir, enc, suspect_utf8=self.encoding is None)
                     rej = self._stage_csv(f, src)
             if scan.result().binary and src.copy is None:
                 # lines of binary data: read a copy without them, so each is one rejected line with

@@ -39,6 +39,8 @@ _CHUNK = 1 << 22
 _GZ_CHUNK = 1 << 18
 _DELIMITERS = (",", "|", "\t", ";")
 _GB = "gb18030"
+#: Python codec names of the Chinese national encodings (GB18030 reads GBK and GB2312 text).
+GB_FAMILY = ("gb18030", "gbk", "gb2312")
 _SNIFF_BYTES = 1 << 20
 #: byte-order marks of the encodings DuckDB cannot read, longest first
 _WIDE_BOMS = (
@@ -518,12 +520,12 @@ def prepare_csv(path: Path, workdir: Path, encoding: str | None = None) -> CsvSo
     if enc in ("utf-8", "utf-8-sig"):
         header, delim = peek_csv_header(path, "utf-8")
         return CsvSource(path, path, "", "utf-8", header, delim, size=size)
-    if encoding is None and enc == _GB and _ascii_after_header(path):
-        # only the header is Chinese (column names): DuckDB reads the ASCII lines as they are and
-        # skips the header by position; a GBK line further on is found as invalid UTF-8 and the
-        # file is then transcoded after all
-        header, delim = peek_csv_header(path, _GB)
-        return CsvSource(path, path, "", _GB, header, delim, size=size)
+    if enc in GB_FAMILY and _ascii_after_header(path):
+        # only the header is Chinese (column names), given or sniffed: DuckDB reads the ASCII lines
+        # as they are and skips the header by position; a GBK line further on is found as invalid
+        # UTF-8 and the file is then transcoded after all
+        header, delim = peek_csv_header(path, enc)
+        return CsvSource(path, path, "", enc, header, delim, size=size)
     return transcode_csv(path, workdir, enc, suspect_utf8=False)
 
 
