@@ -206,7 +206,7 @@ def test_risk_levels_are_the_stored_scores_and_campaigns_compare_with_control(ap
             ).fetchall()
         )
         members = con.execute(
-            """SELECT c.subscriber_id, c.is_control FROM contact c JOIN subscription s USING (subscriber_id)
+            """SELECT c.subscriber_id, c.is_control, c.campaign_id FROM contact c JOIN subscription s USING (subscriber_id)
                JOIN region r USING (grid_id) WHERE r.county_id = ? AND c.assigned_date >= DATE '2024-03-01'
                AND c.assigned_date < DATE '2024-04-01'""",
             [w.county_a],
@@ -235,3 +235,15 @@ def test_risk_levels_are_the_stored_scores_and_campaigns_compare_with_control(ap
     assert camp["campaign_retention_rate"]["value"] == pytest.approx(1 - treated.churned.mean())
     assert camp["campaign_control_retention_rate"]["value"] == pytest.approx(1 - control.churned.mean())
     assert camp["campaign_uplift"]["value"] == pytest.approx(control.churned.mean() - treated.churned.mean())
+
+    # the campaign page's evaluation per arm: the same member outcomes
+    hist = members[members.campaign_id == w.hist_campaign[w.county_a]]
+    arms = {a["arm"]: a for a in c.get(f"/api/campaigns/{w.hist_campaign[w.county_a]}").json()["evaluation"]}
+    ctrl = hist[hist.is_control]
+    assert arms["control"]["n"] == len(ctrl) > 0
+    assert arms["control"]["retention_rate"] == pytest.approx(1 - ctrl.churned.mean())
+    treated_arms = [a for k, a in arms.items() if k != "control"]
+    assert sum(a["n"] for a in treated_arms) == (~hist.is_control).sum()
+    assert sum(a["retention_rate"] * a["n"] for a in treated_arms) == pytest.approx(
+        (1 - hist[~hist.is_control].churned).sum()
+    )

@@ -586,41 +586,25 @@ class AnalyticalData:
         )
 
     def campaign(self, scope: Scope, campaign_id: str) -> dict[str, Any]:
-        """One campaign in scope with its offers and an evaluation per arm against control."""
+        """One campaign in scope with its offers and an evaluation per arm against control: the
+        members' outcomes of the metrics layer (:func:`churnradar.metrics.compute.campaign_arms`:
+        an off-net exit, dated by the month left, within the follow-up after assignment)."""
         found = [c for c in self.campaigns(scope) if c["campaign_id"] == campaign_id]
         if not found:
             raise NotInScope(f"no campaign {campaign_id!r} in your regions")
-        cte, params = _subs_cte(scope)
-        cur = self.cursor()
         offers = _rows(
-            cur,
+            self.cursor(),
             "SELECT offer_id, kind, channel, cost, description FROM offer WHERE campaign_id = ? ORDER BY offer_id",
             [campaign_id],
         )
-        arms = _rows(
-            cur,
-            f"""WITH {cte},
-            c AS (SELECT contact.* FROM contact JOIN subs USING (subscriber_id) WHERE contact.campaign_id = ?),
-            o AS (SELECT contact_id, bool_or(accepted) AS accepted FROM outcome GROUP BY 1),
-            k AS (SELECT end_date FROM campaign WHERE campaign_id = ?),
-            ch AS (SELECT DISTINCT e.subscriber_id FROM status_event e, k
-                   WHERE e.event_type IN {END_EVENTS_SQL}
-                     AND e.event_time < k.end_date + INTERVAL 90 DAY)
-            SELECT CASE WHEN c.is_control THEN 'control' ELSE coalesce(c.offer_id, 'treatment') END AS arm,
-                   count(*) AS n, count(*) FILTER (WHERE c.contacted) AS contacted,
-                   count(*) FILTER (WHERE o.accepted) AS accepted,
-                   round(1 - count(ch.subscriber_id) / count(*), 4) AS retention_rate
-            FROM c LEFT JOIN o USING (contact_id) LEFT JOIN ch ON ch.subscriber_id = c.subscriber_id
-            GROUP BY 1 ORDER BY 1""",
-            [*params, campaign_id, campaign_id],
-        )
-        control = next((a for a in arms if a["arm"] == "control"), None)
-        for a in arms:
-            a["uplift_vs_control"] = (
-                round(a["retention_rate"] - control["retention_rate"], 4)
-                if control and a["arm"] != "control" and a["retention_rate"] is not None
-                else None
-            )
+        from churnradar.metrics.compute import Scoped, campaign_arms
+
+        bk = self._backend()
+        try:
+            df = campaign_arms(Scoped(bk, scope.grids), campaign_id)
+        finally:
+            bk.close()
+        arms = _jsonable(df.to_dict("records"))
         return {"campaign": found[0], "offers": offers, "evaluation": arms}
 
     def contacts(self, scope: Scope, campaign_id: str, page: int = 1, page_size: int = 50) -> dict[str, Any]:

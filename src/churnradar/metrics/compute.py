@@ -299,6 +299,53 @@ def risk(sc: Scoped, months: list[date]) -> pd.DataFrame:
     return out
 
 
+def member_outcomes(bk: Backend, contacts: ir.Table) -> ir.Table:
+    """Campaign members (rows of ``contact``) with ``month`` (of assignment) and ``churned``: an
+    off-net exit (销户 or 携出, re-selection is retained), dated by the month left, from the
+    assignment month to ``CAMPAIGN_FOLLOWUP_MONTHS`` months after. The one definition of a campaign
+    member's outcome (the monthly campaign figures and the API's evaluation per arm)."""
+    c = contacts.mutate(month=_month_of(contacts.assigned_date))
+    offnet, _ = exit_events(bk)
+    ex = offnet.select("subscriber_id", left=offnet.effective_month)
+    j = c.left_join(ex, "subscriber_id")
+    horizon = (j.month + ibis.interval(months=CAMPAIGN_FOLLOWUP_MONTHS)).cast("date")
+    churned = (j.left.notnull() & (j.left >= j.month) & (j.left <= horizon)).fill_null(False)
+    return j.mutate(churned=churned).drop("left")
+
+
+def campaign_arms(sc: Scoped, campaign_id: str) -> pd.DataFrame:
+    """Members of one campaign in scope by arm (``control``, or the offer id): ``n``, ``contacted``,
+    ``accepted`` (an accepted outcome recorded), ``retention_rate`` (1 − churned share, see
+    :func:`member_outcomes`) and ``uplift_vs_control``."""
+    c = sc.table("contact")
+    c = c.filter(c.campaign_id == campaign_id)
+    j = member_outcomes(sc.bk, c)
+    if sc.bk.has_table("outcome"):
+        o = sc.bk.table("outcome")
+        acc = o.group_by("contact_id").agg(accepted=o.accepted.any())
+        j = j.left_join(acc, "contact_id").drop("contact_id_right")
+        accepted = j.accepted.fill_null(False)
+    else:
+        accepted = ibis.literal(False)
+    arm = ibis.cases((j.is_control, "control"), else_=j.offer_id.fill_null("treatment"))
+    df = sc.run(
+        j.group_by(arm=arm).agg(
+            n=j.count(),
+            contacted=j.contacted.fill_null(False).cast("int64").sum(),
+            accepted=accepted.cast("int64").sum(),
+            churned=j.churned.cast("int64").sum(),
+        )
+    ).sort_values("arm")
+    df["retention_rate"] = 1 - df["churned"] / df["n"]
+    control = df.loc[df["arm"] == "control", "retention_rate"]
+    df["uplift_vs_control"] = np.where(
+        (df["arm"] != "control") & len(control),
+        df["retention_rate"] - (control.iloc[0] if len(control) else 0),
+        np.nan,
+    )
+    return df.drop(columns="churned").reset_index(drop=True)
+
+
 def campaign(sc: Scoped, months: list[date]) -> pd.DataFrame:
     """Members assigned in the month, retention of treated and control, and uplift."""
     cols = [
@@ -311,14 +358,9 @@ def campaign(sc: Scoped, months: list[date]) -> pd.DataFrame:
     if not sc.bk.has_table("contact"):
         return out
     c = sc.table("contact")
-    c = c.mutate(month=_month_of(c.assigned_date))
-    c = c.filter(c.month.isin(months))
-    offnet, _ = exit_events(sc.bk)
-    ex = offnet.select("subscriber_id", left=offnet.effective_month)
-    j = c.left_join(ex, "subscriber_id")
-    horizon = (j.month + ibis.interval(months=CAMPAIGN_FOLLOWUP_MONTHS)).cast("date")
-    churned = j.left.notnull() & (j.left >= j.month) & (j.left <= horizon)
-    df = sc.run(j.group_by(["month", "is_control"]).agg(n=j.count(), churned=churned.cast("int64").sum()))
+    c = c.filter(_month_of(c.assigned_date).isin(months))
+    j = member_outcomes(sc.bk, c)
+    df = sc.run(j.group_by(["month", "is_control"]).agg(n=j.count(), churned=j.churned.cast("int64").sum()))
     for m in months:
         got = df[[_first(x) == m for x in df["month"]]] if len(df) else df
         out.loc[m, "campaign_members"] = float(got["n"].sum()) if len(got) else 0.0
