@@ -322,7 +322,13 @@ def regions_page(
                     None if r["churn_rate_12m"] is None else round(r["churn_rate_12m"] * 100, 2)
                     for r in d["rows"]
                 ],
+                "cursor": "pointer",
             }
+        ],
+        # app.js: a click on a bar opens this link (county → its grids, grid → its risk list)
+        "_links": [
+            f"/regions?county={r['id']}" if d["level"] == "county" else f"/risk?region={r['id']}"
+            for r in d["rows"]
         ],
     }
     return render(request, "regions.html", d=d, chart=chart)
@@ -354,6 +360,22 @@ def packages_page(request: Request, p: PrincipalDep) -> Response:
     return render(request, "packages.html", rows=rows)
 
 
+#: rows per page the risk list offers (the first is the default)
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def _back_to_list(request: Request) -> str:
+    """Where the subscriber page's back link goes: the list page (with its filters) the user came
+    from when it is one of ours, else the risk list."""
+    from urllib.parse import urlsplit
+
+    ref = urlsplit(request.headers.get("referer", ""))
+    same_site = not ref.netloc or ref.netloc == request.url.netloc
+    if same_site and (ref.path in ("/risk", "/campaigns") or ref.path.startswith("/campaigns/")):
+        return _safe_next(ref.path + (f"?{ref.query}" if ref.query else ""))
+    return "/risk"
+
+
 def wants_fragment(request: Request) -> bool:
     """Does htmx ask for the page's fragment only? Not when it restores history (Back with an empty
     history cache sends ``HX-History-Restore-Request`` and needs the whole page)."""
@@ -380,11 +402,14 @@ def risk_page(
     risk: Annotated[str | None, Query(max_length=16)] = None,
     value: Annotated[str | None, Query(max_length=64)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZES[0],
 ) -> Response:
     data = request.app.state.data
     f = _risk_filters(region, segment, package, risk, value)
-    result = data.risk_list(p.scope, f, page=page, page_size=25)
+    size = size if size in PAGE_SIZES else PAGE_SIZES[0]
+    result = data.risk_list(p.scope, f, page=page, page_size=size)
     query = {k: v for k, v in f.__dict__.items() if v is not None and k != "min_p"}
+    paging = {**query, **({"size": size} if size != PAGE_SIZES[0] else {})}
     lang = lang_of(request)
     names = {
         pk["package_id"]: (pk.get("package_name_en") if lang == "en" else pk.get("package_name"))
@@ -395,8 +420,10 @@ def risk_page(
         "package_name": lambda code: names.get(code) or code or "",
         "f": f,
         "query": urlencode(query),
-        "next_q": urlencode({**query, "page": page + 1}),
-        "prev_q": urlencode({**query, "page": page - 1}),
+        "next_q": urlencode({**paging, "page": page + 1}),
+        "prev_q": urlencode({**paging, "page": page - 1}),
+        "size": size,
+        "sizes": PAGE_SIZES,
     }
     if wants_fragment(request):
         return render(request, "_risk_table.html", **ctx)
@@ -428,7 +455,9 @@ def subscriber_page(
             {"name": tr("col.mou", lang), "type": "line", "yAxisIndex": 1, "data": [r["mou"] for r in h]},
         ],
     }
-    return render(request, "subscriber.html", s=s, sid=subscriber_id, chart=chart)
+    return render(
+        request, "subscriber.html", s=s, sid=subscriber_id, chart=chart, back=_back_to_list(request)
+    )
 
 
 @router.get("/campaigns")
