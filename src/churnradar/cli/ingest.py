@@ -60,6 +60,15 @@ def ingest(
             "$CHURNRADAR_HMAC_KEY_FILE.",
         ),
     ] = None,
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--memory",
+            help="Memory budget, e.g. 16GB, 12GiB, 50% or none (default: 60% of the machine's memory); "
+            "DuckDB spills to a private temporary folder beyond it.",
+            metavar="SIZE",
+        ),
+    ] = "default",
     json_out: JsonOption = False,
 ) -> None:
     """Validate CSV/Parquet files against the schema, pseudonymise identifiers and load them as one batch.
@@ -80,6 +89,7 @@ def ingest(
                 key_file=key_file,
                 progress=progress,
                 mapping=mapping,
+                memory=memory,
             )
     except IngestError as exc:
         result = getattr(exc, "result", None)

@@ -246,6 +246,7 @@ def ingest(
     key_file: str | Path | None = None,
     max_errors: int = MAX_ERRORS,
     mapping: str | Path | Mapping | None = None,
+    memory: Any = None,
 ) -> IngestResult:
     """Validate, pseudonymise and publish the files named by ``paths`` into ``store`` as one batch.
 
@@ -260,6 +261,10 @@ def ingest(
     ``mapping`` (a mapping file or a parsed :class:`~churnradar.ingest.mapping.Mapping`) describes an
     operator's export: which canonical tables each file feeds and how (see
     :mod:`churnradar.ingest.mapping`); the same checks, hashing and atomic publish apply.
+
+    ``memory`` is a budget (``"16GB"``, ``"50%"``, ``"default"``: 60% of the machine; None: DuckDB's
+    own default): DuckDB's ``memory_limit`` for the batch, which spills to the batch's private
+    temporary folder beyond it.
     """
     if on_error not in ON_ERROR:
         raise ConfigError(f"on_error {on_error!r} is not allowed; expected one of {', '.join(ON_ERROR)}")
@@ -270,6 +275,11 @@ def ingest(
             raise ConfigError(
                 f"encoding {encoding!r} is not known; expected e.g. utf-8, gbk or gb18030"
             ) from None
+    budget = None
+    if memory is not None:
+        from churnradar.models.memory import MemoryBudget
+
+        budget = MemoryBudget.resolve(memory)
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files = readers.discover(list(paths))
@@ -283,7 +293,9 @@ def ingest(
     own = not isinstance(store, Store)
     st = Store.open(store) if own else store
     try:
-        return _Batch(st, on_error, encoding, progress, max_errors, m).run(plan, key, key_file)
+        batch = _Batch(st, on_error, encoding, progress, max_errors, m)
+        batch.memory = budget
+        return batch.run(plan, key, key_file)
     finally:
         if own:
             st.close()
@@ -350,6 +362,7 @@ class _Batch:
         self.progress = progress
         self.max_errors = max_errors
         self.notes: list[str] = []
+        self.memory: Any = None  # a MemoryBudget: DuckDB's memory_limit during the batch
         self.files: list[_File] = []
         self.temp: list[str] = []
         self.views: list[str] = []
@@ -391,7 +404,10 @@ class _Batch:
         workdir = tempfiles.workdir()
         self.pool = ThreadPoolExecutor(max_workers=1)
         old_tmp = self._one("SELECT current_setting('temp_directory')")
+        old_limit = self._one("SELECT current_setting('memory_limit')")
         self.old_order = bool(self._one("SELECT current_setting('preserve_insertion_order')"))
+        if self.memory is not None:
+            self._x(f"SET memory_limit = '{self.memory.duckdb // 2**20}MiB'")
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
             try:
@@ -416,6 +432,12 @@ class _Batch:
                 self._x(f"DROP TABLE IF EXISTS {q(name)}")
             with contextlib.suppress(duckdb.Error):
                 self._x(f"SET temp_directory = {lit(old_tmp)}")
+            if self.memory is not None:
+                with contextlib.suppress(duckdb.Error):
+                    # DuckDB prints the limit rounded: the default comes back exactly with RESET
+                    self._x("RESET memory_limit")
+                    if self._one("SELECT current_setting('memory_limit')") != old_limit:
+                        self._x(f"SET memory_limit = {lit(old_limit)}")
             with contextlib.suppress(duckdb.Error):
                 self._x(f"SET preserve_insertion_order = {str(self.old_order).lower()}")
             self.pool.shutdown(wait=True, cancel_futures=True)
