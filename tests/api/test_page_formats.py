@@ -88,3 +88,18 @@ def test_risk_table_shows_package_names_before_codes(api):
         _, text = cells[3]
         code = text.split()[-1]
         assert code in names and text.startswith(names[code]), text
+
+
+def test_subscriber_events_name_their_reasons_in_the_page_language(api):
+    from churnradar.schema import enums as E
+
+    c = api.login("analyst")
+    w = api.world
+    codes = set(E.EVENT_REASON)
+    seen = 0
+    for sid in w.subs[w.county_a][:40]:
+        for cells in _rows(c.get(f"/subscribers/{sid}").text, "event-table"):
+            reason = cells[2][1]
+            assert reason not in codes, reason  # 欠费, not arrears
+            seen += bool(reason)
+    assert seen > 0

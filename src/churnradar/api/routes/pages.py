@@ -56,6 +56,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         "cell": _cell,
         "is_number": _is_number,
         "colname": lambda key: _colname(key, lang),
+        "event_reason": lambda c: _event_reason(c, lang),
         "tojson": lambda v: json.dumps(_jsonable(v), ensure_ascii=False),
         "reason_codes": _reasons_of,
         "value_of": lambda row: _value_of(row, lang),
@@ -178,6 +179,14 @@ def _cell(key: str, v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.2f}" if abs(v) >= 1 or v == 0 else f"{v:.3f}"
     return str(v)
+
+
+def _event_reason(code: Any, lang: str) -> str:
+    """The reason of a lifecycle event (``arrears`` → 欠费) in ``lang``; the code when unknown."""
+    from churnradar.i18n import enum_label
+    from churnradar.schema import enums as E
+
+    return enum_label(E.EVENT_REASON, code, lang) if code else ""
 
 
 def _colname(key: str, lang: str) -> str:
