@@ -92,6 +92,9 @@ class AnalyticalData:
         self._lock = threading.Lock()
         self._tables: set[str] | None = None
         self._region_rows: list[tuple[str, str]] | None = None
+        #: metrics-layer series by (months, grids, ids, by): the store is read-only while the app
+        #: holds it, so a figure computed once stays right (the dashboard reloads for free)
+        self._series_cache: dict[tuple, Any] = {}
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -376,6 +379,42 @@ class AnalyticalData:
         finally:
             bk.close()
 
+    SERIES_CACHE_SIZE = 256
+
+    def _series(
+        self, months: list[date], grids: frozenset[str] | None, ids: list[str], by: tuple = ()
+    ) -> Any:
+        """:func:`churnradar.metrics.series` on this store, kept for the app's lifetime."""
+        from churnradar.metrics import series
+
+        key = (tuple(months), grids, tuple(ids), by)
+        with self._lock:
+            hit = self._series_cache.get(key)
+        if hit is not None:
+            return hit.copy()
+        bk = self._backend()
+        try:
+            df = series(bk, months, grids, ids, by)
+        finally:
+            bk.close()
+        with self._lock:
+            if len(self._series_cache) >= self.SERIES_CACHE_SIZE:
+                self._series_cache.pop(next(iter(self._series_cache)))
+            self._series_cache[key] = df
+        return df.copy()
+
+    def data_months(self) -> tuple[date, date]:
+        """First and last month of usage data."""
+        if getattr(self, "_data_months", None) is None:
+            from churnradar.metrics.compute import Scoped
+
+            bk = self._backend()
+            try:
+                self._data_months = Scoped(bk).data_months
+            finally:
+                bk.close()
+        return self._data_months
+
     @staticmethod
     def _last_month(bk: Any) -> date:
         from churnradar.metrics.compute import Scoped
@@ -397,16 +436,10 @@ class AnalyticalData:
         """The dashboard: the metrics layer's figures of every month of data for the caller's regions
         (cards: the last month's 用户数 = 月末在网数, active lines, 销户数, 离网率, revenue) and the
         risk of the newest score batch."""
-        from churnradar.metrics import series
-        from churnradar.metrics.compute import Scoped
         from churnradar.periods import month_range
 
-        bk = self._backend()
-        try:
-            first, last = Scoped(bk).data_months
-            df = series(bk, month_range(first, last), scope.grids, list(self.OVERVIEW_METRICS))
-        finally:
-            bk.close()
+        first, last = self.data_months()
+        df = self._series(month_range(first, last), scope.grids, list(self.OVERVIEW_METRICS))
 
         def count(x: Any) -> int | None:
             return None if x != x else int(x)
@@ -458,8 +491,6 @@ class AnalyticalData:
         metrics layer: ``subscribers`` = 月末在网数 of the last month of data, ``churned_12m`` = 离网数
         (销户 + 携出, recorded, re-selections excluded) of the last 12 months, ``churn_rate_12m`` =
         that over 月初在网数 of the window's first month; risk from the newest score batch."""
-        from churnradar.metrics import series
-        from churnradar.metrics.compute import Scoped
         from churnradar.periods import add_months, month_range
 
         if county is not None and not scope.allows_county(county):
@@ -469,13 +500,9 @@ class AnalyticalData:
         if county and not regions:
             raise NotInScope(f"no county {county!r} in your regions")
         grids = frozenset(r["grid_id"] for r in regions)
-        bk = self._backend()
-        try:
-            first, last = Scoped(bk).data_months
-            months = month_range(max(first, add_months(last, 1 - self.DRILL_MONTHS)), last)
-            df = series(bk, months, grids, ["lines_start", "lines_end", "offnet_churn"], by=(key,))
-        finally:
-            bk.close()
+        first, last = self.data_months()
+        months = month_range(max(first, add_months(last, 1 - self.DRILL_MONTHS)), last)
+        df = self._series(months, grids, ["lines_start", "lines_end", "offnet_churn"], (key,))
         risk = self._risk_by(scope, key)
         names: dict[str, tuple[str, str]] = {}
         for r in regions:
