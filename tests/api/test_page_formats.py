@@ -103,3 +103,12 @@ def test_subscriber_events_name_their_reasons_in_the_page_language(api):
             assert reason not in codes, reason  # 欠费, not arrears
             seen += bool(reason)
     assert seen > 0
+
+
+def test_model_metrics_are_a_table_not_raw_json(api):
+    c = api.login("analyst")
+    page = c.get("/model").text
+    rows = _rows(page, "model-metrics")
+    numbers = [text for cells in rows for classes, text in cells if "n" in classes]
+    assert len(numbers) >= 3 and all(NUMBER.match(n) for n in numbers), numbers[:5]
+    assert '<pre class="json" id="model-metrics">' not in page

@@ -49,6 +49,10 @@ def test_a_click_on_a_county_bar_opens_its_grids(page, live_server, console_erro
 def test_package_table_sorts_by_a_clicked_header(page, live_server, console_errors):
     _login(page, live_server, "browser_analyst")
     page.goto(live_server["url"] + "/packages")
+    aligns = page.eval_on_selector_all(
+        "#package-table td.n, #region-table td.n", "els => els.map(e => getComputedStyle(e).textAlign)"
+    )
+    assert aligns and set(aligns) == {"right"}  # numbers right-aligned
     header = page.locator("#package-table thead th").nth(3)  # churn rate
     header.click()
     expect(header).to_have_attribute("aria-sort", "descending")

@@ -1,6 +1,7 @@
 """Screenshots of every dashboard page in zh-CN and en at 1440 px and 390 px, for anyone to look at
 (``scripts/screenshots.sh`` runs just this): ``out/screenshots/pages/<lang>-<width>/<page>.png``.
-Each page loads without a console error; the overview, risk list and subscriber page fit 390 px."""
+Each page loads without a console error and fits 1440 px; the overview, risk list and subscriber
+page also fit 390 px."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_screenshot_of_every_page(page, live_server, console_errors, lang, width
         assert resp is not None and resp.status == 200, (name, resp and resp.status)
         expect(page.locator("main h1").first).to_be_visible()
         page.wait_for_load_state("networkidle")
-        if width < 500 and name in PHONE_PAGES:
+        if width > 500 or name in PHONE_PAGES:  # wide tables scroll inside themselves
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, name
         shot = out / f"{name}.png"
         page.screenshot(path=str(shot), full_page=True)
