@@ -346,6 +346,13 @@ def side_by_side(root: Path, work: Path, budget: float | None = None) -> dict:
     return res
 
 
+def _capacity(model) -> dict:
+    """The hazard booster's capacity and the search that chose it (without the trial list)."""
+    s = model.hazard.search_summary()
+    keep = ("fixed", "budget_s", "seconds", "tried", "candidates", "budget_reached", "valid_rows", "skipped")
+    return {**model.hazard.capacity_, **{k: s[k] for k in keep if k in s}}
+
+
 def simulated_backtest(data, as_of) -> tuple[dict, dict]:
     """Three rolling origins ending at ``as_of``: hazard vs the two baselines (what ``churnradar backtest`` runs)."""
     from churnradar.evaluate.backtest import run_backtest
@@ -372,6 +379,7 @@ def simulated_backtest(data, as_of) -> tuple[dict, dict]:
         "hazard_ece_by_origin_horizon": {f"{x['origin']} {x['horizon']}m": round(x["ece"], 4) for x in hz},
         "monotone_violations": r.monotone_violations,
         "rows_per_origin": [x["n"] for x in hz if x["horizon"] == r.horizon],
+        "capacity_by_origin": {f"{t:%Y-%m}": _capacity(m) for t, m in r.models.items()},
         "seconds": round(t, 1),
         "cpu_s": round(c, 1),
     }, r.models

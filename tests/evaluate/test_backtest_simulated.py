@@ -44,9 +44,11 @@ def test_horizon_probabilities_are_monotone_for_every_subscriber(result):
 def test_top_reason_agreement_with_the_simulator_truth(operator20k, tmp_path):
     """Reported, with the part of the truth that leaves evidence in the data (see docs/model.md).
 
-    Measured on this operator: 0.47 of all top-decile churners, 0.74 of those whose true mechanism
-    leaves evidence; the issue's 0.70 holds only for the latter (about half the churners leave for a
-    reason drawn at random with no trace in the data, see benchmarks/RESULTS.md "Model").
+    Measured on this operator (benchmarks/RESULTS.md "Top reason against the simulator's true
+    reason"): 0.53 of all top-decile churners, 0.86 of those whose true mechanism leaves evidence,
+    social contagion 0.95 (43 churners). About half the churners leave for a reason drawn at random
+    with no trace in the data. Arrears non-payment is not asserted: its onset is a memoryless draw
+    with nothing in the data before the month the line stops paying (0.13 of 8 churners here).
     """
     import shutil
 
@@ -62,5 +64,6 @@ def test_top_reason_agreement_with_the_simulator_truth(operator20k, tmp_path):
     scores = duckdb.connect(str(store), read_only=True).sql("SELECT * FROM score").df()
     r = reason_agreement(scores, operator20k.truth, date(2024, 6, 1))
     print(r)
-    assert r["agreement_with_evidence"] >= 0.65, r
-    assert r["agreement"] >= 0.4, r
+    assert r["agreement_with_evidence"] >= 0.80, r
+    assert r["by_mechanism"]["social_contagion"]["agree"] >= 0.70, r
+    assert r["agreement"] >= 0.45, r
