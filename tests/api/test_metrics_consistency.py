@@ -121,6 +121,7 @@ def test_cli_api_report_dashboard_and_labels_tell_one_truth(api, months, capsys,
             assert got == cli
         assert got["month"] == m
         by_month[m] = {k: v["value"] for k, v in got["metrics"].items()}
+        full = got["metrics"]
     assert any(by_month[m]["deregistrations"] for m in months)  # the figures are not all empty
 
     # the KPI report: 上月末在网数, 销户数, 携出数, 离网率, 携出率 per month; company rows of the last month
@@ -156,6 +157,9 @@ def test_cli_api_report_dashboard_and_labels_tell_one_truth(api, months, capsys,
     assert cards["subscribers"] == last["lines_end"]
     assert cards["churn_rate_last_month"] == last["offnet_rate"]
     assert cards["churned_last_month"] == last["deregistrations"]
+    for card, meta in ov["definitions"].items():  # each card carries its metric's 口径
+        assert cards[card] == last[meta["metric"]], card
+        assert meta["definition_zh"] == full[meta["metric"]]["definition_zh"]
 
     # the labels: 离网数 of each kind and dating = the label counts of as-of month − 1
     labels = _labels_by_kind(w.store, months, grids)

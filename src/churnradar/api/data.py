@@ -481,7 +481,12 @@ class AnalyticalData:
                 params,
             ).fetchone()
             kpis.update(scored=r[0], mean_risk=_round(r[1]), high_risk=r[2])
-        return {"kpis": kpis, "monthly": monthly, "model": _jsonable(info)}
+        return {
+            "kpis": kpis,
+            "monthly": monthly,
+            "model": _jsonable(info),
+            "definitions": _card_definitions(),
+        }
 
     #: months of the drill-down's churn window
     DRILL_MONTHS = 12
@@ -694,6 +699,34 @@ class AnalyticalData:
             _jsonable({k: _maybe_json(v) for k, v in r.items()})
             for r in _rows(self.cursor(), f"SELECT {', '.join(map(_q, cols))} FROM model {order}")
         ]
+
+
+#: The dashboard's cards (``kpis`` keys) and the metric each shows.
+CARD_METRICS = {
+    "subscribers": "lines_end",
+    "active_last_month": "active_lines",
+    "churned_last_month": "deregistrations",
+    "ported_out_last_month": "port_outs",
+    "churn_rate_last_month": "offnet_rate",
+    "revenue_last_month": "revenue",
+}
+
+
+def _card_definitions() -> dict[str, dict[str, str]]:
+    """Each card's metric id, names and 口径 (what a hover on the card shows)."""
+    from churnradar.metrics import CATALOGUE
+
+    out = {}
+    for card, mid in CARD_METRICS.items():
+        m = CATALOGUE[mid]
+        out[card] = {
+            "metric": mid,
+            "name_zh": m.name_zh,
+            "name_en": m.name_en,
+            "definition_zh": m.definition_zh,
+            "definition_en": m.definition_en,
+        }
+    return out
 
 
 def _q(name: str) -> str:
