@@ -22,7 +22,6 @@ import duckdb
 
 from churnradar.api.roles import NotInScope, Scope
 from churnradar.errors import ConfigError, StoreError
-from churnradar.schema.enums import END_EVENTS_SQL
 
 #: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
 RISK_LEVELS = ("low", "medium", "high", "very_high")
@@ -583,22 +582,43 @@ class AnalyticalData:
         return {"labels_as_of": as_of, "labelled": labelled, "predicted_top_reason": predicted}
 
     def package_view(self, scope: Scope) -> list[dict[str, Any]]:
+        """Lines and off-net churn by package at activation, from the metrics layer (as the
+        drill-down: 月末在网数 of the last month, 离网数 of the last 12 months over 月初在网数 of the
+        window's first month), with the mean monthly bill of the package's lines (``arpu``)."""
+        from churnradar.periods import add_months, month_range
+
+        first, last = self.data_months()
+        months = month_range(max(first, add_months(last, 1 - self.DRILL_MONTHS)), last)
+        df = self._series(months, scope.grids, ["lines_start", "lines_end", "offnet_churn"], ("package_id",))
         cte, params = _subs_cte(scope)
-        return _rows(
+        facts = _rows(
             self.cursor(),
             f"""WITH {cte},
-            ch AS (SELECT DISTINCT subscriber_id FROM status_event WHERE event_type IN {END_EVENTS_SQL}),
             rev AS (SELECT subscriber_id, avg(revenue) AS arpu FROM billing_monthly GROUP BY 1)
             SELECT subs.package_id, any_value(p.package_name) AS package_name,
                    any_value(p.package_name_en) AS package_name_en, any_value(p.brand) AS brand,
-                   count(*) AS subscribers, count(ch.subscriber_id) AS churned,
-                   round(count(ch.subscriber_id) / count(*), 4) AS churn_rate, round(avg(rev.arpu), 2) AS arpu
+                   round(avg(rev.arpu), 2) AS arpu
             FROM subs LEFT JOIN package p ON p.package_id = subs.package_id
-            LEFT JOIN ch ON ch.subscriber_id = subs.subscriber_id
             LEFT JOIN rev ON rev.subscriber_id = subs.subscriber_id
-            GROUP BY subs.package_id ORDER BY churn_rate DESC""",
+            GROUP BY subs.package_id""",
             params,
         )
+        keys = set(df.index.get_level_values("package_id")) if len(df) else set()
+        rows = []
+        for f in facts:
+            pid = f["package_id"]
+            sub = df.xs(pid, level="package_id") if pid in keys else None
+            start = int(sub["lines_start"].get(months[0], 0)) if sub is not None else 0
+            churned = int(sub["offnet_churn"].sum()) if sub is not None else 0
+            rows.append(
+                {
+                    **f,
+                    "subscribers": int(sub["lines_end"].get(last, 0)) if sub is not None else 0,
+                    "churned": churned,
+                    "churn_rate": churned / start if start else None,
+                }
+            )
+        return sorted(rows, key=lambda r: (-(r["churn_rate"] or 0), r["package_id"]))
 
     # -- campaigns ---------------------------------------------------------------------------
     def campaigns(self, scope: Scope) -> list[dict[str, Any]]:

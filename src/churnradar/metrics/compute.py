@@ -53,6 +53,10 @@ class Scoped:
         life = lifespans(self.subscriptions(), self.bk.table("status_event"))
         if "county_id" in by:
             life = life.join(self.bk.table("region").select("grid_id", "county_id"), "grid_id")
+        if "package_id" in by:  # the package at activation
+            life = life.join(
+                self.bk.table("subscription").select("subscriber_id", "package_id"), "subscriber_id"
+            )
         return life
 
     def run(self, expr: ir.Expr) -> pd.DataFrame:
@@ -420,8 +424,10 @@ def _needed(ids: list[str]) -> set[str]:
     return out
 
 
-#: the families that can break their figures down by ``county_id`` or ``grid_id``
+#: the families that can break their figures down, and by what: home county or grid, or the package
+#: at activation
 BY_REGION = ("lifecycle", "exits")
+BY_KEYS = ("county_id", "grid_id", "package_id")
 
 
 def compute(
@@ -438,8 +444,8 @@ def compute(
     months = sorted(set(months))
     families = sorted(_needed(ids))
     if by:
-        if set(by) - {"county_id", "grid_id"} or len(by) != 1:
-            raise ConfigError(f"metrics break down by county_id or grid_id, not {by!r}")
+        if set(by) - set(BY_KEYS) or len(by) != 1:
+            raise ConfigError(f"metrics break down by one of {', '.join(BY_KEYS)}, not {by!r}")
         other = [f for f in families if f not in BY_REGION]
         if other:
             raise ConfigError(f"the {other[0]} figures have no breakdown by region; ask for them per region")
