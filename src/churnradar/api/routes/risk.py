@@ -52,6 +52,9 @@ def risk_list(
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+#: most rows one export gives (also the default, so an export has the list's ``total`` rows up to it)
+EXPORT_MAX = 100_000
+
 
 @router.get(
     "/export.csv",
@@ -62,11 +65,12 @@ def risk_export(
     request: Request,
     p: Annotated[Principal, Depends(permission("export"))],
     filters: Filters,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    limit: Annotated[int, Query(ge=1, le=EXPORT_MAX)] = EXPORT_MAX,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
     """The filtered risk list as CSV, or as an XLSX workbook with ``format=xlsx`` (pseudonymous ids
-    only; the same filters as ``GET /api/risk``, so the same rows); every export is audited.
+    only; the same filters as ``GET /api/risk``, so its ``total`` rows, up to ``limit``, by default
+    100,000); every export is audited.
 
     Text cells that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
     first) are written with a leading ``'`` in CSV and as text cells in XLSX; numbers are written
