@@ -32,7 +32,7 @@ def test_a_small_budget_loads_the_same_rows(data: Path, tmp_path: Path) -> None:
     assert a.counts() == b.counts() and b.published
     rows = [
         duckdb.connect(str(p), read_only=True)
-        .execute("SELECT count(*), sum(revenue) FROM billing_monthly")
+        .execute("SELECT count(*), round(sum(revenue), 2) FROM billing_monthly")
         .fetchone()
         for p in (tmp_path / "a.duckdb", tmp_path / "b.duckdb")
     ]
@@ -44,3 +44,26 @@ def test_a_bad_budget_is_refused_before_anything_is_read(data: Path, tmp_path: P
         ingest([data], tmp_path / "c.duckdb", key=KEY, memory="lots")
     assert main(["ingest", str(data), "--store", str(tmp_path / "d.duckdb"), "--memory", "lots"]) == 1
     assert "--memory 'lots' is not a size" in capsys.readouterr().err
+
+
+def test_running_out_of_the_budget_is_a_clear_error_and_publishes_nothing(
+    data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from churnradar.errors import IngestError
+    from churnradar.ingest import batch
+
+    real = batch._Batch._check_tables
+
+    def starved(self) -> None:  # DuckDB's error when an operator cannot spill within memory_limit
+        real(self)
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate data of size 256.0 KiB")
+
+    monkeypatch.setattr(batch._Batch, "_check_tables", starved)
+    store = tmp_path / "e.duckdb"
+    with pytest.raises(
+        IngestError,
+        match=r"needs more memory than --memory 953.7 MiB \(DuckDB 715.3 MiB\) allows; nothing was published",
+    ):
+        ingest([data], store, key=KEY, memory="1GB")
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM subscription").fetchone()[0] == 0

@@ -295,13 +295,32 @@ def ingest(
     try:
         batch = _Batch(st, on_error, encoding, progress, max_errors, m)
         batch.memory = budget
-        return batch.run(plan, key, key_file)
+        try:
+            return batch.run(plan, key, key_file)
+        except duckdb.Error as exc:
+            from churnradar.models.memory import duckdb_out_of_memory, format_bytes
+
+            if not duckdb_out_of_memory(exc):
+                raise
+            limit = (
+                f"--memory {format_bytes(budget.total)} (DuckDB {format_bytes(int(budget.total * INGEST_DUCKDB_SHARE))})"
+                if budget is not None
+                else "DuckDB's default memory limit"
+            )
+            raise IngestError(
+                f"the batch needs more memory than {limit} allows; nothing was published. Give a larger "
+                "--memory, or load the large tables in batches of their own"
+            ) from None
     finally:
         if own:
             st.close()
 
 
 PlanItem = tuple[Path, Table, TableMapping | None]
+
+#: Share of an ingest's memory budget given to DuckDB (the rest: the key digests sorted in Python,
+#: the Arrow batches in flight).
+INGEST_DUCKDB_SHARE = 0.75
 
 
 def _mapped_plan(m: Mapping, files: list[Path]) -> list[PlanItem]:
@@ -407,7 +426,7 @@ class _Batch:
         old_limit = self._one("SELECT current_setting('memory_limit')")
         self.old_order = bool(self._one("SELECT current_setting('preserve_insertion_order')"))
         if self.memory is not None:
-            self._x(f"SET memory_limit = '{self.memory.duckdb // 2**20}MiB'")
+            self._x(f"SET memory_limit = '{int(self.memory.total * INGEST_DUCKDB_SHARE) // 2**20}MiB'")
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
             try:
