@@ -329,9 +329,7 @@ class ChurnHazardModel:
         elif not 0 < ev[valid].sum() < valid.sum() or not 0 < ev[~valid].sum() < (~valid).sum():
             why = "the validation month or the months before it have no churn event"
         if why is not None:
-            r = SearchResult(params=HAZARD_DEFAULT | given, fixed=bool(given))
-            r.skipped = why  # type: ignore[attr-defined]
-            return r
+            return SearchResult(params=HAZARD_DEFAULT | given, fixed=bool(given), skipped=why)
         # blocks of one outcome month (what collect_training_rows reads) are split without a copy
         inner: list[np.ndarray] = []
         held: list[np.ndarray] = []
@@ -476,10 +474,7 @@ class ChurnHazardModel:
             return {}
         if isinstance(s, dict):
             return s
-        out = s.to_dict()
-        if getattr(s, "skipped", None):
-            out["skipped"] = s.skipped
-        return out
+        return s.to_dict()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ChurnHazardModel:

@@ -57,9 +57,12 @@ class SearchResult:
     inner_rows: int = 0
     valid_rows: int = 0
     valid_positives: int = 0
+    #: Why no search ran (e.g. no month left to validate on); None when one ran or was not asked for.
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra = {} if self.skipped is None else {"skipped": self.skipped}
+        return extra | {
             "params": self.params,
             "fixed": self.fixed,
             "budget_s": None if self.budget_s is None else round(self.budget_s, 1),
