@@ -108,10 +108,9 @@ def train(
     The model records its data hash, feature-set version, parameters (with the training sample's
     rate and rows) and metrics; the same data and seed give the same model (and model id), and the
     same budget the same sample.
-    A budget too small for one month's features is refused before any feature is computed.
+    A memory budget too small for one month's features is refused before any feature is computed.
 
-    The booster's capacity (leaves, rows per leaf, learning rate, trees) is chosen on the training
-    window's last outcome month, with early stopping, within `--budget` seconds; `--params` fixes it.
+    The booster's capacity (leaves, rows per leaf, learning rate, trees) is chosen on the training window's last outcome month, with early stopping, within `--budget` seconds; `--params` fixes it.
 
     Example: `churnradar train --store operator.duckdb --as-of 2024-06 --memory 16GB`
     """
