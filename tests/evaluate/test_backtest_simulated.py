@@ -44,11 +44,12 @@ def test_horizon_probabilities_are_monotone_for_every_subscriber(result):
 def test_top_reason_agreement_with_the_simulator_truth(operator20k, tmp_path):
     """Reported, with the part of the truth that leaves evidence in the data (see docs/model.md).
 
-    Measured on this operator (benchmarks/RESULTS.md "Top reason against the simulator's true
-    reason"): 0.53 of all top-decile churners, 0.86 of those whose true mechanism leaves evidence,
-    social contagion 0.95 (43 churners). About half the churners leave for a reason drawn at random
-    with no trace in the data. Arrears non-payment is not asserted: its onset is a memoryless draw
-    with nothing in the data before the month the line stops paying (0.13 of 8 churners here).
+    Measured on this operator (benchmarks/RESULTS.md "Top reason: prepaid unpaid amounts and
+    neighbours who just left"): 0.51 of all top-decile churners, 0.82 of those whose true mechanism
+    leaves evidence, social contagion 0.91 (43 churners); 0.79 and 0.79 without this issue's reason
+    changes. About half the churners leave for a reason drawn at random with no trace in the data.
+    Arrears non-payment is not asserted: its onset is a memoryless draw with nothing in the data
+    before the month the line stops paying (2 of 12 churners here).
     """
     import shutil
 
