@@ -775,7 +775,25 @@ class _Batch:
             self._replace_key_pii(f, name)
 
     def _replace_key_pii(self, f: _File, name: str) -> None:
-        self._x(f"UPDATE {q(f.stage)} SET {q(name)} = m.h FROM _ing_pii m WHERE {q(f.stage)}.{q(name)} = m.v")
+        """Swap the raw identifiers of column ``name`` of ``f``'s staging table for their digests.
+
+        The table is written again through a join rather than updated in place: DuckDB keeps an
+        in-place update of a large table in memory, while a join and a write spill to disk within
+        the memory limit. A staging table in file order keeps its order (its row ids are line
+        ordinals)."""
+        stage, new = q(f.stage), q(f.stage + "_h")
+        col = q(name)
+        order = " ORDER BY s.rowid" if f.ordered else ""
+        self._x(f"SET preserve_insertion_order = {'true' if f.ordered else 'false'}")
+        try:
+            self._x(
+                f"CREATE OR REPLACE TEMP TABLE {new} AS SELECT s.* REPLACE (coalesce(m.h, s.{col}) AS {col}) "
+                f"FROM {stage} s LEFT JOIN _ing_pii m ON s.{col} = m.v{order}"
+            )
+            self._x(f"DROP TABLE {stage}")
+            self._x(f"ALTER TABLE {new} RENAME TO {stage}")
+        finally:
+            self._x(f"SET preserve_insertion_order = {str(self.old_order).lower()}")
 
     def _pseudonymise(self, key: bytes) -> None:
         """Hash every distinct raw identifier of the batch once into ``_ing_pii (v, h)``.
