@@ -8,6 +8,7 @@ import sys
 from churnradar.cli import (  # noqa: F401
     backtest,
     campaign,
+    cycle,
     demo,
     diagnose,
     features,

@@ -1,0 +1,100 @@
+"""``churnradar cycle``: every stage once, then nothing that has not changed; a dry run says what
+would run and why; a failing stage stops only the stages that read it; monitoring's PSI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from churnradar.cli import main
+from churnradar.cycle import CycleOptions, psi, run_cycle
+from churnradar.cycle.records import read_records
+from churnradar.periods import parse_month
+
+
+@pytest.fixture(scope="module")
+def cycled(small_operator, tmp_path_factory) -> tuple[Path, dict]:
+    """The small operator after one cycle of 2024-12 (the first run: every stage runs)."""
+    store = tmp_path_factory.mktemp("cycle") / "store.duckdb"
+    shutil.copy(small_operator.store, store)
+    res = run_cycle(store, "2024-12")
+    return store, res.to_dict()
+
+
+def test_the_first_run_runs_every_stage_and_records_it(cycled) -> None:
+    store, first = cycled
+    status = {s["name"]: s["status"] for s in first["stages"]}
+    assert status == {
+        "ingest": "skipped",
+        "labels": "ran",
+        "features": "ran",
+        "train": "ran",
+        "score": "ran",
+        "segments": "ran",
+        "target": "skipped",
+        "metrics": "ran",
+        "monitor": "ran",
+    }
+    train = next(s for s in first["stages"] if s["name"] == "train")
+    assert train["detail"]["as_of"] == "2024-09"  # outcomes up to T confirmed three months later
+    assert next(s for s in first["stages"] if s["name"] == "score")["rows"] > 2_000
+    records = read_records(store, parse_month("2024-12"))
+    assert set(records) == {s for s, st in status.items() if st == "ran"}
+    assert all(r.seconds >= 0 and r.peak_rss > 0 for r in records.values())
+
+
+def test_a_second_run_skips_every_stage_whose_inputs_did_not_change(cycled, capsys) -> None:
+    store, _ = cycled
+    assert main(["cycle", "--store", str(store), "--month", "2024-12", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["month"] == "2024-12"
+    assert {s["status"] for s in out["stages"]} == {"skipped"}
+    assert next(s for s in out["stages"] if s["name"] == "score")["reason"].startswith("unchanged since")
+    assert set(out["stages"][0]) >= {"name", "status", "seconds", "rows"}
+
+
+def test_a_dry_run_says_what_would_run_and_why(cycled, capsys) -> None:
+    store, _ = cycled
+    assert main(["cycle", "--store", str(store), "--month", "2025-01", "--dry-run", "--budget", "500"]) == 0
+    text = capsys.readouterr().out
+    assert "would run labels    not run yet for 2025-01" in text
+    assert "would skip train" in text and "month(s) old (retrain every 3)" in text
+    assert "would run target" in text
+    assert read_records(store, parse_month("2025-01")) == {}
+
+
+def test_a_failing_stage_stops_only_what_reads_it(cycled, capsys) -> None:
+    store, _ = cycled
+    # a budget far too small for any offer: the target stage fails, metrics and monitoring do not
+    code = main(["cycle", "--store", str(store), "--month", "2024-12", "--budget", "0.01"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "1 stage(s) failed (target:" in captured.err
+    assert "skipped target" not in captured.out and "failed target" in captured.out
+
+
+def test_bad_options_are_refused_before_anything_runs(cycled, tmp_path: Path) -> None:
+    store, _ = cycled
+    from churnradar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--retrain-months 0 is out of range"):
+        run_cycle(store, "2024-12", CycleOptions(retrain_months=0))
+    with pytest.raises(ConfigError, match="no such store"):
+        run_cycle(tmp_path / "none.duckdb", "2024-12")
+
+
+def test_psi_is_zero_for_the_same_sample_and_large_for_a_moved_one() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.normal(0, 1, 20_000)
+    assert psi(ref, ref) == pytest.approx(0.0, abs=1e-12)
+    assert psi(ref, rng.normal(0, 1, 20_000)) < 0.01
+    assert 0.1 < psi(ref, rng.normal(0.5, 1, 20_000)) < 0.25 < psi(ref, rng.normal(1.0, 1, 20_000))
+    with_missing = np.where(rng.random(20_000) < 0.3, np.nan, rng.normal(0, 1, 20_000))
+    assert psi(ref, with_missing) > 0.25  # missing values are a bin of their own
+    cats = np.array(["a"] * 700 + ["b"] * 300, dtype=object)
+    assert psi(cats, cats) == pytest.approx(0.0, abs=1e-12)
+    assert psi(cats, np.array(["a"] * 300 + ["b"] * 700, dtype=object)) > 0.25
