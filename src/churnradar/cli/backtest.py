@@ -78,8 +78,14 @@ def backtest(
     gap: Annotated[
         int, typer.Option("--gap", help="Months before each origin after which outcomes are unused.")
     ] = 0,
-    trees: Annotated[int, typer.Option("--trees", help="Boosting rounds.")] = 120,
-    leaves: Annotated[int, typer.Option("--leaves", help="Leaves per tree.")] = 7,
+    trees: Annotated[
+        int | None,
+        typer.Option("--trees", help="Boosting rounds (default: chosen per origin, as `train` does)."),
+    ] = None,
+    leaves: Annotated[
+        int | None,
+        typer.Option("--leaves", help="Leaves per tree (default: chosen per origin, as `train` does)."),
+    ] = None,
     clv: Annotated[float, typer.Option("--clv", help="EMP: customer lifetime value (yuan).")] = 200.0,
     offer_cost: Annotated[
         float, typer.Option("--offer-cost", help="EMP: cost of the retention offer.")
@@ -116,7 +122,11 @@ def backtest(
             definition=definition,
             history_months=history,
             gap_months=gap,
-            params={"n_estimators": trees, "num_leaves": leaves, "num_threads": 1},
+            params={
+                "num_threads": 1,
+                **({} if trees is None else {"n_estimators": trees}),
+                **({} if leaves is None else {"num_leaves": leaves}),
+            },
             emp_params=emp_params,
             progress=progress,
         )
