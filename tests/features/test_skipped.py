@@ -113,3 +113,15 @@ def test_reports_that_need_end_events_are_skipped_with_the_reason(
     assert code == 1
     assert "no report can be built" in err and "churn: no deregistration or port-out events" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_exit_metrics_are_unknown_not_zero_without_end_events(wide_store: Path, capsys) -> None:
+    from churnradar.metrics import store_metrics
+
+    res = store_metrics(wide_store, "2024-06")
+    assert res.values["offnet_rate"] is None and res.values["deregistrations"] is None
+    assert res.values["cancel_rate_t3"] is None and res.values["customer_retention"] is None
+    assert res.values["lines_end"] > 0 and res.values["arpu"] > 0  # what the data do say
+    assert "no deregistration or port-out" in res.to_dict()["notes"][0]
+    assert main(["metrics", "--store", str(wide_store), "--month", "2024-06"]) == 0
+    assert "exit figures cannot be computed" in capsys.readouterr().out

@@ -79,3 +79,5 @@ def metrics(
     console.print(t)
     if any(m["provisional"] for m in result["metrics"].values()):
         console.print("* provisional: later data can still change it / 暂估值，后续数据可能变化")
+    for note in result.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

@@ -83,6 +83,8 @@ class MetricsResult:
     region: str | None
     values: dict[str, float | int | None]
     provisional: set[str] = field(default_factory=set)
+    #: what the figures cannot say for this store, in plain words (zh-CN / en)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"month", "region", "metrics": {id: {value, name_zh, name_en, unit, ...}}}`` — what
@@ -95,7 +97,12 @@ class MetricsResult:
                 **{k: x for k, x in m.describe().items() if k != "id"},
                 "provisional": mid in self.provisional,
             }
-        return {"month": format_month(self.month), "region": self.region, "metrics": out}
+        return {
+            "month": format_month(self.month),
+            "region": self.region,
+            "metrics": out,
+            "notes": list(self.notes),
+        }
 
 
 def _plain(v: Any, count: bool) -> float | int | None:
@@ -121,7 +128,12 @@ def series(
     per (month, region), each region's rows equal to that region's own figures."""
     from churnradar.metrics.compute import Scoped, compute
 
-    return compute(Scoped(bk, grids), months, ids, by)
+    df = compute(Scoped(bk, grids), months, ids, by)
+    if not _has_end_events(bk):  # exits are unknown without any end event (see month_metrics)
+        for mid in df.columns:
+            if _needs_end_events(mid):
+                df[mid] = np.nan
+    return df
 
 
 def month_metrics(
@@ -150,8 +162,55 @@ def month_metrics(
         need = DEREGISTRATION_LAG_MONTHS + (CAMPAIGN_FOLLOWUP_MONTHS if mid.startswith("campaign_") else 0)
         if add_months(m, need) > last:
             prov.add(mid)
-    return MetricsResult(
-        m, region, {mid: _plain(row[mid], CATALOGUE[mid].unit == "lines") for mid in df.columns}, prov
+    values = {mid: _plain(row[mid], CATALOGUE[mid].unit == "lines") for mid in df.columns}
+    notes = []
+    if not _has_end_events(bk):
+        # no exit is ever recorded: counting them would print 0 churn, which the data do not say
+        for mid in values:
+            if _needs_end_events(mid):
+                values[mid] = None
+        notes.append(
+            "数据中没有销户或携出记录：离网类指标无法计算，在网数不会减少 / the store records no deregistration "
+            "or port-out: exit figures cannot be computed and lines in network never decrease "
+            "(usage-based churn: `churnradar label --definition silent:30`)"
+        )
+    return MetricsResult(m, region, values, prov, notes)
+
+
+#: Figures that count lines ending (销户, 携出, re-selections, the lines retained): without any end
+#: event in the store they are unknown, not 0.
+NEEDS_END_EVENTS = frozenset(
+    {
+        "deregistrations",
+        "port_outs",
+        "offnet_churn",
+        "offnet_rate",
+        "port_out_rate",
+        "offnet_churn_rate",
+        "offnet_churn_left",
+        "offnet_churn_rate_left",
+        "number_reselections",
+        "tariff_reselections",
+        "reselections",
+        "retained_lines",
+        "customer_retention",
+        "campaign_retention_rate",
+        "campaign_control_retention_rate",
+        "campaign_uplift",
+    }
+)
+
+
+def _needs_end_events(mid: str) -> bool:
+    return mid in NEEDS_END_EVENTS or mid.startswith(("cancelled_t", "cancel_rate_t"))
+
+
+def _has_end_events(bk: Any) -> bool:
+    from churnradar.schema.enums import END_EVENTS
+
+    e = bk.table("status_event")
+    return bool(
+        bk.to_pyarrow(e.filter(e.event_type.isin(END_EVENTS)).select("subscriber_id").limit(1)).num_rows
     )
 
 
