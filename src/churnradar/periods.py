@@ -49,7 +49,7 @@ def parse_month(text: str | date) -> date:
     if isinstance(text, date):
         return date(text.year, text.month, 1)
     m = _MONTH_RE.match(str(text).strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
         raise ConfigError(f"month {text!r} is not valid; expected YYYY-MM, e.g. 2024-03")
     return date(int(m.group(1)), int(m.group(2)), 1)
 

@@ -190,3 +190,13 @@ def test_recent_months_by_the_month_left_are_marked_provisional(small_operator):
     assert r["offnet_churn_left"]["provisional"] and not r["deregistrations"]["provisional"]
     early = store_metrics(small_operator.store, add_months(last, -4)).to_dict()["metrics"]
     assert not early["offnet_churn_left"]["provisional"]
+
+
+@pytest.mark.parametrize("text", ["0000-01", "2024-13", "24-01", "2024-00", "soon"])
+def test_a_month_that_cannot_be_is_a_clear_error(text: str) -> None:
+    # found by the API fuzzing: year 0 passed the pattern and failed in date() with a server error
+    from churnradar.errors import ConfigError
+    from churnradar.periods import parse_month
+
+    with pytest.raises(ConfigError, match=f"month '{text}' is not valid; expected YYYY-MM"):
+        parse_month(text)
