@@ -153,6 +153,21 @@ def _postgres_database(url: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests of a module with ``OPS_STORE = False`` (it reads the analytical store only) run on the
+    SQLite operational store alone: their PostgreSQL variant would test nothing more."""
+    keep, drop = [], []
+    for item in items:
+        param = getattr(getattr(item, "callspec", None), "params", {}).get("database_url")
+        if param == "postgresql" and getattr(item.module, "OPS_STORE", True) is False:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory) -> str:
     """The operational store the app runs on: a SQLite file, or a fresh PostgreSQL database."""

@@ -6,6 +6,10 @@ import html
 import json
 import re
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 
 def _chart(page_html: str, element_id: str) -> dict:
     m = re.search(rf'id="{element_id}" data-chart="([^"]*)"', page_html)

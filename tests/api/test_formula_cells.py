@@ -13,6 +13,10 @@ from tests.reports.test_safe_cells import POISON, formulas_in, poison_store, tex
 from churnradar.api import auth
 from churnradar.reports import report_names
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 
 @pytest.fixture(scope="module")
 def poisoned_api(api_world, tmp_path_factory):

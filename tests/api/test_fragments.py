@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 PAGES = ["/", "/regions", "/reasons", "/packages", "/risk", "/risk?risk=high&page=2", "/campaigns", "/model"]
 
 

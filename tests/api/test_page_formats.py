@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 NUMBER = re.compile(r"^-?\d{1,3}(,\d{3})*(\.\d+)?%?$")
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 
 def test_report_list_names_every_report(api):
     names = {r["name"] for r in api.client("analyst").get("/api/reports").json()}

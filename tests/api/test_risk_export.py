@@ -11,6 +11,10 @@ import re
 
 import openpyxl
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 
 def _filters(api) -> list[dict]:
     return [{"risk": "medium"}, {"region": api.world.county_a, "risk": "high"}, {}]

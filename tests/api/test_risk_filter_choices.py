@@ -6,6 +6,10 @@ from __future__ import annotations
 import html
 import re
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 
 def _options(page: str, name: str) -> list[tuple[str, str]]:
     m = re.search(rf'<select name="{name}">(.*?)</select>', page, re.S)

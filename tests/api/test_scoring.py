@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+#: reads the analytical store only: run on SQLite alone (login and the operational store are
+#: covered on PostgreSQL by test_access, test_security, test_outcomes and the others)
+OPS_STORE = False
+
 
 def test_scoring_a_stored_subscriber_matches_the_batch_score(api):
     w = api.world
