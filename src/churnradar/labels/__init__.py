@@ -30,9 +30,9 @@ from churnradar.labels.events import (
     value_declines,
 )
 from churnradar.labels.reasons import change_reasons, exit_reasons
-from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, population
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, has_end_events, population
 from churnradar.periods import add_months, format_month, parse_month
-from churnradar.schema.enums import CHURN_KIND, END_EVENTS, OFFNET_KINDS, codes
+from churnradar.schema.enums import CHURN_KIND, OFFNET_KINDS, codes
 from churnradar.store.backends import Backend, open_backend
 
 __all__ = [
@@ -207,8 +207,7 @@ def _summary(bk: Backend, as_of: date, d: ChurnDefinition, events: ir.Table, lab
 def default_definition(bk: Backend) -> tuple[str, str | None]:
     """The definition to use when none is asked for: ``offnet`` when the store records
     deregistrations or port-outs, otherwise the usage-based ``silent:30``, with a note saying so."""
-    ev = bk.table("status_event")
-    if bk.to_pyarrow(ev.filter(ev.event_type.isin(END_EVENTS)).select("subscriber_id").limit(1)).num_rows:
+    if has_end_events(bk):
         return "offnet", None
     return USAGE_BASED_DEFAULT, (
         f"the store has no deregistration or port-out events, so off-net churn cannot be dated; using "

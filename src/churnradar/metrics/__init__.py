@@ -23,7 +23,13 @@ import numpy as np
 
 from churnradar.errors import ConfigError
 from churnradar.metrics.catalogue import CAMPAIGN_FOLLOWUP_MONTHS, CATALOGUE, Metric, catalogue
-from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, lifespans, open_at, population
+from churnradar.metrics.population import (
+    DEREGISTRATION_LAG_MONTHS,
+    has_end_events,
+    lifespans,
+    open_at,
+    population,
+)
 from churnradar.periods import add_months, format_month, parse_month
 
 __all__ = [
@@ -129,7 +135,7 @@ def series(
     from churnradar.metrics.compute import Scoped, compute
 
     df = compute(Scoped(bk, grids), months, ids, by)
-    if not _has_end_events(bk):  # exits are unknown without any end event (see month_metrics)
+    if not has_end_events(bk):  # exits are unknown without any end event (see month_metrics)
         for mid in df.columns:
             if _needs_end_events(mid):
                 df[mid] = np.nan
@@ -164,7 +170,7 @@ def month_metrics(
             prov.add(mid)
     values = {mid: _plain(row[mid], CATALOGUE[mid].unit == "lines") for mid in df.columns}
     notes = []
-    if not _has_end_events(bk):
+    if not has_end_events(bk):
         # no exit is ever recorded: counting them would print 0 churn, which the data do not say
         for mid in values:
             if _needs_end_events(mid):
@@ -203,15 +209,6 @@ NEEDS_END_EVENTS = frozenset(
 
 def _needs_end_events(mid: str) -> bool:
     return mid in NEEDS_END_EVENTS or mid.startswith(("cancelled_t", "cancel_rate_t"))
-
-
-def _has_end_events(bk: Any) -> bool:
-    from churnradar.schema.enums import END_EVENTS
-
-    e = bk.table("status_event")
-    return bool(
-        bk.to_pyarrow(e.filter(e.event_type.isin(END_EVENTS)).select("subscriber_id").limit(1)).num_rows
-    )
 
 
 def store_metrics(

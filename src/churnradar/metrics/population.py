@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 DEREGISTRATION_LAG_MONTHS = 3
 
 
+def has_end_events(bk: Backend) -> bool:
+    """Whether the store records any deregistration or port-out at all (an operator's export may
+    carry no lifecycle events: then no line can be seen to end)."""
+    e = bk.table("status_event")
+    return bool(
+        bk.to_pyarrow(e.filter(e.event_type.isin(END_EVENTS)).select("subscriber_id").limit(1)).num_rows
+    )
+
+
 def line_ends(status_event: ir.Table) -> ir.Table:
     """First deregistration or port-out of each line: ``subscriber_id``, ``end_time``, ``end_type``."""
     ends = status_event.filter(status_event.event_type.isin(END_EVENTS))

@@ -60,16 +60,14 @@ REQUIRES: dict[str, tuple[str, ...]] = {
 def missing_inputs(ctx: ReportContext, name: str) -> list[str]:
     """What the store behind ``ctx`` lacks for report ``name`` (empty: it can be built)."""
     from churnradar.features.inputs import availability
-    from churnradar.schema.enums import END_EVENTS
+    from churnradar.metrics.population import has_end_events
 
     need = REQUIRES.get(name, ())
     tables = {n.partition(".")[0] for n in need if n != "end_events"}
     avail = availability(ctx.bk, tables) if tables else None
     out = avail.missing(n for n in need if n != "end_events") if avail else []
-    if "end_events" in need:
-        e = ctx.bk.table("status_event")
-        if not ctx.run(e.filter(e.event_type.isin(END_EVENTS)).limit(1).count().as_table()).iloc[0, 0]:
-            out.insert(0, "deregistration or port-out events (status_event)")
+    if "end_events" in need and not ctx._cached("has_end_events", lambda: has_end_events(ctx.bk)):
+        out.insert(0, "deregistration or port-out events (status_event)")
     return out
 
 
