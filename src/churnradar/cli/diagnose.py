@@ -1,4 +1,4 @@
-"""`churnradar diagnose`: the five-step churn diagnosis of one month (DOMAIN.md section 6)."""
+"""`churnradar diagnose`: the five-step churn diagnosis of one month."""
 
 from __future__ import annotations
 

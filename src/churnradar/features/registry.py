@@ -40,7 +40,7 @@ THEMES: dict[str, str] = {
     "campaign": "retention campaign history",
 }
 
-#: Drivers a feature may feed (DOMAIN.md section 1, "finer driver view").
+#: Drivers a feature may feed.
 DRIVERS: tuple[str, ...] = ("price", "quality", "technology", "social", "convenience", "life_event")
 
 #: Storage dtypes a feature may declare.

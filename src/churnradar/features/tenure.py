@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf, month_index
 
-#: Tenure band of promotion churners who "burn the card" (DOMAIN.md section 2).
+#: Tenure band of promotion churners who "burn the card".
 PROMO_BURN_MONTHS = (3, 9)
 
 

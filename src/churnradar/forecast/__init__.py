@@ -1,4 +1,4 @@
-"""Churn-count forecast per region and month (DOMAIN.md section 4) with statsforecast.
+"""Churn-count forecast per region and month with statsforecast.
 
 Series: off-net churners per county (and the whole city, ``ALL``) per month, dated by the
 recorded deregistration or port-out by default (complete up to the last month of data; the
@@ -9,7 +9,7 @@ by rolling-origin backtest (``n_windows`` origins, ``horizon`` months each) on M
 forecasts, with 80% and 95% intervals. The seasonal-naive forecast (same month last year) is the
 baseline every model must beat. A :class:`Scenario` of planned retention effort lowers the forecast
 by ``coverage × effect`` (share of would-be churners reached × relative churn reduction when reached;
-CALIBRATION.md: ≈11% relative reduction in a randomised trial).
+≈11% relative reduction in a randomised trial).
 
 >>> from churnradar.forecast import forecast_store
 >>> result = forecast_store("operator.duckdb", months=6)  # doctest: +SKIP

@@ -1,4 +1,4 @@
-"""Churn labels of every kind (DOMAIN.md section 1), keyed by an ``as_of`` month.
+"""Churn labels of every kind, keyed by an ``as_of`` month.
 
 >>> from churnradar.labels import label_store
 >>> result = label_store("operator.duckdb", as_of="2024-09")  # doctest: +SKIP

@@ -1,4 +1,4 @@
-"""Churn definitions: named, parameterised, versioned objects (DOMAIN.md section 1).
+"""Churn definitions: named, parameterised, versioned objects.
 
 A definition says which churn kind is the prediction target and fixes every parameter that changes
 what gets counted. Its ``version`` is a short hash of name and parameters, stored with every label

@@ -1,4 +1,4 @@
-"""Reason codes and intent for churn events, from the evidence in the data (DOMAIN.md section 1).
+"""Reason codes and intent for churn events, from the evidence in the data.
 
 The BSS records *how* a line ended (arrears, customer request, port-out), rarely *why*. The reason
 is inferred from evidence, first matching rule wins:

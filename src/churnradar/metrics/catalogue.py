@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
 
-#: T+n of the acquisition-quality cohort rates (T+n 拆机率), CALIBRATION.md.
+#: T+n of the acquisition-quality cohort rates (T+n 拆机率).
 TPLUS = (0, 1, 2, 3, 6, 12)
 #: Months after assignment in which a campaign member's off-net exit counts as not retained.
 CAMPAIGN_FOLLOWUP_MONTHS = 3

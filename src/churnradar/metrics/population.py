@@ -8,7 +8,7 @@
   月初在网数 of T is the count at the end of T−1 (上月末在网数), 月末在网数 the count at the end of T.
 - Off-net exits are dated two ways: by the recorded event (``recorded``, the BSS 销户 month) or by
   the last month of billable activity (``left``); on the arrears path the recorded month lags the
-  left month by about ``DEREGISTRATION_LAG_MONTHS`` (DOMAIN.md section 1).
+  left month by about ``DEREGISTRATION_LAG_MONTHS``.
 
 Everything here is an Ibis expression over the canonical tables, so it runs on DuckDB and Spark.
 """
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from churnradar.store.backends import Backend
 
 #: Months from the last billable activity to the recorded deregistration on the arrears path
-#: (suspension, pre-deregistration, then 销户 about 90 days later; CALIBRATION.md).
+#: (suspension, pre-deregistration, then 销户 about 90 days later).
 DEREGISTRATION_LAG_MONTHS = 3
 
 

@@ -4,7 +4,7 @@ Every feature declares a driver (price, quality, technology, social, convenience
 a default reason code (``churnradar features --list``). Contributions to the model's log-odds are
 summed per (reason, driver) pair, then per reason; a subscriber's reasons are the three reason
 codes with the largest positive contribution, each with its dominant driver, its size (log-odds)
-and its zh-CN and en labels. Reason codes are DOMAIN.md's taxonomy, never raw feature names.
+and its zh-CN and en labels. Reason codes are the churn-reason taxonomy, never raw feature names.
 Features that are symptoms of leaving rather than evidence of why (usage and spend falling, balance
 run down) and the static profile move the probability but do not choose the reason (see
 ``feature_reason_map``). A feature's contribution counts for its reason only when the subscriber's
@@ -86,7 +86,7 @@ PROFILE_FEATURES = frozenset(
 
 #: Where this model reads a feature differently from the feature's declared default reason, and why.
 REASON_OVERRIDES: dict[str, tuple[str, str]] = {
-    # promotion cards dropped at 3–9 months are abandoned down the arrears route (DOMAIN.md: "burn
+    # promotion cards dropped at 3–9 months are abandoned down the arrears route ("burn
     # the card"); the labels record them as arrears, induced by our own promotion
     "promo_burn_window": ("convenience", "arrears"),
     "acquired_on_promotion": ("convenience", "arrears"),

@@ -1,6 +1,6 @@
 """Health score (健康度, 0–100) and risk level per subscriber.
 
-The health score combines four components from DOMAIN.md section 4, each 0–100 (higher = healthier):
+The health score combines four components, each 0–100 (higher = healthier):
 
 | component | features (↑ healthier, ↓ less healthy) |
 |---|---|

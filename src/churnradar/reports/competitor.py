@@ -1,4 +1,4 @@
-"""Competitor view from the call graph (DOMAIN.md section 7): traffic between our subscribers and
+"""Competitor view from the call graph: traffic between our subscribers and
 each competitor's numbers by county and month — competitor scale and where it is pushing — with
 port-outs to each competitor beside it."""
 

@@ -44,7 +44,7 @@ from churnradar.store.backends import Backend, open_backend
 DATINGS = ("left", "recorded")
 OFFNET_KINDS = ("offnet", "port_out")
 
-#: Tenure bands in months (inclusive bounds); 3–9 is the promotion-churn window of DOMAIN.md.
+#: Tenure bands in months (inclusive bounds); 3–9 is the promotion-churn window.
 TENURE_BANDS: tuple[tuple[int, int | None, str], ...] = (
     (0, 2, "0-2"),
     (3, 9, "3-9"),

@@ -1,4 +1,4 @@
-"""Churn diagnosis of one month, following the five-step process of DOMAIN.md section 6.
+"""Churn diagnosis of one month, following the five-step 离网控制 process.
 
 1. **Reason mix**: reason codes and intents of the month's off-net churners against the previous
    twelve months.
@@ -34,7 +34,7 @@ from churnradar.reports.context import ReportContext, month_strings, tenure_band
 from churnradar.reports.model import Chart, Report, Section
 from churnradar.schema import enums as E
 
-#: Assumptions of the solution step (documented parameters, CALIBRATION.md "Retention effects").
+#: Assumptions of the solution step (documented parameters).
 REACH = 0.75
 ACCEPTANCE = 0.25
 EFFECT = {"promo": 0.15, "seasonal": 0.10, "competitor": 0.15, "generic": 0.10}

@@ -1,4 +1,4 @@
-"""Department KPI sheet (DOMAIN.md section 7, formulas from CALIBRATION.md "KPI formulas").
+"""Department KPI sheet.
 
 The company figures (离网率, 携出率, 存量收入流失率, 客保率) are the metrics layer's
 (:mod:`churnradar.metrics`, ``churnradar metrics``), with its 口径 text as their definition; the

@@ -1,5 +1,5 @@
 """Seasonality and anomaly view: each month's churn against its seasonal baseline, abnormal cells
-and the drill-down that explains them (DOMAIN.md sections 4 and 6, step 2).
+and the drill-down that explains them.
 
 Two baselines, both on off-net churn rates (churn / 上月末在网数) of complete months only:
 

@@ -1,4 +1,4 @@
-"""Campaign evaluation against the randomised control group (DOMAIN.md section 7).
+"""Campaign evaluation against the randomised control group.
 
 Retention is measured on everyone *assigned* (intention to treat): a member churned when their
 off-net exit (dated by last activity) falls on or before the last month of the follow-up window;

@@ -1,6 +1,6 @@
 """Value × risk segments and the policy table that maps each segment to a retention action.
 
-The default policy (``retention/data/policy.toml``) follows DOMAIN.md section 5: high value × high
+The default policy (``retention/data/policy.toml``) follows the usual value × risk policy: high value × high
 risk gets a one-to-one account manager and a competitive package; mid value standard offers; low
 value × very high risk a low-cost touch only when its expected saving beats its cost. Rules are
 matched top to bottom; ``*`` matches any tier or level.

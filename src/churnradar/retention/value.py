@@ -1,4 +1,4 @@
-"""Customer value (DOMAIN.md section 3): CVF ranks, CLV over the predicted survival curve, 80/20
+"""Customer value: CVF ranks, CLV over the predicted survival curve, 80/20
 value tiers and switching cost.
 
 Settings come from a TOML file (``retention/data/value.toml`` by default; see :func:`load_config`).

@@ -105,7 +105,7 @@ DRIVER: Labels = {
     "none": ("no driver", "无"),
 }
 
-#: Kinds of churn (DOMAIN.md section 1).
+#: Kinds of churn.
 CHURN_KIND: Labels = {
     "offnet": ("off-net churn (deregistration)", "离网（销户）"),
     "port_out": ("off-net churn (ported out)", "携号转网"),

@@ -1,4 +1,4 @@
-"""The canonical tables of churnradar (DESIGN.md, "Data model").
+"""The canonical tables of churnradar.
 
 Grain is monthly. ``month`` columns hold the first day of the month. Identifiers of people and
 handsets are stored only as keyed HMAC-SHA256 digests (``*_hash`` columns).

@@ -1,7 +1,7 @@
 """Every parameter of the operator simulator, with its default and where the default comes from.
 
 Each field's metadata carries ``doc`` (what it controls) and ``source``: ``[sourced]`` for a figure
-taken from the calibration notes, CALIBRATION.md (the public source is named), ``[derived]`` for arithmetic on
+taken from published figures (the public source is named), ``[derived]`` for arithmetic on
 sourced figures, ``[assumption]`` for our choice within sourced bounds. Rates are monthly
 probabilities per subscriber unless the doc says otherwise. ``docs/simulator.md`` lists them all
 (:func:`parameter_table` renders the list).

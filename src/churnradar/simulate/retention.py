@@ -53,7 +53,7 @@ OFFER_KINDS = tuple(o[1] for o in OFFERS)
 
 #: Mean stated importance (1–10) of each survey factor; the NPS answer weights each rating by the
 #: respondent's stated importance, so this order is the true NPS driver order (data quality > call
-#: quality > price > plan choice > service, DOMAIN.md section 4). Spaced 1.5 apart so that a driver
+#: quality > price > plan choice > service). Spaced 1.5 apart so that a driver
 #: analysis of a few thousand answers can recover the order (closer means, e.g. 8/7/7.5/6/6.5, were
 #: within the noise and the omitted pending-leaver effect of each other).
 NPS_IMPORTANCE_MEANS: dict[str, float] = {"data": 9.0, "call": 7.5, "price": 6.0, "plan": 4.5, "service": 3.0}

@@ -1,4 +1,4 @@
-"""Survey analytics (DOMAIN.md section 4): churn index CCI, NPS by segment and NPS driver analysis,
+"""Survey analytics: churn index CCI, NPS by segment and NPS driver analysis,
 linked to the churn that followed each answer.
 
 - **CCI** (客户流失指数) per respondent, 0–100: the importance-weighted dissatisfaction over the five
