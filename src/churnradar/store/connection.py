@@ -1,0 +1,35 @@
+"""The one place a DuckDB connection is opened: the store file, or an in-memory scratch database.
+
+Every module that reads or writes the analytical store goes through :func:`connect`, so the store's
+settings (read-only opening, a clear error for a missing file, memory and temp-directory limits)
+are applied in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from churnradar.errors import StoreError
+
+
+def connect(
+    path: str | Path | None = None, *, read_only: bool = False, config: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to the store at ``path``, or to a fresh in-memory database when
+    ``path`` is None (scratch work: reading a file, comparing two tables).
+
+    Opening a store read-only that does not exist is an error naming the file (DuckDB would
+    otherwise say only that it cannot open it).
+    """
+    if path is None:
+        return duckdb.connect(config=config or {})
+    p = Path(path)
+    if read_only and not p.exists():
+        raise StoreError(f"{p}: no such store (run `churnradar ingest` first, or check --store)")
+    try:
+        return duckdb.connect(str(p), read_only=read_only, config=config or {})
+    except duckdb.IOException as e:
+        raise StoreError(f"{p}: cannot open the store: {e}") from e
