@@ -108,13 +108,12 @@ def test_segment_learner_falls_back_to_the_offer_average_only_without_distinguis
 @pytest.fixture(scope="module")
 def campaigns_operator(tmp_path_factory):
     """6,000 subscribers × 12 months with large campaigns (25% of the base) so uplift can be learnt."""
-    from churnradar.ingest import ingest
-    from churnradar.simulate import SimConfig, simulate
+    from churnradar.simulate import SimConfig
+    from tests.conftest import build_operator
 
     root = tmp_path_factory.mktemp("campaigns_operator")
-    simulate(subscribers=6_000, months=12, seed=4, out=root / "data", config=SimConfig(campaign_share=0.25))
-    ingest([root / "data"], store=root / "store.duckdb", key="churnradar-test-key-not-secret")
-    return root / "store.duckdb"
+    cfg = SimConfig(campaign_share=0.25)
+    return build_operator(root, subscribers=6_000, months=12, seed=4, config=cfg).store
 
 
 def test_target_cli_writes_the_list_and_compares_with_truth(
