@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from churnradar.evaluate.agreement import agreement
 from churnradar.ingest import ingest
 from churnradar.labels import churn_events, get_definition
-from churnradar.labels.agreement import agreement
 from churnradar.periods import add_months, parse_month
 from churnradar.simulate import simulate
 from churnradar.store.backends import open_backend

@@ -15,8 +15,8 @@ import pytest
 
 from churnradar.cli import main
 from churnradar.errors import ConfigError
+from churnradar.evaluate.agreement import agreement
 from churnradar.labels import build_labels, churn_events, get_definition, label_store, population
-from churnradar.labels.agreement import agreement
 from churnradar.store.backends import open_backend
 
 AS_OF = date(2024, 6, 1)

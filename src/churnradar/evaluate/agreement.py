@@ -1,4 +1,5 @@
-"""Agreement of churn events with a known truth (the simulator's ``churn_truth``).
+"""Agreement of churn events with a known truth (the simulator's ``churn_truth``): an evaluation of
+the labels against what the simulator knows, so it lives with the other evaluations, not in labels.
 
 Only truth the data can show is compared: events whose month lies inside the data window, at least
 ``margin`` months from either end (a churn recorded after the data ends is invisible).
@@ -9,10 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import duckdb
-
 from churnradar.periods import add_months
 from churnradar.schema.enums import CHURN_KIND, codes
+from churnradar.store.connection import connect
 
 KINDS = codes(CHURN_KIND)
 
@@ -28,7 +28,7 @@ def agreement(
     events and ``left_month`` for the truth.
     """
     lo, hi = add_months(first_month, margin), add_months(last_month, -margin)
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("ev", events)
         con.register("truth", truth)

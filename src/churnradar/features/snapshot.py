@@ -62,18 +62,18 @@ class SnapshotResult:
 
 
 def _connect_writable(store: Path) -> Any:
-    import duckdb
+    from churnradar.store.connection import connect
 
     if not store.exists():
         raise StoreError(f"{store}: no such store")
     if store.is_dir():
         raise StoreError(f"{store} is a folder; feature snapshots are written into a DuckDB store file")
     try:
-        return duckdb.connect(str(store))
-    except duckdb.Error as exc:
+        return connect(store)
+    except StoreError as exc:
         if "lock" in str(exc).lower():
             raise StoreError(f"store {store} is locked by another process; close it and retry") from None
-        raise StoreError(f"cannot open store {store}: {exc}") from None
+        raise
 
 
 def _publish(con: Any, source_sql: str, fs: FeatureSet, as_of: AsOf, plan: FeaturePlan) -> int:

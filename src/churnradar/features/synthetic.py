@@ -552,10 +552,10 @@ def write_store(
     op: SyntheticOperator | None, path: str | Path, parquet_dir: str | Path | None = None
 ) -> Path:
     """Create a DuckDB store with every canonical table and load ``op`` (or a Parquet folder) into it."""
-    import duckdb
+    from churnradar.store.connection import connect
 
     path = Path(path)
-    con = duckdb.connect(str(path))
+    con = connect(path)
     try:
         for table in TABLES.values():
             con.execute(table.create_sql())

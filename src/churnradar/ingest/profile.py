@@ -23,6 +23,7 @@ from churnradar.ingest import readers, tempfiles
 from churnradar.ingest.mapping import Mapping, compile_table, load_mapping
 from churnradar.ingest.pseudonymise import mask_digit_runs
 from churnradar.schema import TABLES
+from churnradar.store.connection import connect
 
 TOP = 5
 
@@ -215,7 +216,7 @@ def profile(
     m = mapping if isinstance(mapping, Mapping) or mapping is None else load_mapping(mapping)
     raw_names = {c.raw_name for t in TABLES.values() for c in t.columns if c.raw_name}
     work = tempfiles.workdir()
-    con = duckdb.connect()
+    con = connect()
     out: list[FileProfile] = []
     fed: set[str] = set()
     try:

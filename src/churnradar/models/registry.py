@@ -113,11 +113,13 @@ def _sampling_params(meta: dict[str, Any]) -> dict[str, Any]:
 def _connect(store: Path | str) -> Any:
     import duckdb
 
+    from churnradar.store.connection import connect
+
     store = Path(store)
     if not store.exists():
         raise StoreError(f"{store}: no such store")
     try:
-        return duckdb.connect(str(store), read_only=True)
+        return connect(store, read_only=True)
     except duckdb.Error as exc:
         raise StoreError(f"cannot open store {store}: {exc}") from None
 

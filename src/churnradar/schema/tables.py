@@ -639,7 +639,8 @@ TABLES: dict[str, Table] = {
     )
 }
 
-#: Simulator-only ground truth. Written beside the data, never ingested.
+#: The simulator's own documentation of the ground truth it writes beside the data (``_truth/``),
+#: never ingested; only the simulator and the evaluations read it.
 CHURN_TRUTH = Table(
     "churn_truth",
     "Simulator ground truth: the true kind, reason and driver of every churn the simulator caused.",

@@ -26,6 +26,7 @@ from churnradar.errors import ConfigError
 from churnradar.schema import TABLES
 from churnradar.schema import enums as E
 from churnradar.schema.model import Column
+from churnradar.store.connection import connect
 
 DIALECTS = ("wide-prepaid", "bss-zh")
 
@@ -244,7 +245,7 @@ def write_dialect(canonical: Path, out: Path, dialect: str) -> DialectResult:
     if dialect not in DIALECTS:
         raise ConfigError(f"dialect {dialect!r} is not known; expected one of {', '.join(DIALECTS)}")
     out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    con = connect()
     try:
         files, text = _bss(con, canonical, out) if dialect == "bss-zh" else _wide(con, canonical, out)
     finally:
