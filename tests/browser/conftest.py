@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from tests.api import conftest as api_fixtures
 
 api_world = api_fixtures.api_world  # the scored store with per-county campaigns (session fixture)
@@ -61,6 +62,7 @@ def live_server(api_world, tmp_path_factory):
     app = create_app(api_world.store, url)
     auth.add_user(app.state.engine, "browser_rm", PASSWORD, "regional_manager", [api_world.county_a])
     auth.add_user(app.state.engine, "browser_analyst", PASSWORD, "analyst")
+    auth.add_user(app.state.engine, "browser_admin", PASSWORD, "admin")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -100,3 +102,47 @@ def console_errors(page):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def dashboard_pages(world) -> list[tuple[str, str]]:
+    """(name, path) of every dashboard page a signed-in user reads, with a real county, subscriber
+    and campaign of ``world``."""
+    return [
+        ("overview", "/"),
+        ("regions", "/regions"),
+        ("regions_county", f"/regions?county={world.county_a}"),
+        ("reasons", "/reasons"),
+        ("packages", "/packages"),
+        ("risk", "/risk"),
+        ("subscriber", f"/subscribers/{world.subs[world.county_a][0]}"),
+        ("campaigns", "/campaigns"),
+        ("campaign", f"/campaigns/{world.ops_campaign[world.county_a]}"),
+        ("forecast", "/forecast"),
+        ("reports", "/reports"),
+        ("model", "/model"),
+    ]
+
+
+@pytest.fixture
+def login(page, live_server):
+    """``login(user, lang=None)``: sign ``user`` in through the form (and switch to ``lang``, ``"zh"``
+    or ``"en"``, when given); the page then shows the dashboard's header."""
+
+    def sign_in(user: str, lang: str | None = None):
+        page.goto(live_server["url"] + "/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", live_server["password"])
+        page.click("button[type=submit]")
+        expect(page.locator("header.top")).to_be_visible()
+        if lang is not None:
+            page.goto(live_server["url"] + f"/lang/{lang}?next=/")
+            expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
+        return page
+
+    return sign_in
+
+
+@pytest.fixture
+def analyst_page(login):
+    """The page, signed in as an analyst (every region), in zh-CN."""
+    return login("browser_analyst")

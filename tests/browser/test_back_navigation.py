@@ -15,14 +15,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _login(page, server, user):
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("header.top")).to_be_visible()
-
-
 def _full_risk_page(page) -> None:
     """The risk page with its navigation, filter bar and table, not a bare fragment."""
     expect(page.locator("header.top nav")).to_be_visible()
@@ -31,9 +23,10 @@ def _full_risk_page(page) -> None:
     expect(page.locator("#risk-table")).to_be_visible()
 
 
-def test_back_after_filter_and_paging_shows_the_full_risk_page(page, live_server, console_errors):
+def test_back_after_filter_and_paging_shows_the_full_risk_page(
+    page, analyst_page, live_server, console_errors
+):
     server = live_server
-    _login(page, server, "browser_analyst")
     page.goto(server["url"] + "/risk")
     _full_risk_page(page)
 

@@ -11,25 +11,17 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _login(page, server, user):
-    page.goto(server["url"] + "/")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("header.top")).to_be_visible()
-
-
 def _shot(page, screenshots, name):
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
 
-def test_dashboard_walkthrough_as_regional_manager(page, live_server, console_errors, screenshots):
+def test_dashboard_walkthrough_as_regional_manager(page, login, live_server, console_errors, screenshots):
     server, w = live_server, live_server["world"]
-    page.goto(server["url"] + "/login")
+    page.goto(server["url"] + "/")
+    expect(page).to_have_url(re.compile(r"/login"))  # a visitor is sent to the login page
     _shot(page, screenshots, "01_login")
-    _login(page, server, "browser_rm")
+    login("browser_rm")
 
     # overview (zh-CN by default) with its ECharts canvas
     expect(page.locator("h1")).to_have_text("总览")
@@ -92,17 +84,16 @@ def test_dashboard_walkthrough_as_regional_manager(page, live_server, console_er
     assert not console_errors, console_errors
 
 
-def test_other_county_subscriber_page_is_not_found(page, live_server, console_errors):
+def test_other_county_subscriber_page_is_not_found(page, login, live_server, console_errors):
     server, w = live_server, live_server["world"]
-    _login(page, server, "browser_rm")
+    login("browser_rm")
     response = page.goto(server["url"] + f"/subscribers/{w.subs[w.county_b][0]}")
     assert response.status == 404
     expect(page.locator("main")).not_to_contain_text(w.subs[w.county_b][1])
 
 
-def test_analyst_sees_every_county_in_drill_down(page, live_server, console_errors):
+def test_analyst_sees_every_county_in_drill_down(page, analyst_page, live_server, console_errors):
     server, w = live_server, live_server["world"]
-    _login(page, server, "browser_analyst")
     page.goto(server["url"] + "/regions")
     text = page.locator("#region-table").inner_text()
     assert w.county_a in text and w.county_b in text

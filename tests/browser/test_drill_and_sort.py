@@ -12,21 +12,12 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _login(page, server, user):
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("header.top")).to_be_visible()
-
-
 def _number(text: str) -> float | None:
     t = text.replace(",", "").replace("%", "").strip()
     return float(t) if t else None
 
 
-def test_a_click_on_a_county_bar_opens_its_grids(page, live_server, console_errors):
-    _login(page, live_server, "browser_analyst")
+def test_a_click_on_a_county_bar_opens_its_grids(page, analyst_page, live_server, console_errors):
     page.goto(live_server["url"] + "/regions")
     expect(page.locator("#region-chart canvas")).to_have_count(1)
     point = page.evaluate(
@@ -46,8 +37,7 @@ def test_a_click_on_a_county_bar_opens_its_grids(page, live_server, console_erro
     assert console_errors == []
 
 
-def test_package_table_sorts_by_a_clicked_header(page, live_server, console_errors):
-    _login(page, live_server, "browser_analyst")
+def test_package_table_sorts_by_a_clicked_header(page, analyst_page, live_server, console_errors):
     page.goto(live_server["url"] + "/packages")
     aligns = page.eval_on_selector_all(
         "#package-table td.n, #region-table td.n", "els => els.map(e => getComputedStyle(e).textAlign)"
@@ -67,8 +57,7 @@ def test_package_table_sorts_by_a_clicked_header(page, live_server, console_erro
     assert console_errors == []
 
 
-def test_page_size_and_back_link_keep_the_filters(page, live_server, console_errors):
-    _login(page, live_server, "browser_analyst")
+def test_page_size_and_back_link_keep_the_filters(page, analyst_page, live_server, console_errors):
     page.goto(live_server["url"] + "/risk")
     page.select_option("select[name=risk]", "medium")
     page.select_option("select[name=size]", "50")

@@ -11,14 +11,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 WIDTH = 390
 
 
-def _login(page, server, user):
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("header.top")).to_be_visible()
-
-
 def _overflow(page) -> int:
     """How many CSS pixels the page is wider than the window."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -26,13 +18,11 @@ def _overflow(page) -> int:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_three_pages_have_no_horizontal_scroll_at_390_px(
-    page, live_server, console_errors, screenshots, lang
+    page, login, live_server, console_errors, screenshots, lang
 ):
     server, w = live_server, live_server["world"]
     page.set_viewport_size({"width": WIDTH, "height": 844})
-    _login(page, server, "browser_analyst")
-    if lang == "en":
-        page.goto(server["url"] + "/lang/en?next=/")
+    login("browser_analyst", lang)
     sid = w.subs[w.county_a][0]
     for path, selector in [
         ("/", "#trend-chart canvas"),

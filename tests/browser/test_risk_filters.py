@@ -14,14 +14,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _login(page, server, user):
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("header.top")).to_be_visible()
-
-
 def _filter_medium(page, server) -> int:
     page.goto(server["url"] + "/risk")
     unfiltered = int(page.locator("#risk-total").get_attribute("data-total"))
@@ -34,8 +26,7 @@ def _filter_medium(page, server) -> int:
     return total
 
 
-def test_export_after_filtering_has_the_rows_on_screen(page, live_server, console_errors):
-    _login(page, live_server, "browser_analyst")
+def test_export_after_filtering_has_the_rows_on_screen(page, analyst_page, live_server, console_errors):
     total = _filter_medium(page, live_server)
     with page.expect_download() as dl:
         page.click("#risk-export-csv")
@@ -47,8 +38,7 @@ def test_export_after_filtering_has_the_rows_on_screen(page, live_server, consol
     assert [e for e in console_errors if not e.startswith("requestfailed: ") or "/export.csv" not in e] == []
 
 
-def test_language_toggle_keeps_the_filters(page, live_server, console_errors):
-    _login(page, live_server, "browser_analyst")
+def test_language_toggle_keeps_the_filters(page, analyst_page, live_server, console_errors):
     total = _filter_medium(page, live_server)
     page.click("#lang-toggle")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -61,8 +51,7 @@ def test_language_toggle_keeps_the_filters(page, live_server, console_errors):
     assert console_errors == []
 
 
-def test_segment_and_value_are_drop_downs_with_names(page, live_server, console_errors):
-    _login(page, live_server, "browser_analyst")
+def test_segment_and_value_are_drop_downs_with_names(page, analyst_page, live_server, console_errors):
     page.goto(live_server["url"] + "/risk")
     page.select_option("select[name=value]", "high")
     page.click("#risk-apply")

@@ -7,45 +7,22 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, dashboard_pages
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 PHONE_PAGES = {"overview", "risk", "subscriber"}
 
 
-def _pages(w) -> list[tuple[str, str]]:
-    return [
-        ("overview", "/"),
-        ("regions", "/regions"),
-        ("regions_county", f"/regions?county={w.county_a}"),
-        ("reasons", "/reasons"),
-        ("packages", "/packages"),
-        ("risk", "/risk"),
-        ("subscriber", f"/subscribers/{w.subs[w.county_a][0]}"),
-        ("campaigns", "/campaigns"),
-        ("campaign", f"/campaigns/{w.ops_campaign[w.county_a]}"),
-        ("forecast", "/forecast"),
-        ("reports", "/reports"),
-        ("model", "/model"),
-    ]
-
-
 @pytest.mark.parametrize("width", [1440, 390])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_screenshot_of_every_page(page, live_server, console_errors, lang, width):
+def test_screenshot_of_every_page(page, login, live_server, console_errors, lang, width):
     server = live_server
     page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
-    page.goto(server["url"] + "/login")
-    page.fill("input[name=username]", "browser_analyst")
-    page.fill("input[name=password]", server["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("header.top")).to_be_visible()
-    page.goto(server["url"] + f"/lang/{lang}?next=/")
-    expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
+    login("browser_analyst", lang)
     out = SCREENSHOTS / "pages" / f"{lang}-{width}"
     out.mkdir(parents=True, exist_ok=True)
-    for name, path in _pages(server["world"]):
+    for name, path in dashboard_pages(server["world"]):
         resp = page.goto(server["url"] + path)
         assert resp is not None and resp.status == 200, (name, resp and resp.status)
         expect(page.locator("main h1").first).to_be_visible()
