@@ -211,6 +211,7 @@ def retention_stage(store_path: Path, data_dir: Path, say: Callable[[str], None]
 
     from churnradar.errors import ChurnRadarError
     from churnradar.evaluate.targeting import compare_with_truth
+    from churnradar.models.pipeline import score_store
     from churnradar.retention.evaluate import evaluate_campaign
     from churnradar.retention.targeting import plan_targets
 
@@ -226,9 +227,13 @@ def retention_stage(store_path: Path, data_dir: Path, say: Callable[[str], None]
                 "overall": ev.overall,
                 "by_offer": ev.summary()["offer_quality"],
             }
-            budget = float(store_summary(store_path)["subscribers"])
+            facts = store_summary(store_path)
+            budget = float(facts["subscribers"])
+            # targeting reads the churn model's score of the month it targets: score the last month
+            say(f"score: the last month {facts['last_month']} with the stored model, for targeting")
+            score_store(store_path, facts["last_month"])
             say(f"target: uplift × CLV − cost under a budget of {budget:,.0f} yuan")
-            res = plan_targets(store_path, budget)
+            res = plan_targets(store_path, budget, as_of=facts["last_month"])
             # the simulator wrote the data: the evaluation scores the plan against what it knows
             res.summary.update(compare_with_truth(res, data_dir))
             out["target"] = {k: v for k, v in res.summary.items() if k != "uplift_metrics"}

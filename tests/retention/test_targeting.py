@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from churnradar.cli import main
+from churnradar.periods import add_months
 from churnradar.retention.errors import TargetingError
 from churnradar.retention.optimise import optimise
 from churnradar.retention.uplift import SegmentLearner, TLearner, XLearner, qini_coefficient, uplift_at_k
@@ -108,19 +109,65 @@ def test_segment_learner_falls_back_to_the_offer_average_only_without_distinguis
 @pytest.fixture(scope="module")
 def campaigns_operator(tmp_path_factory):
     """6,000 subscribers × 12 months with large campaigns (25% of the base) so uplift can be learnt."""
-    from churnradar.simulate import SimConfig
     from tests.conftest import build_operator
+
+    from churnradar.simulate import SimConfig
 
     root = tmp_path_factory.mktemp("campaigns_operator")
     cfg = SimConfig(campaign_share=0.25)
     return build_operator(root, subscribers=6_000, months=12, seed=4, config=cfg).store
 
 
-def test_target_cli_writes_the_list_and_compares_with_truth(
-    campaigns_operator, capsys, monkeypatch, tmp_path
-):
+@pytest.fixture(scope="module")
+def scored_operator(campaigns_operator):
+    """The campaigns operator with a small churn model's scores of its last month (retention reads
+    the score of the month it targets)."""
+    import warnings
+
+    from churnradar.models.pipeline import score_store, train_store
+    from churnradar.retention.risk import last_month
+
+    last = last_month(campaigns_operator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_store(campaigns_operator, add_months(last, -4), history_months=2, params={"n_estimators": 40})
+        score_store(campaigns_operator, last)
+    return campaigns_operator
+
+
+def _unscored_store(path):
     import duckdb
 
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE usage_monthly AS SELECT DATE '2024-06-01' AS month, 'U1' AS subscriber_id")
+    con.execute(
+        "CREATE TABLE score AS SELECT DATE '2024-05-01' AS as_of, 'm1' AS model_id, 'U1' AS subscriber_id, "
+        "0.1 AS p_churn_1m, 0.2 AS p_churn_2m, 0.3 AS p_churn_3m"
+    )
+    con.close()
+    return path
+
+
+def test_target_refuses_a_month_no_model_has_scored(tmp_path, capsys, monkeypatch):
+    """No silent stand-in model: the error names the month and the command that scores it."""
+    from churnradar.retention.errors import RiskError
+    from churnradar.retention.targeting import plan_targets
+
+    store = _unscored_store(tmp_path / "s.duckdb")
+    with pytest.raises(
+        RiskError, match=r"no model has scored 2024-06 .*churnradar score --store .* --as-of 2024-06"
+    ):
+        plan_targets(store, 1000, write=False)
+    monkeypatch.setenv("CHURNRADAR_DATABASE_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    assert main(["target", "--store", str(store), "--budget", "1000", "--as-of", "2024-06"]) == 1
+    err = capsys.readouterr().err
+    assert "no model has scored 2024-06" in err and "--as-of 2024-06" in err
+
+
+def test_target_cli_writes_the_list_and_compares_with_truth(scored_operator, capsys, monkeypatch, tmp_path):
+    import duckdb
+
+    campaigns_operator = scored_operator
     monkeypatch.setenv("CHURNRADAR_DATABASE_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")
     args = ["target", "--store", str(campaigns_operator), "--budget", "3000", "--compare", "--json"]
     assert main(args) == 0
@@ -143,6 +190,9 @@ def test_target_cli_writes_the_list_and_compares_with_truth(
             assert abs(o["reach"] - 0.75) < 0.07, o
             assert abs(o["acceptance"] - 0.75 * 0.25) < 0.05, o
     assert s["learner"] == "segment_learner"  # auto, with the levers in the data
+    assert s["risk_source"].startswith("score table (model ")
+    # the truth comparison is at the plan's own spend
+    assert s["cost_plan"] == pytest.approx(s["cost"]) and s["cost_oracle"] <= s["cost"] + 1e-6
 
 
 def test_monthly_campaigns_do_not_reselect_members_of_a_running_campaign(tmp_path):

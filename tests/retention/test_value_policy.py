@@ -84,25 +84,25 @@ def test_policy_table_is_configurable_and_checked(tmp_path):
         Policy.load(p)
 
 
-def test_risk_comes_from_the_score_table_when_the_month_is_scored(tmp_path):
+def test_risk_comes_from_the_score_table_and_an_unscored_month_is_refused(tmp_path):
     import datetime as dt
-    import warnings
 
     import duckdb
 
+    from churnradar.retention.errors import RiskError
     from churnradar.retention.risk import load_scores
 
     store = tmp_path / "s.duckdb"
     con = duckdb.connect(str(store))
     con.execute(
-        "CREATE TABLE score AS SELECT DATE '2024-06-01' AS as_of, 'U1' AS subscriber_id, "
+        "CREATE TABLE score AS SELECT DATE '2024-06-01' AS as_of, 'M7' AS model_id, 'U1' AS subscriber_id, "
         "0.01 AS p_churn_1m, 0.02 AS p_churn_2m, 0.03 AS p_churn_3m, 80.0 AS health"
     )
     con.close()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RiskWarning: the score is used, not the interim model
-        got = load_scores(store, dt.date(2024, 6, 1))
+    got = load_scores(store, dt.date(2024, 6, 1))
     assert got.to_dict("records") == [
         {"subscriber_id": "U1", "p_churn_1m": 0.01, "p_churn_2m": 0.02, "p_churn_3m": 0.03}
     ]
-    assert got.attrs["source"] == "score table"
+    assert got.attrs["source"] == "score table (model M7)" and got.attrs["model_id"] == "M7"
+    with pytest.raises(RiskError, match=r"no model has scored 2024-07 .* --as-of 2024-07"):
+        load_scores(store, "2024-07")

@@ -42,7 +42,8 @@ def segments(
     json_out: JsonOption = False,
 ) -> None:
     """Value (CLV, CVF, 80/20 tier, switching cost), value × risk segment and recommended action for
-    every open subscriber; writes `value_segment` for the month.
+    every open subscriber; writes `value_segment` for the month. Risk is the churn model's score of
+    the month (`churnradar score --as-of` first).
 
     Example: `churnradar campaign segments --store operator.duckdb --as-of 2024-12`
     """

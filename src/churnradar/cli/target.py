@@ -29,7 +29,12 @@ def target(
     store: StoreOption,
     budget: Annotated[float, typer.Option("--budget", help="Total offer budget (yuan).")],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Month, YYYY-MM (default: the last month).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Month, YYYY-MM (default: the last month); a churn model must have scored it "
+            "(`churnradar score --as-of`).",
+        ),
     ] = None,
     capacity: Annotated[
         list[str] | None, typer.Option("--capacity", help="Most contacts on a channel, channel=n (repeat).")
@@ -63,7 +68,7 @@ def target(
 ) -> None:
     """Choose at most one offer per subscriber maximising Σ(uplift × CLV − cost) under the budget,
     channel capacities, consent and contact rules; write `target_list` and print the expected
-    retained value and cost.
+    retained value and cost. Risk is the churn model's score of the month: score it first.
 
     Example: `churnradar target --store operator.duckdb --budget 50000 --capacity outbound_call=800 --json`
     """
@@ -85,9 +90,12 @@ def target(
             learner=learner,
             method=method,
             engine=open_ops(store, database_url),
-            truth=truth if compare else None,
             progress=progress,
         )
+    if compare:
+        from churnradar.evaluate.targeting import compare_with_truth
+
+        res.summary.update(compare_with_truth(res, truth))
     s = res.summary
     if json_out:
         emit_json(s)

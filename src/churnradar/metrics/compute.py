@@ -307,14 +307,13 @@ def member_outcomes(bk: Backend, contacts: ir.Table) -> ir.Table:
     """Campaign members (rows of ``contact``) with ``month`` (of assignment) and ``churned``: an
     off-net exit (销户 or 携出, re-selection is retained), dated by the month left, from the
     assignment month to ``CAMPAIGN_FOLLOWUP_MONTHS`` months after. The one definition of a campaign
-    member's outcome (the monthly campaign figures and the API's evaluation per arm)."""
+    member's outcome (the monthly campaign figures and the API's evaluation per arm), as campaign
+    evaluation counts it: :func:`churnradar.retention.evaluate.member_churn`."""
+    from churnradar.retention.evaluate import member_churn
+
     c = contacts.mutate(month=_month_of(contacts.assigned_date))
-    offnet, _ = exit_events(bk)
-    ex = offnet.select("subscriber_id", left=offnet.effective_month)
-    j = c.left_join(ex, "subscriber_id")
-    horizon = (j.month + ibis.interval(months=CAMPAIGN_FOLLOWUP_MONTHS)).cast("date")
-    churned = (j.left.notnull() & (j.left >= j.month) & (j.left <= horizon)).fill_null(False)
-    return j.mutate(churned=churned).drop("left")
+    c = c.mutate(_horizon=(c.month + ibis.interval(months=CAMPAIGN_FOLLOWUP_MONTHS)).cast("date"))
+    return member_churn(bk, c, "month", "_horizon").drop("_horizon")
 
 
 def campaign_arms(sc: Scoped, campaign_id: str) -> pd.DataFrame:

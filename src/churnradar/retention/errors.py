@@ -27,3 +27,7 @@ class PolicyError(RetentionError):
 
 class TargetingError(RetentionError):
     """Targeting inputs are missing or out of range."""
+
+
+class RiskError(RetentionError):
+    """No churn model has scored the month retention needs."""

@@ -1,12 +1,16 @@
-"""Campaign evaluation against the randomised control group.
+"""Campaign evaluation against the randomised control group: the one definition of a member's outcome.
 
-Retention is measured on everyone *assigned* (intention to treat): a member churned when their
-off-net exit (dated by last activity) falls on or before the last month of the follow-up window;
-that is the same for control members, who are never contacted and have no recorded outcome. Each
-arm is compared with the control group: retention rates with Wilson intervals, uplift (difference)
-with a 95% Wald interval, incremental retained subscribers, incremental revenue over the window
-(billed revenue per member, arm minus control, times the arm's size), cost (offer cost × accepted
-offers), ROI and cost per incremental retained subscriber. The three dimensions:
+Retention is measured on everyone *assigned* (intention to treat): a member churned when the line
+has an off-net exit (销户 or 携出; an in-network re-selection is a customer who stayed) dated by the
+month left, as the metrics layer dates it (:func:`churnradar.metrics.compute.exit_events`), in the
+follow-up window: from the campaign's start month to the last month of the window
+(:func:`member_churn`, which the monthly campaign figures of the metrics layer call too). That is
+the same for control members, who are never contacted and have no recorded outcome; an outcome an
+agent recorded as ``churned`` is not what is counted. Each arm is compared with the control group:
+retention rates with Wilson intervals, uplift (difference) with a 95% Wald interval, incremental
+retained subscribers, incremental revenue over the window (billed revenue per member, arm minus
+control, times the arm's size), cost (offer cost × accepted offers), ROI and cost per incremental
+retained subscriber. The three dimensions:
 
 - **contribution**: incremental retained, incremental revenue, cost, ROI — per offer and overall;
 - **channel efficiency**: reach (contacted / assigned), acceptance, verified share and uplift per
@@ -22,14 +26,19 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from churnradar.periods import add_months, format_month, month_end
-from churnradar.retention.errors import CampaignError
-from churnradar.retention.risk import DEREG_LAG, RiskWarning, _con, churned_within, exits, last_month
+from churnradar.retention.errors import CampaignError, RiskError
+from churnradar.retention.risk import DEREG_LAG, RiskWarning, exits_expr, score_command
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from churnradar.store.backends import Backend
 
 Z95 = 1.959963984540054
 
@@ -126,24 +135,47 @@ def compare(arm: pd.DataFrame, ctrl: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _analytical_members(store_path: Path | str, campaign_id: str):
-    con = _con(store_path)
-    try:
-        head = con.execute("SELECT * FROM campaign WHERE campaign_id = ?", [campaign_id]).df()
-        if head.empty:
-            return None
-        offers = con.execute("SELECT * FROM offer WHERE campaign_id = ?", [campaign_id]).df()
-        members = con.execute(
-            """SELECT c.contact_id, c.subscriber_id, c.offer_id, c.is_control, c.contacted,
-                      o.accepted, o.retained, o.verified
-               FROM contact c LEFT JOIN (
-                 SELECT contact_id, bool_or(accepted) AS accepted, bool_or(retained) AS retained,
-                        bool_or(verified) AS verified FROM outcome GROUP BY 1) o USING (contact_id)
-               WHERE c.campaign_id = ?""",
-            [campaign_id],
-        ).df()
-    finally:
-        con.close()
+def member_churn(
+    bk: Backend, members: ir.Table, first: date | str, last: date | str, column: str = "churned"
+) -> ir.Table:
+    """``members`` (a table with ``subscriber_id``) with a boolean ``column``: the line has an off-net
+    exit (dated by the month left, :func:`churnradar.retention.risk.exits_expr`) in the months
+    ``first`` .. ``last`` (month dates, or names of ``members``' columns holding them).
+
+    The one definition of a campaign member's outcome: campaign evaluation, the logged campaigns
+    the uplift models learn from and the metrics layer's monthly campaign figures use it.
+    """
+    import ibis
+
+    ex = exits_expr(bk).rename(_exit_month="exit_month", _exit_id="subscriber_id")
+    j = members.left_join(ex, members.subscriber_id == ex._exit_id)
+    lo = j[first] if isinstance(first, str) else ibis.literal(first)
+    hi = j[last] if isinstance(last, str) else ibis.literal(last)
+    got = j._exit_month.notnull() & (j._exit_month >= lo) & (j._exit_month <= hi)
+    return j.mutate(**{column: got.fill_null(False)}).drop("_exit_month", "_exit_id")
+
+
+def _analytical_members(bk: Backend, campaign_id: str):
+    camp = bk.table("campaign")
+    head = bk.to_pyarrow(camp.filter(camp.campaign_id == campaign_id)).to_pandas()
+    if head.empty:
+        return None
+    offer = bk.table("offer")
+    offers = bk.to_pyarrow(offer.filter(offer.campaign_id == campaign_id)).to_pandas()
+    c = bk.table("contact")
+    c = c.filter(c.campaign_id == campaign_id).select(
+        "contact_id", "subscriber_id", "offer_id", "is_control", "contacted"
+    )
+    if bk.has_table("outcome"):
+        o = bk.table("outcome")
+        o = o.group_by("contact_id").agg(
+            accepted=o.accepted.any(), retained=o.retained.any(), verified=o.verified.any()
+        )
+        c = c.left_join(o, "contact_id").drop("contact_id_right")
+    members = bk.to_pyarrow(c).to_pandas()
+    for col in ("accepted", "retained", "verified"):
+        if col not in members.columns:
+            members[col] = None
     h = head.iloc[0]
     start = pd.Timestamp(h["start_date"]).date().replace(day=1)
     end = pd.Timestamp(h["end_date"]).date()
@@ -164,7 +196,13 @@ def campaign_members(
             return "operational", start, pd.Timestamp(head["end_date"]).date(), offers, members
         except CampaignError:
             pass
-    got = _analytical_members(store_path, campaign_id)
+    from churnradar.store.backends import open_backend
+
+    bk = open_backend(store_path)
+    try:
+        got = _analytical_members(bk, campaign_id)
+    finally:
+        bk.close()
     if got is None:
         raise CampaignError(
             f"campaign {campaign_id!r} is neither in the operational nor in the analytical store"
@@ -191,22 +229,9 @@ def evaluate_campaign(
         raise CampaignError(f"campaign {campaign_id!r} has no members")
     notes: list[str] = []
     window_end = end.replace(day=1)
-    con = _con(store_path)
-    try:
-        last = last_month(store_path, con)
-        ex = exits(store_path, con)
-        con.register("_m", members[["subscriber_id"]].astype(str))
-        rev = con.execute(
-            "SELECT subscriber_id, sum(revenue) AS revenue FROM billing_monthly JOIN _m USING (subscriber_id) "
-            "WHERE month BETWEEN ? AND ? GROUP BY 1",
-            [start, window_end],
-        ).df()
-        region = con.execute(
-            "SELECT s.subscriber_id, r.county_id AS region_store FROM subscription s JOIN _m USING (subscriber_id) "
-            "LEFT JOIN region r USING (grid_id)"
-        ).df()
-    finally:
-        con.close()
+    m = members.copy()
+    m["subscriber_id"] = m["subscriber_id"].astype(str)
+    last, outcome = member_outcomes(store_path, m["subscriber_id"], start.replace(day=1), window_end)
     observed = last >= add_months(window_end, DEREG_LAG)
     if not observed:
         notes.append(
@@ -214,10 +239,9 @@ def evaluate_campaign(
             f"{format_month(add_months(window_end, DEREG_LAG))} (data ends {format_month(last)}): provisional"
         )
         warnings.warn(notes[-1], RiskWarning, stacklevel=2)
-    m = members.copy()
-    m["subscriber_id"] = m["subscriber_id"].astype(str)
-    m["churned"] = churned_within(ex, m["subscriber_id"], window_end).to_numpy()
-    m["revenue"] = m["subscriber_id"].map(rev.set_index("subscriber_id")["revenue"]).fillna(0.0)
+    out = outcome.set_index("subscriber_id")
+    m["churned"] = m["subscriber_id"].map(out["churned"]).fillna(False).astype(bool).to_numpy()
+    m["revenue"] = m["subscriber_id"].map(out["revenue"]).fillna(0.0)
     off = offers.set_index("offer_id")
     m["kind"] = m["offer_id"].map(off["kind"])
     m["channel"] = m["offer_id"].map(off["channel"])
@@ -226,14 +250,16 @@ def evaluate_campaign(
     for col in ("accepted", "verified", "contacted"):
         m[col] = m[col].astype("boolean") if col in m.columns else pd.array([pd.NA] * len(m), dtype="boolean")
     if "region" not in m.columns or (m["region"].astype(str) == "").all():
-        m["region"] = m["subscriber_id"].map(region.set_index("subscriber_id")["region_store"]).fillna("")
+        m["region"] = m["subscriber_id"].map(out["region_store"]).fillna("")
     if segments is not None:
         s = segments.set_index("subscriber_id")
         for col in ("segment", "region"):
             if col in s.columns:
                 m[col] = m["subscriber_id"].map(s[col]).fillna("")
     elif "segment" not in m.columns and with_segments:
-        m["segment"] = _segments_at(store_path, add_months(start, -1), m["subscriber_id"])
+        m["segment"], note = _segments_at(store_path, add_months(start, -1), m["subscriber_id"])
+        if note:
+            notes.append(note)
     if "segment" not in m.columns:
         m["segment"] = ""
     ctrl = m[m["is_control"]]
@@ -273,21 +299,59 @@ def evaluate_campaign(
     )
 
 
-def _segments_at(store_path: Path | str, as_of: date, ids: pd.Series) -> pd.Series:
-    """Value × risk segment of each member at ``as_of`` (interim risk when no score exists)."""
-    from churnradar.retention.covariates import covariates
-    from churnradar.retention.policy import Policy
-    from churnradar.retention.risk import load_scores
-    from churnradar.retention.value import customer_value
+def member_outcomes(
+    store_path: Path | str, ids: pd.Series, first: date, last: date
+) -> tuple[date, pd.DataFrame]:
+    """(last month of data, per member ``subscriber_id``, ``churned`` (:func:`member_churn` over
+    ``first`` .. ``last``), ``revenue`` billed in those months and ``region_store`` (county of the
+    line's grid))."""
+    import ibis
 
-    cov = covariates(store_path, as_of)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RiskWarning)
-        risk = load_scores(store_path, as_of, cov)
-    val = customer_value(cov, risk)
-    pol = Policy.load()
-    seg = val["value_tier"].astype(str) + "×" + pol.risk_level(val["p_churn_3m"]).astype(str)
-    return ids.map(pd.Series(seg.to_numpy(), index=val["subscriber_id"])).fillna("unknown").to_numpy()
+    from churnradar.store.backends import open_backend
+
+    bk = open_backend(store_path)
+    try:
+        u = bk.table("usage_monthly")
+        data_end = bk.to_pyarrow(u.month.max().name("m").as_table()).column(0)[0].as_py()
+        mem = ibis.memtable(pd.DataFrame({"subscriber_id": pd.unique(ids.astype(str))}))
+        b = bk.table("billing_monthly")
+        b = b.filter(b.month.cast("date").between(first, last))
+        rev = b.group_by("subscriber_id").agg(revenue=b.revenue.sum()).rename(_rev_id="subscriber_id")
+        s = bk.table("subscription").select("subscriber_id", "grid_id")
+        r = bk.table("region").select("grid_id", region_store="county_id")
+        where = s.left_join(r, "grid_id").select("subscriber_id", "region_store")
+        where = where.rename(_reg_id="subscriber_id")
+        j = member_churn(bk, mem, first, last)
+        j = j.left_join(rev, j.subscriber_id == rev._rev_id).drop("_rev_id")
+        j = j.left_join(where, j.subscriber_id == where._reg_id).drop("_reg_id")
+        got = bk.to_pyarrow(j.select("subscriber_id", "churned", "revenue", "region_store")).to_pandas()
+    finally:
+        bk.close()
+    if data_end is None:
+        raise CampaignError(f"{store_path}: the store has no usage months; ingest data first")
+    data_end = data_end.date() if hasattr(data_end, "date") else data_end
+    return data_end, got.drop_duplicates("subscriber_id")
+
+
+def _segments_at(store_path: Path | str, as_of: date, ids: pd.Series) -> tuple[np.ndarray, str]:
+    """(value × risk segment of each member at ``as_of``, a note when the month has no scores: then
+    every member's segment is ``unscored``)."""
+    from churnradar.retention.segments import build_segments
+
+    try:
+        seg = build_segments(store_path, as_of)
+    except RiskError:
+        note = (
+            f"no model has scored {format_month(as_of)}, the month before the campaign: the "
+            f"segment breakdown is not available (run `{score_command(store_path, as_of)}`)"
+        )
+        return np.full(len(ids), "unscored", dtype=object), note
+    seg = (
+        seg.set_index("subscriber_id")["value_tier"].astype(str)
+        + "×"
+        + seg.set_index("subscriber_id")["risk_level"].astype(str)
+    )
+    return ids.map(seg).fillna("unknown").to_numpy(), ""
 
 
 def window_end_of(start: date, months: int) -> date:

@@ -1,10 +1,10 @@
-"""Churn risk for retention: the model's ``score`` table when it has the month, else an interim model.
+"""Churn risk for retention: the ``score`` table written by the model that scored the month.
 
 The interface retention needs is small: a frame with ``subscriber_id`` and ``p_churn_1m``,
 ``p_churn_2m``, ``p_churn_3m`` (monotone in the horizon). :func:`load_scores` reads it from the
-``score`` table written by ``churnradar score``; until a score exists for the month it falls back to
-:func:`interim_risk`, a LightGBM classifier of 3-month off-net churn on the retention covariates
-trained at the latest month whose outcome window (plus the deregistration lag) the data covers.
+``score`` table written by ``churnradar score`` (the stored model the registry chose for the month,
+named in the frame's ``attrs``). A month no model has scored is an error (:class:`RiskError`) that
+names the month and the command that scores it: retention never trains a model of its own.
 
 Off-net exits here (:func:`exits`) are the labels' own (the ``offnet`` definition: dated by the last
 active month, never later than the recorded deregistration or port-out). The old number of an in-network re-selection
@@ -14,16 +14,14 @@ is not an exit: the customer stayed, so a campaign member who re-selected counts
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
-from churnradar.periods import add_months, format_month, parse_month
-from churnradar.retention.covariates import covariates, design_matrix
+from churnradar.periods import format_month, parse_month
+from churnradar.retention.errors import RiskError
 from churnradar.schema.enums import END_EVENTS_SQL
 
 HORIZONS = (1, 2, 3)
@@ -35,53 +33,83 @@ EXITS_SQL = f"SELECT DISTINCT subscriber_id FROM status_event WHERE event_type I
 
 
 class RiskWarning(UserWarning):
-    """Risk comes from the interim model, or outcome windows are not fully observed yet."""
+    """Outcome windows are not fully observed yet (exits are recorded with a lag)."""
 
 
-def _con(store_path):
-    import duckdb
+def _backend(store_path: Path | str):
+    from churnradar.store.backends import open_backend
 
-    con = duckdb.connect(str(store_path), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    return con
+    return open_backend(store_path)
 
 
-def exits_sql(con) -> str:
-    """DuckDB SQL of ``subscriber_id``, ``exit_month`` of every off-net exit that is churn: the
-    labels' split (:func:`churnradar.labels.events.exits_and_reselections`, ``offnet``
-    definition), dated by the month left, compiled for this connection."""
-    import ibis
+def exits_expr(bk):
+    """Ibis expression of ``subscriber_id``, ``exit_month`` of every off-net exit that is churn:
+    the labels' split (:func:`churnradar.labels.events.exits_and_reselections`, ``offnet``
+    definition, as the metrics layer counts it), dated by the month left."""
+    from churnradar.metrics.compute import exit_events
 
-    from churnradar.labels.definitions import get_definition
-    from churnradar.labels.events import exits_and_reselections
-    from churnradar.store.backends import Backend
-
-    bk = Backend("duckdb", ibis.duckdb.from_connection(con), Path("."))
-    offnet, _ = exits_and_reselections(bk, get_definition("offnet"))
-    return bk.con.compile(offnet.select("subscriber_id", exit_month=offnet.effective_month))
+    offnet, _ = exit_events(bk)
+    return offnet.select("subscriber_id", exit_month=offnet.effective_month)
 
 
-def exits(store_path: Path | str, con=None) -> pd.DataFrame:
+def exits(store_path: Path | str) -> pd.DataFrame:
     """``subscriber_id``, ``exit_month`` of every recorded off-net exit (deregistration or port-out),
     except the old numbers of in-network re-selections: those customers stayed."""
-    own = con is None
-    con = con or _con(store_path)
+    bk = _backend(store_path)
     try:
-        return con.sql(exits_sql(con)).df()
+        return bk.to_pyarrow(exits_expr(bk)).to_pandas()
     finally:
-        if own:
-            con.close()
+        bk.close()
 
 
-def last_month(store_path: Path | str, con=None) -> date:
-    own = con is None
-    con = con or _con(store_path)
+def last_month(store_path: Path | str) -> date:
+    """The last month of usage in the store."""
+    bk = _backend(store_path)
     try:
-        return con.sql("SELECT max(month) FROM usage_monthly").fetchone()[0]
+        u = bk.table("usage_monthly")
+        got = bk.to_pyarrow(u.month.max().name("m").as_table()).column(0)[0].as_py()
     finally:
-        if own:
-            con.close()
+        bk.close()
+    if got is None:
+        raise RiskError(f"{store_path}: the store has no usage months; ingest data first")
+    return got.date() if hasattr(got, "date") else got
+
+
+def score_command(store_path: Path | str, month: date) -> str:
+    """The command that scores ``month`` of the store at ``store_path``."""
+    return f"churnradar score --store {store_path} --as-of {format_month(month)}"
+
+
+def load_scores(store_path: Path | str, as_of: str | date) -> pd.DataFrame:
+    """Risk per subscriber for ``as_of``: the ``score`` table's rows for that month.
+
+    ``attrs["source"]`` names the model that scored them. A month without scores raises
+    :class:`RiskError` naming the month and the command that scores it.
+    """
+    month = parse_month(as_of)
+    bk = _backend(store_path)
+    try:
+        scores = None
+        if bk.has_table("score"):
+            s = bk.table("score")
+            pcols = [c for c in s.columns if c.startswith("p_churn_")]
+            if "as_of" in s.columns and pcols:
+                keep = {"subscriber_id": s.subscriber_id, **{c: s[c].cast("float64") for c in pcols}}
+                if "model_id" in s.columns:
+                    keep["model_id"] = s.model_id
+                got = s.filter(s.as_of.cast("date") == month).select(**keep)
+                scores = bk.to_pyarrow(got).to_pandas()
+    finally:
+        bk.close()
+    if scores is None or scores.empty:
+        raise RiskError(
+            f"no model has scored {format_month(month)} in {store_path}: retention reads the churn "
+            f"model's scores; run `{score_command(store_path, month)}` first"
+        )
+    models = sorted(scores.pop("model_id").dropna().unique()) if "model_id" in scores.columns else []
+    scores.attrs["source"] = f"score table (model {', '.join(models)})" if models else "score table"
+    scores.attrs["model_id"] = models[0] if len(models) == 1 else None
+    return scores.sort_values("subscriber_id", kind="stable").reset_index(drop=True)
 
 
 def churned_within(ex: pd.DataFrame, ids: pd.Series, last: date) -> pd.Series:
@@ -89,90 +117,3 @@ def churned_within(ex: pd.DataFrame, ids: pd.Series, last: date) -> pd.Series:
     m = ex.set_index("subscriber_id")["exit_month"]
     got = pd.to_datetime(ids.map(m))
     return (got.notna() & (got <= pd.Timestamp(last))).astype(bool)
-
-
-def interim_risk(
-    store_path: Path | str, as_of: str | date, cov: pd.DataFrame | None = None, random_state: int = 0
-) -> pd.DataFrame:
-    """``p_churn_1m..3m`` from a LightGBM classifier of off-net churn within 3 months.
-
-    Trained on the covariates of the latest month ``t ≤ as_of − 3`` whose window t+1..t+3 is
-    observed with the deregistration lag; horizons 1 and 2 assume a constant monthly hazard.
-    """
-    import lightgbm as lgb
-
-    month = parse_month(as_of)
-    con = _con(store_path)
-    try:
-        last = last_month(store_path, con)
-        first = con.sql("SELECT min(month) FROM usage_monthly").fetchone()[0]
-        t = min(add_months(month, -3), add_months(last, -(3 + DEREG_LAG)))
-        t = max(t, add_months(first, 2))
-        train = covariates(store_path, t, con=con)
-        ex = exits(store_path, con)
-        cov = cov if cov is not None else covariates(store_path, month, con=con)
-    finally:
-        con.close()
-    y = churned_within(ex, train["subscriber_id"], add_months(t, 3)) & ~churned_within(
-        ex, train["subscriber_id"], t
-    )
-    x = design_matrix(train)
-    model = lgb.LGBMClassifier(
-        n_estimators=150,
-        learning_rate=0.05,
-        num_leaves=31,
-        min_child_samples=40,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
-        random_state=random_state,
-        n_jobs=1,  # one thread: far faster than two on a shared 2-core box
-        max_bin=63,
-        verbose=-1,
-    )
-    model.fit(x, y.astype(int))
-    p3 = model.predict_proba(design_matrix(cov, list(x.columns)))[:, 1]
-    out = pd.DataFrame({"subscriber_id": cov["subscriber_id"].to_numpy()})
-    for h in HORIZONS:
-        out[f"p_churn_{h}m"] = 1 - (1 - p3) ** (h / 3)
-    out.attrs["source"] = f"interim model trained at {format_month(t)}"
-    return out
-
-
-def load_scores(
-    store_path: Path | str, as_of: str | date, cov: pd.DataFrame | None = None, warn: bool = True
-) -> pd.DataFrame:
-    """Risk per subscriber for ``as_of``: the ``score`` table's rows for that month if present,
-    otherwise :func:`interim_risk` (with a :class:`RiskWarning`)."""
-    month = parse_month(as_of)
-    con = _con(store_path)
-    try:
-        tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
-        scores = None
-        if "score" in tables:
-            cols = [r[0] for r in con.sql("DESCRIBE score").fetchall()]
-            pcols = [c for c in cols if c.startswith("p_churn_")]
-            if "as_of" in cols and pcols:
-                scores = con.execute(
-                    f"SELECT subscriber_id, {', '.join(pcols)} FROM score WHERE as_of = ?", [month]
-                ).df()
-                if scores.empty:
-                    scores = None
-    finally:
-        con.close()
-    if scores is not None:
-        scores.attrs["source"] = "score table"
-        return scores
-    if warn:
-        warnings.warn(
-            f"no score for {format_month(month)} in the store: using the interim retention risk model",
-            RiskWarning,
-            stacklevel=2,
-        )
-    return interim_risk(store_path, month, cov)
-
-
-def monotone(p: pd.DataFrame) -> bool:
-    cols = [f"p_churn_{h}m" for h in HORIZONS if f"p_churn_{h}m" in p.columns]
-    a = p[cols].to_numpy()
-    return bool(np.all(np.diff(a, axis=1) >= -1e-12))

@@ -1,13 +1,12 @@
 """The ``value_segment`` derived table: value, segment and recommended action per subscriber and month.
 
-Columns: ``as_of``, ``subscriber_id``, ``region``, ``p_churn_1m..3m`` (from the score, or the interim
-model), ``clv``, ``cvf``, ``value_tier``, ``switching_cost``, ``risk_level``, ``segment``, ``action``
+Columns: ``as_of``, ``subscriber_id``, ``region``, ``p_churn_1m..3m`` (from the month's ``score``
+rows: :func:`churnradar.retention.risk.load_scores`), ``clv``, ``cvf``, ``value_tier``, ``switching_cost``, ``risk_level``, ``segment``, ``action``
 (+ ``action_zh``/``action_en``), ``offer_kind``, ``channel``. A month's rows are replaced atomically.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -30,17 +29,15 @@ def build_segments(
     """Value, segment and action of every subscriber open at the end of ``as_of``."""
     from churnradar.retention.covariates import covariates
     from churnradar.retention.policy import Policy, segment_and_act
-    from churnradar.retention.risk import RiskWarning, load_scores
+    from churnradar.retention.risk import load_scores
     from churnradar.retention.value import customer_value, load_config
 
     month = parse_month(as_of)
-    cov = cov if cov is not None else covariates(store_path, month)
     source = "given"
-    if risk is None:
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always", RiskWarning)
-            risk = load_scores(store_path, month, cov)
+    if risk is None:  # first: a month no model has scored is refused before any work
+        risk = load_scores(store_path, month)
         source = risk.attrs.get("source", "score table")
+    cov = cov if cov is not None else covariates(store_path, month)
     val = customer_value(cov, risk, load_config(value_config))
     seg = segment_and_act(val, Policy.load(policy_path))
     seg.insert(0, "as_of", month)
@@ -91,18 +88,18 @@ def campaign_candidates(
     From the month's ``target_list`` with ``from_target_list``, else from ``value_segment`` (built
     and written first when missing) filtered by ``segments`` / ``actions``; highest risk first.
     """
-    import duckdb
+    from churnradar.store.backends import open_backend
 
     month = parse_month(as_of)
-    con = duckdb.connect(str(store_path), read_only=True)
+    table = "target_list" if from_target_list else "value_segment"
+    df = None
+    bk = open_backend(store_path)
     try:
-        tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
-        table = "target_list" if from_target_list else "value_segment"
-        df = None
-        if table in tables:
-            df = con.execute(f"SELECT * FROM {table} WHERE as_of = ?", [month]).df()
+        if bk.has_table(table):
+            t = bk.table(table)
+            df = bk.to_pyarrow(t.filter(t.as_of.cast("date") == month)).to_pandas()
     finally:
-        con.close()
+        bk.close()
     if from_target_list and (df is None or df.empty):
         raise CampaignError(f"no target_list for {format_month(month)}; run `churnradar target` first")
     if df is None or df.empty:

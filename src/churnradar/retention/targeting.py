@@ -16,20 +16,14 @@
    effects (listed vs control, reached or not), so the expected value carries the same reach;
 5. the plan is written to ``target_list`` (replacing the month's rows).
 
-On simulated data, ``truth`` (the ``_truth`` folder) scores this plan, top-risk targeting (highest
-``p_churn_3m`` first, each given the offer with the best average logged uplift it may receive) and
-an oracle at the plan's own spend, in *true* expected retained value ``Σ reach × true uplift × CLV``
-(true uplift: the simulator's own for a reached line, which knows who has already decided to leave;
-reach: consent × the chance a listed line is reached). The oracle knows every subscriber's true
-effect of every offer and optimises ``reach × true effect × predicted churn × CLV − cost`` with the
-same risk model, costs, feasibility and spend as the plan;
-``true_value_oracle_full`` is also reported: an oracle that knows the true uplift itself, i.e. also
-which subscribers have privately decided to leave, which no model of the data can see.
+Risk is the month's ``score`` (:func:`churnradar.retention.risk.load_scores`): a month no churn model
+has scored is refused with the command that scores it. On simulated data the plan can be compared
+with the simulator's truth by :func:`churnradar.evaluate.targeting.compare_with_truth`, from the
+inputs the plan keeps in :attr:`TargetResult.inputs`.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -53,87 +47,31 @@ AUTO_PREFERRED = "segment_learner"
 
 
 @dataclass
+class PlanInputs:
+    """What the optimiser saw, per candidate (rows) and offer (columns): kept so a plan can be
+    compared with other plans at the same spend (:mod:`churnradar.evaluate.targeting`)."""
+
+    subscriber_id: np.ndarray
+    kinds: list[str]
+    channel_of: list[str]
+    cost: np.ndarray  # expected spend per listed subscriber
+    feasible: np.ndarray  # consent, do-not-contact and contact rules
+    p_churn_3m: np.ndarray
+    clv: np.ndarray
+    capacity: dict[str, float] | None
+    method: str
+    #: the logged offers' average effect (listed minus control, with consent), the top-risk rule's
+    #: choice of offer
+    logged_ate: np.ndarray
+
+
+@dataclass
 class TargetResult:
     as_of: date
     plan: Plan
     table: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def _truth_path(truth: Path | str) -> Path:
-    """``retention_truth.parquet`` of a simulator output: the file, its ``_truth`` folder or the
-    output folder."""
-    path = Path(truth)
-    if path.is_dir():
-        path = (
-            path / "retention_truth.parquet"
-            if (path / "retention_truth.parquet").exists()
-            else path / "_truth" / "retention_truth.parquet"
-        )
-    if not path.exists():
-        raise TargetingError(f"no retention truth at {str(path)!r}; expected a simulator _truth folder")
-    return path
-
-
-def _truth_uplift(truth: Path | str, ids: pd.Series, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(true uplift of a reached line, reach) matrices for the targeting month from
-    ``_truth/retention_truth``."""
-    path = _truth_path(truth)
-    t = pd.read_parquet(path, columns=["subscriber_id", "campaign_id", "offer_kind", "uplift", "reach"])
-    t = t[t["campaign_id"].isna()]
-    up = t.pivot(index="subscriber_id", columns="offer_kind", values="uplift").reindex(
-        index=ids, columns=kinds
-    )
-    reach = t.pivot(index="subscriber_id", columns="offer_kind", values="reach").reindex(
-        index=ids, columns=kinds
-    )
-    return up.fillna(0.0).to_numpy(), reach.fillna(0.0).to_numpy()
-
-
-def _truth_effect(truth: Path | str, ids: pd.Series, kinds: list[str]) -> np.ndarray:
-    """True relative effect per subscriber and offer kind for the targeting month."""
-    path = _truth_path(truth)
-    t = pd.read_parquet(path, columns=["subscriber_id", "campaign_id", "offer_kind", "effect"])
-    t = t[t["campaign_id"].isna()]
-    eff = t.pivot(index="subscriber_id", columns="offer_kind", values="effect").reindex(
-        index=ids, columns=kinds
-    )
-    return eff.fillna(0.0).to_numpy()
-
-
-def top_risk_plan(
-    risk: np.ndarray,
-    ate: np.ndarray,
-    cost: np.ndarray,
-    feasible: np.ndarray,
-    budget: float,
-    channel_of,
-    capacity,
-) -> np.ndarray:
-    """Highest risk first; each gets the feasible offer with the best average uplift (``ate``)."""
-    n = feasible.shape[0]
-    pref = np.argsort(-ate, kind="stable")
-    choice = np.full(n, -1, dtype=np.int64)
-    left = budget
-    cap = {c: float((capacity or {}).get(c, np.inf)) for c in set(channel_of)}
-    for i in np.argsort(-risk, kind="stable"):
-        for kk in pref:
-            if ate[kk] <= 0:
-                break
-            if feasible[i, kk]:
-                if cost[kk] <= left and cap[channel_of[kk]] >= 1:
-                    choice[i] = kk
-                    left -= cost[kk]
-                    cap[channel_of[kk]] -= 1
-                break
-        if left < cost.min():
-            break
-    return choice
-
-
-def _plan_value(choice: np.ndarray, value: np.ndarray) -> float:
-    rows = np.flatnonzero(choice >= 0)
-    return float(value[rows, choice[rows]].sum())
+    inputs: PlanInputs | None = None
 
 
 def plan_targets(
@@ -145,7 +83,6 @@ def plan_targets(
     method: str = "auto",
     engine=None,
     rules=None,
-    truth: Path | str | None = None,
     write: bool = True,
     seed: int = 0,
     min_arm_rows: int = 300,
@@ -155,7 +92,7 @@ def plan_targets(
     from churnradar.retention.contacts import ContactRules, consent_matrix, screen
     from churnradar.retention.covariates import covariates, design_matrix
     from churnradar.retention.policy import Policy, segment_and_act
-    from churnradar.retention.risk import RiskWarning, last_month, load_scores
+    from churnradar.retention.risk import last_month, load_scores
     from churnradar.retention.uplift import (
         CONTROL,
         LEARNERS,
@@ -170,10 +107,8 @@ def plan_targets(
         raise TargetingError(f"learner {learner!r} is unknown; expected auto, {', '.join(LEARNERS)}")
     month = parse_month(as_of) if as_of is not None else last_month(store_path)
     say("target", 0, 5)
+    risk = load_scores(store_path, month)  # first: an unscored month is refused before any work
     cov = covariates(store_path, month)
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always", RiskWarning)
-        risk = load_scores(store_path, month, cov)
     val = segment_and_act(customer_value(cov, risk), Policy.load())
     say("target", 1, 5)
     logged = logged_campaigns(store_path)
@@ -272,59 +207,27 @@ def plan_targets(
         .reset_index()
         .to_dict("records"),
     }
-    if truth is not None:
-        true_up, reach = _truth_uplift(truth, cov["subscriber_id"], kinds)
-        true_value = reach * true_up * clv[:, None]
-        t = logged.frame["treatment"].to_numpy()
-        y = logged.frame["retained"].to_numpy(dtype=float)
-        masks = logged.consent_masks()
-        ate = np.array(
-            [
-                y[(t == k) & masks[k]].mean() - y[(t == CONTROL) & masks[k]].mean()
-                if ((t == k) & masks[k]).any()
-                else 0.0
-                for k in kinds
-            ]
-        )
-        spend = plan.cost  # compare at the plan's own spend
-        top = top_risk_plan(val["p_churn_3m"].to_numpy(), ate, cost, feasible, spend, channel_of, capacity)
-        true_eff = _truth_effect(truth, cov["subscriber_id"], kinds)
-        oracle = optimise(
-            reach * true_eff * p3[:, None] * clv[:, None],
-            cost,
-            spend,
-            feasible,
-            channel_of,
-            capacity,
-            method=method,
-        )
-        full = optimise(true_value, cost, spend, feasible & (reach > 0), channel_of, capacity, method=method)
-        summary.update(
-            {
-                "true_value_plan": _plan_value(plan.choice, true_value),
-                "true_value_top_risk": _plan_value(top, true_value),
-                "true_value_oracle": _plan_value(oracle.choice, true_value),
-                "true_value_oracle_full": _plan_value(full.choice, true_value),
-                "cost_top_risk": float(cost[top[top >= 0]].sum()),
-                "cost_oracle": oracle.cost,
-                "cost_plan": plan.cost,
-                "true_net_value_plan": _plan_value(plan.choice, true_value) - plan.cost,
-                "true_net_value_top_risk": _plan_value(top, true_value) - float(cost[top[top >= 0]].sum()),
-                "true_net_value_oracle": _plan_value(oracle.choice, true_value) - oracle.cost,
-                "n_top_risk": int((top >= 0).sum()),
-                "n_oracle": oracle.n_targeted,
-                "top_risk_offer_ate": dict(zip(kinds, ate.round(4).tolist(), strict=True)),
-            }
-        )
-        summary["ratio_plan_to_top_risk"] = (
-            summary["true_value_plan"] / summary["true_value_top_risk"]
-            if summary["true_value_top_risk"] > 0
-            else None
-        )
-        summary["ratio_plan_to_oracle"] = (
-            summary["true_value_plan"] / summary["true_value_oracle"]
-            if summary["true_value_oracle"] > 0
-            else None
-        )
+    t = logged.frame["treatment"].to_numpy()
+    y = logged.frame["retained"].to_numpy(dtype=float)
+    ate = np.array(
+        [
+            y[(t == k) & masks[k]].mean() - y[(t == CONTROL) & masks[k]].mean()
+            if ((t == k) & masks[k]).any() and ((t == CONTROL) & masks[k]).any()
+            else 0.0
+            for k in kinds
+        ]
+    )
+    inputs = PlanInputs(
+        subscriber_id=cov["subscriber_id"].to_numpy(),
+        kinds=kinds,
+        channel_of=channel_of,
+        cost=cost,
+        feasible=feasible,
+        p_churn_3m=p3,
+        clv=clv,
+        capacity=capacity,
+        method=method,
+        logged_ate=ate,
+    )
     say("target", 5, 5)
-    return TargetResult(month, plan, table, summary)
+    return TargetResult(month, plan, table, summary, inputs)

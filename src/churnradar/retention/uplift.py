@@ -358,16 +358,18 @@ def logged_campaigns(store_path: Path | str, campaigns: list[str] | None = None)
     """Members of every campaign in the analytical store whose follow-up window is fully observed."""
     from churnradar.retention.contacts import consent_matrix
     from churnradar.retention.covariates import covariates, design_matrix
-    from churnradar.retention.evaluate import campaign_members
-    from churnradar.retention.risk import DEREG_LAG, _con, churned_within, exits, last_month
+    from churnradar.retention.evaluate import campaign_members, member_outcomes
+    from churnradar.retention.risk import DEREG_LAG, last_month
+    from churnradar.store.backends import open_backend
 
-    con = _con(store_path)
+    bk = open_backend(store_path)
     try:
-        heads = con.sql("SELECT campaign_id, start_date, end_date FROM campaign ORDER BY start_date").df()
-        last = last_month(store_path, con)
-        ex = exits(store_path, con)
+        camp = bk.table("campaign")
+        heads = bk.to_pyarrow(camp.select("campaign_id", "start_date", "end_date").order_by("start_date"))
+        heads = heads.to_pandas()
     finally:
-        con.close()
+        bk.close()
+    last = last_month(store_path)
     frames, Xs, offers = [], [], []
     for h in heads.itertuples():
         if campaigns and h.campaign_id not in campaigns:
@@ -377,14 +379,17 @@ def logged_campaigns(store_path: Path | str, campaigns: list[str] | None = None)
             continue
         _, start, _, off, mem = campaign_members(store_path, h.campaign_id)
         kinds = off.set_index("offer_id")["kind"]
+        ids = mem["subscriber_id"].astype(str)
+        _, outcome = member_outcomes(store_path, ids, start, end)
+        churned = ids.map(outcome.set_index("subscriber_id")["churned"]).fillna(False).astype(bool)
         f = pd.DataFrame(
             {
-                "subscriber_id": mem["subscriber_id"].astype(str),
+                "subscriber_id": ids,
                 "campaign_id": h.campaign_id,
                 "treatment": np.where(mem["is_control"].astype(bool), CONTROL, mem["offer_id"].map(kinds)),
-                "retained": ~churned_within(ex, mem["subscriber_id"].astype(str), end).to_numpy(),
-                "contacted": mem["contacted"].fillna(False).astype(bool).to_numpy(),
-                "accepted": mem["accepted"].fillna(False).astype(bool).to_numpy(),
+                "retained": ~churned.to_numpy(),
+                "contacted": mem["contacted"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+                "accepted": mem["accepted"].astype("boolean").fillna(False).to_numpy(dtype=bool),
             }
         )
         cov = covariates(store_path, add_months(start, -1)).set_index("subscriber_id")
