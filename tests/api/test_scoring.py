@@ -16,7 +16,7 @@ def test_scoring_a_stored_subscriber_matches_the_batch_score(api):
     r = c.post(f"/api/score/{item['subscriber_id']}")
     assert r.status_code == 200, r.text
     s = r.json()
-    assert s["source"] == "stored_features" and s["model_id"] == item["model_id"]
+    assert s["source"] == "stored_score" and s["model_id"] == item["model_id"]
     for h in ("p_churn_1m", "p_churn_2m", "p_churn_3m"):
         assert s[h] == pytest.approx(item[h], abs=1e-6)
     assert s["risk_level"] == item["risk_level"]
@@ -54,29 +54,13 @@ def test_model_info_and_backtest_metrics(api):
     assert bt["model_id"] == info["current"]["model_id"] and bt["metrics"]
 
 
-def test_fast_single_row_reasons_match_the_batch_explainer(api):
-
-    from churnradar.api.scoring import Scorer
-
-    scorer = Scorer(api.app.state.data)
-    st = scorer.stored()
-    model = scorer.model()[1]
-    X = st["X"][:200]
-    batch = model.explainer.explain(model.hazard.booster_, X, "exact")
-    for i in range(X.shape[0]):
-        fast = scorer._score_row(X[i : i + 1])["reasons"]  # the whole single-row path
-        expected = [c for c in batch["code"][i] if c is not None]
-        assert [r["reason"] for r in fast] == expected
-        assert [r["driver"] for r in fast] == [d for d in batch["driver"][i] if d is not None]
-
-
 def _categorical_and_numeric(api) -> tuple[str, str]:
     from churnradar.api.scoring import Scorer
 
-    scorer = Scorer(api.app.state.data)
-    scorer.model()
-    cat = sorted(scorer._cats)[0]
-    num = next(n for n in scorer.feature_names() if n not in scorer._cats)
+    model = Scorer(api.app.state.data).model()[1]
+    cats = model.hazard.encoder_.categories_
+    cat = sorted(cats)[0]
+    num = next(n for n in model.hazard.encoder_.columns_ if n not in cats)
     return cat, num
 
 

@@ -16,7 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnradar.api import auth
 from churnradar.api.data import AnalyticalData
-from churnradar.api.roles import NotInScope, PermissionDenied
+from churnradar.api.errors import status_of
+from churnradar.api.routes import ROUTERS
+from churnradar.api.routes.pages import error_page
 from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.opstore import WEB_MIGRATIONS, default_url, migrate, open_engine
 
@@ -29,27 +31,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
 )
-
-
-def _status_of(exc: ChurnRadarError) -> int:
-    if isinstance(exc, auth.RateLimited):
-        return 429
-    if isinstance(exc, auth.AuthError):
-        return 401
-    if isinstance(exc, auth.CsrfError | PermissionDenied):
-        return 403
-    if isinstance(exc, NotInScope):
-        return 404
-    from churnradar.api.routes.campaigns import OutcomeConflict
-    from churnradar.api.scoring import InvalidFeatureValue, NoModel
-
-    if isinstance(exc, OutcomeConflict):
-        return 409
-    if isinstance(exc, NoModel):
-        return 409
-    if isinstance(exc, InvalidFeatureValue):
-        return 422
-    return 400
 
 
 def _wants_html(request: Request) -> bool:
@@ -193,8 +174,6 @@ def create_app(
     ``CHURNRADAR_TRUSTED_PROXIES``, else none) lists the addresses or networks of reverse proxies
     whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed.
     """
-    from churnradar.api.routes import ROUTERS
-
     networks = parse_trusted_proxies(
         os.environ.get(TRUSTED_PROXIES_ENV, "") if trusted_proxies is None else trusted_proxies
     )
@@ -232,12 +211,10 @@ def create_app(
 
     @app.exception_handler(ChurnRadarError)
     async def _library_error(request: Request, exc: ChurnRadarError) -> Response:
-        status = _status_of(exc)
+        status = status_of(exc)
         if _wants_html(request) and request.method == "GET":
             if status == 401:
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            from churnradar.api.routes.pages import error_page
-
             return error_page(request, status, str(exc))
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, auth.RateLimited) else None
         if status == 401:
@@ -249,8 +226,6 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request) and request.method == "GET" and exc.status_code in (403, 404):
-            from churnradar.api.routes.pages import error_page
-
             return error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse(
             {"error": "HTTPError", "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers

@@ -39,7 +39,7 @@ def run_server(store, database_url: str | None, host: str, port: int, workers: i
 
 
 def warm_scorer(web) -> None:
-    """Load the model and encode the stored features in a background thread (first scores are fast)."""
+    """Load the model that wrote the stored scores in a background thread (first what-if scores are fast)."""
     import threading
 
     from churnradar.api.scoring import Scorer
@@ -110,17 +110,16 @@ def demo_accounts(store, database_url: str | None = None) -> list[tuple[str, str
 def _demo_segments(store) -> None:
     """Value, segment and recommended action for the scored month, when the demo did not write them
     (the risk list shows them beside the scores)."""
-    import duckdb
-
     from churnradar.errors import ChurnRadarError
+    from churnradar.views import ReadStore
+    from churnradar.views.scores import score_info
 
-    con = duckdb.connect(str(store), read_only=True)
+    rs = ReadStore.open(store)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        as_of = con.execute("SELECT max(as_of) FROM score").fetchone()[0] if "score" in tables else None
+        as_of, segmented = score_info(rs)["as_of"], rs.has("value_segment")
     finally:
-        con.close()
-    if as_of is None or "value_segment" in tables:
+        rs.close()
+    if as_of is None or segmented:
         return
     try:
         from churnradar.retention.segments import write_segments

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from churnradar.api.data import _jsonable
 from churnradar.api.deps import PrincipalDep
+from churnradar.views._json import jsonable as _jsonable
 
 router = APIRouter(prefix="/api", tags=["analytics"])
 

@@ -3,7 +3,9 @@
 Two sources: campaigns ingested into the analytical store (history from the BSS, read-only) and
 campaigns created by ``churnradar campaign`` in the operational store (retention), whose contacts
 agents work through. A campaign is visible when at least one of its contacts lives in the caller's
-regions (every campaign for all-region roles); its evaluation and contacts count only those.
+regions (every campaign for all-region roles); its counts and contacts count only those. Listing,
+contacts and the evaluation are the library's (:mod:`churnradar.views.campaigns`, whose evaluation
+is :func:`churnradar.retention.evaluate.evaluate_campaign`).
 Outcomes are recorded through :func:`churnradar.retention.outcomes.record_outcome`, once per
 idempotency key: the same key and body again answers 200 with the stored outcome, the same key
 with a different body (the note included) 409, and a key already used for another contact 409
@@ -21,21 +23,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from churnradar.api.auth import Principal
-from churnradar.api.data import MAX_PAGE_SIZE, _jsonable
+from churnradar.api.data import MAX_PAGE_SIZE
 from churnradar.api.deps import csrf_protect, permission
-from churnradar.api.roles import NotInScope, Scope, require
-from churnradar.errors import ChurnRadarError
+from churnradar.api.errors import OutcomeConflict
+from churnradar.api.roles import NotInScope, require
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 
 CampaignId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 ContactId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 CampaignsDep = Annotated[Principal, Depends(permission("campaigns"))]
-
-
-class OutcomeConflict(ChurnRadarError):
-    """The idempotency key was used for a different outcome, the campaign is read-only or the
-    contact is a control-group member (409)."""
 
 
 class OutcomeIn(BaseModel):
@@ -72,66 +69,6 @@ def ops_engine(request: Request) -> Any:
     return state.ops
 
 
-def _ops_campaigns(request: Request, scope: Scope) -> list[dict[str, Any]]:
-    engine = ops_engine(request)
-    if engine is None:
-        return []
-    from churnradar.retention.campaigns import list_campaigns
-
-    out = []
-    for c in list_campaigns(engine):
-        if not scope.everything:
-            members = _ops_members(request, scope, c["campaign_id"])
-            if members is None or not len(members):
-                continue
-            c = {**c, "members": len(members), "control": int(members["is_control"].sum())}
-        out.append(
-            {
-                "campaign_id": c["campaign_id"],
-                "name": c["name"],
-                "start_date": c["start_date"],
-                "end_date": c["end_date"],
-                "control_share": c["control_share"],
-                "status": c["status"],
-                "contacts": c["members"],
-                "control": c["control"],
-                "source": "operational",
-            }
-        )
-    return out
-
-
-def _ops_members(request: Request, scope: Scope, campaign_id: str) -> Any:
-    """(header, offers, members in scope) of an operational campaign, or None when it is not one."""
-    got = _ops_frames(request, campaign_id)
-    if got is None:
-        return None
-    members = got[2]
-    if not len(members):
-        return members
-    keep = request.app.state.data.in_scope_ids(scope, members["subscriber_id"].tolist())
-    return members[members["subscriber_id"].isin(keep)]
-
-
-def _ops_frames(request: Request, campaign_id: str) -> Any:
-    engine = ops_engine(request)
-    if engine is None:
-        return None
-    from churnradar.retention.campaigns import campaign_frames
-    from churnradar.retention.errors import CampaignError
-
-    try:
-        return campaign_frames(engine, campaign_id)
-    except CampaignError:
-        return None
-
-
-def _records(df: Any) -> list[dict[str, Any]]:
-    if df is None or not len(df):
-        return []
-    return _jsonable(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
-
-
 def _iso_utc(t: Any) -> str:
     """ISO text of a stored time; SQLite drops the zone, and every stored time is UTC."""
     if isinstance(t, datetime):
@@ -143,55 +80,15 @@ def _iso_utc(t: Any) -> str:
 @router.get("")
 def campaigns(p: CampaignsDep, request: Request) -> list[dict[str, Any]]:
     """Campaigns with contacts in the caller's regions (counts restricted to those regions)."""
-    hist = [{**c, "source": "history"} for c in request.app.state.data.campaigns(p.scope)]
-    return _jsonable(_ops_campaigns(request, p.scope) + hist)
+    return request.app.state.data.campaigns(p.scope, ops_engine(request))
 
 
 @router.get("/{campaign_id}")
 def campaign(campaign_id: CampaignId, p: CampaignsDep, request: Request) -> dict[str, Any]:
-    """One campaign: offers and evaluation per arm (contacted, accepted, retention, uplift vs control)."""
-    frames = _ops_frames(request, campaign_id)
-    if frames is None:
-        out = request.app.state.data.campaign(p.scope, campaign_id)
-        out["campaign"]["source"] = "history"
-        return _jsonable(out)
-    head, offers, _ = frames
-    members = _ops_members(request, p.scope, campaign_id)
-    if not p.scope.everything and not len(members):
-        raise NotInScope(f"no campaign {campaign_id!r} in your regions")
-    arms = []
-    if len(members):
-        m = members.copy()
-        m["arm"] = m["offer_id"].where(~m["is_control"].astype(bool), "control").fillna("control")
-        for arm, g in m.groupby("arm"):
-            known = g["retained"].dropna()
-            arms.append(
-                {
-                    "arm": arm,
-                    "n": len(g),
-                    "contacted": int(g["contacted"].sum()),
-                    "accepted": int((g["accepted"] == True).sum()),  # noqa: E712 (nullable column)
-                    "outcomes": int(g["accepted"].notna().sum()),
-                    "retention_rate": round(float(known.astype(bool).mean()), 4) if len(known) else None,
-                }
-            )
-        ctrl = next((a for a in arms if a["arm"] == "control"), None)
-        for a in arms:
-            a["uplift_vs_control"] = (
-                round(a["retention_rate"] - ctrl["retention_rate"], 4)
-                if ctrl
-                and a is not ctrl
-                and a["retention_rate"] is not None
-                and ctrl["retention_rate"] is not None
-                else None
-            )
-    return _jsonable(
-        {
-            "campaign": {**head, "source": "operational", "contacts": len(members)},
-            "offers": _records(offers),
-            "evaluation": arms,
-        }
-    )
+    """One campaign: offers and its evaluation per arm against control (size, contacted, accepted,
+    retention, uplift vs control, incremental retained and revenue, cost, ROI), as ``churnradar
+    campaign evaluate`` computes it; ``evaluation_notes`` says whether the follow-up is complete."""
+    return request.app.state.data.campaign(p.scope, campaign_id, ops_engine(request))
 
 
 @router.get("/{campaign_id}/contacts")
@@ -203,21 +100,9 @@ def contacts(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> dict[str, Any]:
     """The campaign's contact list in the caller's regions, with recorded outcomes."""
-    members = _ops_members(request, p.scope, campaign_id)
-    if members is None:
-        out = request.app.state.data.contacts(p.scope, campaign_id, page=page, page_size=page_size)
-        return _jsonable({**out, "source": "history"})
-    if not p.scope.everything and not len(members):
-        raise NotInScope(f"no campaign {campaign_id!r} in your regions")
-    rows = _records(members.sort_values("contact_id")) if len(members) else []
-    start = (page - 1) * page_size
-    return {
-        "total": len(rows),
-        "page": page,
-        "page_size": page_size,
-        "source": "operational",
-        "items": rows[start : start + page_size],
-    }
+    return request.app.state.data.contacts(
+        p.scope, campaign_id, ops_engine(request), page=page, page_size=page_size
+    )
 
 
 @router.post(
@@ -235,10 +120,11 @@ def post_outcome(
 ) -> Any:
     """Record whether a contacted subscriber accepted the offer (idempotent per key; audited)."""
     require(p.role, "outcomes")
-    members = _ops_members(request, p.scope, campaign_id)
+    data = request.app.state.data
+    members = data.ops_members(p.scope, campaign_id, ops_engine(request))
     if members is None:
         # an ingested (historical) campaign: visible maybe, but its outcomes come from the BSS
-        request.app.state.data.contact(p.scope, campaign_id, contact_id)
+        data.contact(p.scope, campaign_id, contact_id)
         raise OutcomeConflict(f"campaign {campaign_id!r} is ingested history; outcomes cannot be recorded")
     row = members[members["contact_id"] == contact_id]
     if not len(row):

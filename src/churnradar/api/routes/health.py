@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
+
+from churnradar.opstore import current_version
 
 router = APIRouter(prefix="/api", tags=["health"])
 
@@ -14,7 +15,6 @@ router = APIRouter(prefix="/api", tags=["health"])
 def health(request: Request) -> dict[str, Any]:
     """Whether the analytical and operational stores answer, and whether a model has scored."""
     state = request.app.state
-    with state.engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
+    current_version(state.engine, "web")  # one read of the operational store
     info = state.data.score_info()
     return {"status": "ok", "model": info["state"], "operational_store": state.engine.dialect.name}

@@ -40,11 +40,6 @@ def backtest(p: ModelDep, request: Request) -> dict[str, Any]:
     if not rows:
         return {"state": "no_model", "metrics": None, "backtest": []}
     cur = rows[0]
-    backtest_rows: list[dict[str, Any]] = []
-    if data.has("backtest"):  # a stored rolling-origin backtest, when one was written
-        from churnradar.api.data import _jsonable, _rows
-
-        backtest_rows = _jsonable(_rows(data.cursor(), "SELECT * FROM backtest LIMIT 1000"))
     return {
         "state": "trained",
         "model_id": cur.get("model_id"),
@@ -52,5 +47,5 @@ def backtest(p: ModelDep, request: Request) -> dict[str, Any]:
         # held-out metrics of the stored model: hazard AUC and calibration (ECE) per step on the
         # later calibration slice, base rate, training and calibration sizes
         "metrics": cur.get("metrics"),
-        "backtest": backtest_rows,
+        "backtest": data.backtest_rows(),  # a stored rolling-origin backtest, when one was written
     }

@@ -19,11 +19,12 @@ from fastapi.templating import Jinja2Templates
 
 from churnradar.api import auth
 from churnradar.api.auth import Principal
-from churnradar.api.data import RISK_LEVELS, RiskFilters, _jsonable
+from churnradar.api.data import RISK_LEVELS, RiskFilters
 from churnradar.api.deps import PrincipalDep, client_of, csrf_protect
 from churnradar.api.messages import code_label, tr
 from churnradar.api.roles import PERMISSIONS, require
 from churnradar.errors import ChurnRadarError
+from churnradar.views._json import jsonable as _jsonable
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,7 +72,7 @@ def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
 
 
 def _reasons_of(row: dict[str, Any] | None) -> list[str]:
-    from churnradar.api.data import _reason_codes
+    from churnradar.views.scores import reason_codes as _reason_codes
 
     if not row:
         return []
@@ -515,9 +516,9 @@ def outcome_form(
             + tr("yes" if out["accepted"] else "no", lang_of(request))
         )
     except ChurnRadarError as exc:
-        from churnradar.api.app import _status_of
+        from churnradar.api.errors import status_of
 
-        return render(request, "_outcome_cell.html", status=_status_of(exc), message=str(exc), ok=False)
+        return render(request, "_outcome_cell.html", status=status_of(exc), message=str(exc), ok=False)
     return render(request, "_outcome_cell.html", message=msg, ok=True)
 
 

@@ -19,11 +19,11 @@ from fastapi import Path as Path_
 from fastapi.responses import Response
 
 from churnradar.api.auth import Principal
-from churnradar.api.data import _jsonable
 from churnradar.api.deps import client_of, permission
 from churnradar.api.roles import NotInScope, PermissionDenied
 from churnradar.errors import ChurnRadarError
 from churnradar.opstore import audit
+from churnradar.views._json import jsonable as _jsonable
 
 router = APIRouter(prefix="/api", tags=["reports"])
 

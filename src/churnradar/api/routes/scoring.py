@@ -1,12 +1,10 @@
-"""Online scoring: ``POST /api/score/{subscriber_id}`` (stored features) and ``POST /api/score``."""
+"""Scoring: ``POST /api/score/{subscriber_id}`` (the stored score) and ``POST /api/score`` (a posted vector)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from churnradar.api.auth import Principal
@@ -47,18 +45,18 @@ def scorer_of(request: Request) -> Any:
 
 
 @router.post("/{subscriber_id}")
-async def score_subscriber(
-    subscriber_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")], p: ScoreDep, request: Request
+def score_subscriber(
+    subscriber_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")],
+    p: ScoreDep,
+    request: Request,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="Score batch (YYYY-MM)")] = None,
 ) -> dict[str, Any]:
-    """Score one subscriber now from their newest stored features (no CSRF: reads only).
+    """The subscriber's stored score from the batch of ``month`` (default: the newest): horizon
+    probabilities, health, risk level, reasons, value and segment, and the ``model_id`` that wrote
+    it (no CSRF: reads only; 404 outside the caller's regions or without a row in that batch)."""
+    from churnradar.periods import parse_month
 
-    Once the model and features are loaded a score is ~2 ms of CPU and runs on the event loop;
-    before that (loading takes seconds) it runs in the thread pool.
-    """
-    scorer = scorer_of(request)
-    if scorer.ready:
-        return JSONResponse(scorer.score_stored(p.scope, subscriber_id))  # plain JSON types already
-    return JSONResponse(await run_in_threadpool(scorer.score_stored, p.scope, subscriber_id))
+    return scorer_of(request).score_stored(p.scope, subscriber_id, parse_month(month) if month else None)
 
 
 @router.post("")

@@ -1,0 +1,264 @@
+"""The dashboard's figures: KPI cards and trend, drill-down by county or grid, reasons, packages.
+
+Line counts, exits, rates and revenue come from the metrics layer (:mod:`churnradar.metrics`), so
+each card equals ``churnradar metrics`` for the same month and regions; risk comes from the newest
+score batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from churnradar.views._json import jsonable
+from churnradar.views.regions import regions, subs_cte
+from churnradar.views.scope import NotInScope, RegionScope
+from churnradar.views.scores import (
+    high_condition,
+    main_p,
+    reason_codes,
+    reason_column,
+    score_info,
+    score_select,
+)
+from churnradar.views.store import ReadStore
+
+#: The dashboard's cards (``kpis`` keys) and the metric each shows.
+CARD_METRICS = {
+    "subscribers": "lines_end",
+    "active_last_month": "active_lines",
+    "churned_last_month": "deregistrations",
+    "ported_out_last_month": "port_outs",
+    "churn_rate_last_month": "offnet_rate",
+    "revenue_last_month": "revenue",
+}
+#: The metrics behind the overview's cards and trend.
+OVERVIEW_METRICS = ("lines_end", "active_lines", "deregistrations", "port_outs", "offnet_rate", "revenue")
+#: Months of the drill-down's and the package view's churn window.
+DRILL_MONTHS = 12
+
+
+def metrics(store: ReadStore, scope: RegionScope, month: str | None = None, region: str | None = None):
+    """Every metric of ``month`` (default: the last month of data) in ``scope``, narrowed to
+    ``region`` (a county or grid id in scope): :func:`churnradar.metrics.month_metrics` as a dict."""
+    from churnradar.metrics import NotInRegion, month_metrics
+
+    bk = store.backend()
+    try:
+        try:
+            return month_metrics(
+                bk, month or store.data_months()[1], grids=scope.grids, region=region
+            ).to_dict()
+        except NotInRegion:
+            raise NotInScope(f"no region {region!r} in your regions") from None
+    finally:
+        bk.close()
+
+
+def card_definitions() -> dict[str, dict[str, str]]:
+    """Each card's metric id, names and definition (what a hover on the card shows)."""
+    from churnradar.metrics import CATALOGUE
+
+    out = {}
+    for card, mid in CARD_METRICS.items():
+        m = CATALOGUE[mid]
+        out[card] = {
+            "metric": mid,
+            "name_zh": m.name_zh,
+            "name_en": m.name_en,
+            "definition_zh": m.definition_zh,
+            "definition_en": m.definition_en,
+        }
+    return out
+
+
+def overview(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
+    """The metrics layer's figures of every month of data in ``scope`` (cards: the last month's
+    用户数 = 月末在网数, active lines, 销户数, 携出数, 离网率, revenue), the risk of the newest score
+    batch, and which months they are: ``data_month`` (the last month of data) and ``score_month``
+    (the newest score batch, None before scoring)."""
+    from churnradar.periods import month_range
+
+    first, last = store.data_months()
+    df = store.series(month_range(first, last), scope.grids, list(OVERVIEW_METRICS))
+
+    def count(x: Any) -> int | None:
+        return None if x != x else int(x)
+
+    def num(x: Any) -> float | None:
+        return None if x != x else float(x)
+
+    monthly = [
+        {
+            "month": m,
+            "active": count(r["active_lines"]),
+            "deregistered": count(r["deregistrations"]),
+            "ported_out": count(r["port_outs"]),
+            "churn_rate": num(r["offnet_rate"]),
+            "revenue": num(r["revenue"]),
+            "subscribers": count(r["lines_end"]),
+        }
+        for m, r in df.iterrows()
+    ]
+    last_row = monthly[-1] if monthly else {}
+    kpis = {
+        "subscribers": last_row.get("subscribers", 0),
+        "active_last_month": last_row.get("active", 0),
+        "churned_last_month": last_row.get("deregistered", 0),
+        "ported_out_last_month": last_row.get("ported_out", 0),
+        "churn_rate_last_month": last_row.get("churn_rate"),
+        "revenue_last_month": last_row.get("revenue"),
+        "last_month": last_row.get("month"),
+    }
+    info = score_info(store)
+    if info["state"] == "scored":
+        cte, params = subs_cte(scope)
+        sel, cols = score_select(store)
+        pcol = main_p(cols)
+        r = (
+            store.cursor()
+            .execute(
+                f"WITH {cte} SELECT count(*), avg(sc.{pcol}), count(*) FILTER (WHERE {high_condition(cols, pcol)}) "
+                f"FROM subs JOIN {sel} sc USING (subscriber_id)",
+                params,
+            )
+            .fetchone()
+        )
+        kpis.update(
+            scored=r[0], mean_risk=round(r[1], 4) if isinstance(r[1], float) else r[1], high_risk=r[2]
+        )
+    return {
+        "kpis": kpis,
+        "monthly": monthly,
+        "model": jsonable(info),
+        "data_month": last,
+        "score_month": info["as_of"],
+        "definitions": card_definitions(),
+    }
+
+
+def drill(store: ReadStore, scope: RegionScope, county: str | None = None) -> dict[str, Any]:
+    """Lines in network and off-net churn by county, or by grid within ``county``, from the metrics
+    layer: ``subscribers`` = 月末在网数 of the last month of data, ``churned_12m`` = 离网数 (销户 +
+    携出, recorded, re-selections excluded) of the last 12 months, ``churn_rate_12m`` = that over
+    月初在网数 of the window's first month; risk from the newest score batch."""
+    from churnradar.periods import add_months, month_range
+
+    if county is not None and not scope.allows_county(county):
+        raise NotInScope(f"no county {county!r} in your regions")
+    key = "grid_id" if county else "county_id"
+    rows_in = [r for r in regions(store, scope) if county is None or r["county_id"] == county]
+    if county and not rows_in:
+        raise NotInScope(f"no county {county!r} in your regions")
+    grids = frozenset(r["grid_id"] for r in rows_in)
+    first, last = store.data_months()
+    months = month_range(max(first, add_months(last, 1 - DRILL_MONTHS)), last)
+    df = store.series(months, grids, ["lines_start", "lines_end", "offnet_churn"], (key,))
+    risk = _risk_by(store, scope, key)
+    names: dict[str, tuple[str, str]] = {}
+    for r in rows_in:
+        names[r[key]] = (
+            (r["grid_name"], r["grid_name"]) if county else (r["county_name"], r["county_name_en"])
+        )
+    out = []
+    for rid in sorted(names):
+        sub = df.xs(rid, level=key) if rid in df.index.get_level_values(key) else None
+        end = int(sub["lines_end"].get(last, 0)) if sub is not None else 0
+        start = int(sub["lines_start"].get(months[0], 0)) if sub is not None else 0
+        churned = int(sub["offnet_churn"].sum()) if sub is not None else 0
+        out.append(
+            {
+                "id": rid,
+                "name": names[rid][0],
+                "name_en": names[rid][1],
+                "subscribers": end,
+                "churned_12m": churned,
+                "churn_rate_12m": churned / start if start else None,
+                **risk.get(rid, {"mean_risk": None, "high_risk": None}),
+            }
+        )
+    return {"level": "grid" if county else "county", "county": county, "rows": out}
+
+
+def _risk_by(store: ReadStore, scope: RegionScope, key: str) -> dict[str, dict[str, Any]]:
+    """Mean risk and high-risk lines of the newest score batch by ``key`` (county or grid)."""
+    if score_info(store)["state"] != "scored":
+        return {}
+    cte, params = subs_cte(scope)
+    sel, cols = score_select(store)
+    pcol = main_p(cols)
+    rows = store.rows(
+        f"""WITH {cte} SELECT subs.{key} AS id, round(avg(sc.{pcol}), 4) AS mean_risk,
+        count(*) FILTER (WHERE {high_condition(cols, pcol)}) AS high_risk
+        FROM subs JOIN {sel} sc USING (subscriber_id) GROUP BY 1""",
+        params,
+    )
+    return {r.pop("id"): r for r in rows}
+
+
+def reasons(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
+    """Churn by reason (newest labels) and the commonest top reason among scored subscribers."""
+    cte, params = subs_cte(scope)
+    labelled: list[dict[str, Any]] = []
+    as_of = None
+    if store.has("churn_label"):
+        as_of = store.value("SELECT max(as_of) FROM churn_label")
+        labelled = store.rows(
+            f"""WITH {cte} SELECT l.reason_code, l.event_kind, count(*) AS n
+            FROM churn_label l JOIN subs USING (subscriber_id)
+            WHERE l.as_of = ? AND l.reason_code IS NOT NULL GROUP BY ALL ORDER BY n DESC""",
+            [*params, as_of],
+        )
+    predicted: list[dict[str, Any]] = []
+    if score_info(store)["state"] == "scored":
+        sel, cols = score_select(store)
+        rcol = reason_column(cols)
+        if rcol:
+            scored = store.rows(
+                f"WITH {cte} SELECT sc.{rcol} AS r FROM subs JOIN {sel} sc USING (subscriber_id)", params
+            )
+            counts: dict[str, int] = {}
+            for row in scored:
+                codes = reason_codes(row["r"])
+                if codes:
+                    counts[codes[0]] = counts.get(codes[0], 0) + 1
+            predicted = [{"reason": k, "n": v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return {"labels_as_of": as_of, "labelled": labelled, "predicted_top_reason": predicted}
+
+
+def package_view(store: ReadStore, scope: RegionScope) -> list[dict[str, Any]]:
+    """Lines and off-net churn by package at activation, from the metrics layer (as the drill-down:
+    月末在网数 of the last month, 离网数 of the last 12 months over 月初在网数 of the window's first
+    month), with the mean monthly bill of the package's lines (``arpu``)."""
+    from churnradar.periods import add_months, month_range
+
+    first, last = store.data_months()
+    months = month_range(max(first, add_months(last, 1 - DRILL_MONTHS)), last)
+    df = store.series(months, scope.grids, ["lines_start", "lines_end", "offnet_churn"], ("package_id",))
+    cte, params = subs_cte(scope)
+    facts = store.rows(
+        f"""WITH {cte},
+        rev AS (SELECT subscriber_id, avg(revenue) AS arpu FROM billing_monthly GROUP BY 1)
+        SELECT subs.package_id, any_value(p.package_name) AS package_name,
+               any_value(p.package_name_en) AS package_name_en, any_value(p.brand) AS brand,
+               round(avg(rev.arpu), 2) AS arpu
+        FROM subs LEFT JOIN package p ON p.package_id = subs.package_id
+        LEFT JOIN rev ON rev.subscriber_id = subs.subscriber_id
+        GROUP BY subs.package_id""",
+        params,
+    )
+    keys = set(df.index.get_level_values("package_id")) if len(df) else set()
+    out = []
+    for f in facts:
+        pid = f["package_id"]
+        sub = df.xs(pid, level="package_id") if pid in keys else None
+        start = int(sub["lines_start"].get(months[0], 0)) if sub is not None else 0
+        churned = int(sub["offnet_churn"].sum()) if sub is not None else 0
+        out.append(
+            {
+                **f,
+                "subscribers": int(sub["lines_end"].get(last, 0)) if sub is not None else 0,
+                "churned": churned,
+                "churn_rate": churned / start if start else None,
+            }
+        )
+    return sorted(out, key=lambda r: (-(r["churn_rate"] or 0), r["package_id"]))
