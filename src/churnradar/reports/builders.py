@@ -248,6 +248,7 @@ def report_revenue(ctx: ReportContext) -> Report:
                 },
             ),
             _tr(ctx, "note.stock_revenue"),
+            definitions=P.metric_definitions(R.STOCK_METRICS, ctx.lang),
         ),
         Section(
             "package_revenue",
@@ -255,6 +256,7 @@ def report_revenue(ctx: ReportContext) -> Report:
             prc,
             Chart("line", _tr(ctx, "chart.package_revenue"), wp, "month", cp, fmt="pct"),
             _tr(ctx, "note.package_revenue"),
+            definitions=P.metric_definitions(("package_revenue_churn_rate",), ctx.lang),
         ),
     ]
     if len(pm):
@@ -281,6 +283,9 @@ def report_revenue(ctx: ReportContext) -> Report:
                     },
                 ),
                 _tr(ctx, "note.product_matrix"),
+                definitions=P.metric_definitions(
+                    ("snapshot_lines", "customer_retention", "revenue_retention"), ctx.lang
+                ),
             )
         )
     return Report("revenue", _tr(ctx, "report.revenue.title"), ctx.as_of, ctx.lang, secs, _meta(ctx))
@@ -529,6 +534,7 @@ def report_kpi(ctx: ReportContext) -> Report:
                 series_names={"value": _tr(ctx, "col.value")},
             ),
             _tr(ctx, "note.kpi"),
+            definitions=P.metric_definitions(P.COMPANY_METRICS, ctx.lang),
         ),
         Section(
             "offnet_recorded",
@@ -544,6 +550,7 @@ def report_kpi(ctx: ReportContext) -> Report:
                 series_names={c: _tr(ctx, f"col.{c}") for c in ("offnet_rate", "port_out_rate")},
             ),
             _tr(ctx, "note.offnet_recorded"),
+            definitions=P.metric_definitions(P.RECORDED_METRICS, ctx.lang),
         ),
         Section(
             "group_rates",

@@ -320,6 +320,7 @@ def render_html(report: Report, path: Path | str) -> Path:
                 "key": s.key,
                 "title": s.title,
                 "note": s.note,
+                "definitions": s.definitions,
                 "charts": ids,
                 "head": head,
                 "rows": rows,

@@ -35,8 +35,9 @@ DEPARTMENTS = {
 }
 
 
-#: The figures this sheet takes from the metrics layer (:mod:`churnradar.metrics`), by id.
-KPI_METRICS = (
+#: The figures the KPI sheet and the revenue report take from the metrics layer
+#: (:mod:`churnradar.metrics`), by id: one query per report run for both.
+REPORT_METRICS = (
     "lines_start",
     "deregistrations",
     "port_outs",
@@ -45,28 +46,48 @@ KPI_METRICS = (
     "snapshot_lines",
     "retained_lines",
     "customer_retention",
+    "revenue_retention",
     "stock_revenue_churn_rate",
 )
+#: The metrics behind the 销户 / 携出 section (:func:`recorded_offnet`) and the company rows of the
+#: KPI table (:func:`department_kpis`).
+RECORDED_METRICS = ("lines_start", "deregistrations", "port_outs", "offnet_rate", "port_out_rate")
+COMPANY_METRICS = ("offnet_rate", "port_out_rate", "stock_revenue_churn_rate", "customer_retention")
 
 
-def kpi_metrics(ctx: ReportContext) -> pd.DataFrame:
-    """The metrics-layer figures of the sheet for every month of the window and the report's scope
-    (one row per month, ``YYYY-MM``, one column per metric id)."""
+def report_metrics(ctx: ReportContext) -> pd.DataFrame:
+    """The metrics-layer figures the reports print, for every month of the window and the report's
+    scope (one row per month, ``YYYY-MM``, one column per metric id): the same values as
+    ``churnradar metrics`` for that month and region, whatever the report's window."""
     from churnradar.metrics import series
 
     def make() -> pd.DataFrame:
-        df = series(ctx.bk, list(ctx.months), ctx.grids, list(KPI_METRICS))
+        df = series(ctx.bk, list(ctx.months), ctx.grids, list(REPORT_METRICS))
         df.index = [format_month(m) for m in df.index]
         return df
 
-    return ctx._cached("kpi_metrics", make)
+    return ctx._cached("report_metrics", make)
+
+
+def metric_definitions(ids: tuple[str, ...] | list[str], lang: str) -> str:
+    """The 口径 of the metrics ``ids`` as the catalogue words them (:mod:`churnradar.metrics.catalogue`),
+    one line each in the report's language: what a table computed from them counts."""
+    from churnradar.metrics import CATALOGUE
+
+    zh = lang.startswith("zh")
+    head = "口径" if zh else "Definitions (口径)"
+    lines = [
+        f"· {m.name_zh}：{m.definition_zh}" if zh else f"· {m.name_en}: {m.definition_en}"
+        for m in (CATALOGUE[i] for i in ids)
+    ]
+    return "\n".join([head + ("：" if zh else ":"), *lines])
 
 
 def recorded_offnet(ctx: ReportContext) -> pd.DataFrame:
     """销户数 and 携出数 by recorded month (re-selection closures excluded), with 上月末在网数 and 离网率:
     the metrics layer's ``deregistrations``, ``port_outs``, ``lines_start``, ``offnet_rate`` and
     ``port_out_rate``, with a Wilson interval on the rate."""
-    m = kpi_metrics(ctx)
+    m = report_metrics(ctx)
     out = pd.DataFrame({"month": [format_month(x) for x in ctx.months]})
     out["base"] = out["month"].map(m["lines_start"]).fillna(0).astype(int)
     out["deregistrations"] = out["month"].map(m["deregistrations"]).fillna(0).astype(int)
@@ -110,7 +131,7 @@ def department_kpis(ctx: ReportContext) -> pd.DataFrame:
     cur = rec[rec["month"] == format_month(m)].iloc[0]
     add("company", "offnet_rate", cur["offnet_rate"], cur["offnet_rate_lo"], cur["offnet_rate_hi"])
     add("company", "port_out_rate", cur["port_out_rate"])
-    km = kpi_metrics(ctx).loc[format_month(m)]
+    km = report_metrics(ctx).loc[format_month(m)]
     if pd.notna(km["stock_revenue_churn_rate"]):
         add("company", "stock_revenue_churn_rate", float(km["stock_revenue_churn_rate"]))
         k, n = km["retained_lines"], km["snapshot_lines"]

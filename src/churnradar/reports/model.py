@@ -53,6 +53,8 @@ class Section:
     chart: Chart | None = None
     note: str = ""
     charts: list[Chart] = field(default_factory=list)
+    #: the 口径 of the catalogue metrics the table shows, as the metrics catalogue words them
+    definitions: str = ""
 
     def all_charts(self) -> list[Chart]:
         return ([self.chart] if self.chart is not None else []) + list(self.charts)

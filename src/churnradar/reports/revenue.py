@@ -9,18 +9,21 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from churnradar.periods import format_month
+from churnradar.periods import add_months, format_month, months_between, parse_month
 from churnradar.reports._stats import add_rate
 from churnradar.reports.churn import label_of
 from churnradar.reports.context import ReportContext
+from churnradar.reports.kpi import report_metrics
 
 
 def snapshot_month(ctx: ReportContext, month: date) -> date:
-    """The snapshot (拍照) month for ``month``: December of the previous year, or the first month of
-    data when that December is not in the store (documented project convention)."""
-    dec = date(month.year - 1, 12, 1)
+    """The snapshot (拍照) month for ``month``: the metrics layer's
+    (:func:`churnradar.metrics.compute.snapshot_month`), December of the previous year or the first
+    month of data when that December is not in the store."""
+    from churnradar.metrics.compute import snapshot_month as metrics_snapshot_month
+
     assert ctx.first_data_month is not None
-    return dec if dec >= ctx.first_data_month else ctx.first_data_month
+    return metrics_snapshot_month(month, ctx.first_data_month)
 
 
 def _snapshot_cells(ctx: ReportContext, snap: date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,47 +57,91 @@ def _snapshot_cells(ctx: ReportContext, snap: date) -> tuple[pd.DataFrame, pd.Da
     return ctx._cached(f"revenue_snapshot:{snap.isoformat()}", make)
 
 
-def _snapshot_series(ctx: ReportContext, snap: date, by: str | None = None) -> pd.DataFrame:
+def _snapshot_series(
+    ctx: ReportContext, snap: date, months: list[date], by: str | None = None
+) -> pd.DataFrame:
+    """One row per group of ``by`` (one row without) and month of ``months`` (all after ``snap``):
+    the snapshot lines' revenue and billed lines in the month, and their revenue summed over every
+    month from the one after ``snap`` to the month (``ytd_revenue``, ``ytd_months``) — whatever the
+    report's window, so 收保率 of a month is the same in every report that shows it."""
     cells, base0 = _snapshot_cells(ctx, snap)
     key = {"package_id": "snap_package", "customer_group": "customer_group", None: None}[by]
     if key == "customer_group":  # lines without a customer group are not in any group
         cells = cells[cells[key].notna()]
         base0 = base0[base0[key].notna()]
-    groups = ["month"] + ([key] if key else [])
-    df = cells.groupby(groups, as_index=False, dropna=False)[["revenue", "billed"]].sum()
+    cells = cells.assign(month=[format_month(pd.Timestamp(d).date()) for d in cells["month"]])
     if key:
-        b0 = base0.groupby(key, as_index=False)[["lines0", "revenue0"]].sum()
-        df = df.merge(b0, on=key, how="right")
-        df = df.rename(columns={key: by})
+        b0 = base0.groupby(key, as_index=False, dropna=False)[["lines0", "revenue0"]].sum()
     else:
-        df = df.assign(lines0=int(base0["lines0"].sum()), revenue0=float(base0["revenue0"].sum()))
+        b0 = pd.DataFrame(
+            {"lines0": [int(base0["lines0"].sum())], "revenue0": [float(base0["revenue0"].sum())]}
+        )
+    groups = [key] if key else []
+    every = [format_month(add_months(snap, i)) for i in range(1, months_between(snap, ctx.as_of) + 1)]
+    grid = b0.merge(pd.DataFrame({"month": every}), how="cross")
+    per_month = cells.groupby(["month", *groups], as_index=False, dropna=False)[["revenue", "billed"]].sum()
+    df = grid.merge(per_month, on=["month", *groups], how="left")
+    df[["revenue", "billed"]] = df[["revenue", "billed"]].fillna(0)
+    df = df.sort_values([*groups, "month"])
+    df["ytd_revenue"] = df.groupby(groups)["revenue"].cumsum() if groups else df["revenue"].cumsum()
+    df["ytd_months"] = [months_between(snap, parse_month(m)) for m in df["month"]]
+    df = df[df["month"].isin({format_month(m) for m in months})]
+    if key:
+        df = df.rename(columns={key: by})
     df["snapshot"] = format_month(snap)
-    df["month"] = df["month"].map(lambda d: format_month(pd.Timestamp(d).date()) if not pd.isna(d) else None)
-    return df.dropna(subset=["month"])
+    return df
+
+
+#: The figures of the stock section that are the metrics layer's (``churnradar metrics``), by id.
+STOCK_METRICS = (
+    "snapshot_lines",
+    "retained_lines",
+    "customer_retention",
+    "revenue_retention",
+    "stock_revenue_churn_rate",
+)
 
 
 def stock_revenue_churn(ctx: ReportContext, by: str | None = None) -> pd.DataFrame:
     """收保率, 客保率 and 存量收入流失率 by month (optionally by ``package_id`` or ``customer_group``).
 
-    For month m with snapshot s (December of the previous year):
-    客保率 = snapshot lines billed (revenue > 0) in m / snapshot lines;
-    收保率 = (revenue of the snapshot lines from the month after s to m ÷ those months) / their
-    revenue in s (the annualised form ÷ months × 12 over × 12); 存量收入流失率 = 1 − 收保率.
+    The definitions are the metrics layer's (:mod:`churnradar.metrics.catalogue`): for month m with
+    snapshot s (December of the previous year), 客保率 = snapshot lines billed (revenue > 0) in m /
+    snapshot lines; 收保率 = (revenue of the snapshot lines from the month after s to m ÷ those
+    months) / their revenue in s; 存量收入流失率 = 1 − 收保率. Without ``by`` the three rates are the
+    metrics layer's own values for the month and the report's scope; by package or group they are
+    the same formulas over the group's snapshot lines. Months of the window that are their own
+    snapshot month have no value and no row.
     """
-    snaps = sorted({snapshot_month(ctx, m) for m in ctx.months})
-    parts = [_snapshot_series(ctx, s, by) for s in snaps]
-    df = pd.concat(parts, ignore_index=True)
-    months = {format_month(m): format_month(snapshot_month(ctx, m)) for m in ctx.months}
-    df = df[df["month"].map(months) == df["snapshot"]].copy()
-    keys = ["snapshot"] + ([by] if by else [])
-    df = df.sort_values([*keys, "month"])
-    df["ytd_revenue"] = df.groupby(keys)["revenue"].cumsum()
-    df["ytd_months"] = df.groupby(keys).cumcount() + 1
-    df["revenue_retention"] = (df["ytd_revenue"] / df["ytd_months"]) / df["revenue0"]
+    snaps: dict[date, list[date]] = {}
+    for m in ctx.months:
+        s = snapshot_month(ctx, m)
+        if m > s:
+            snaps.setdefault(s, []).append(m)
+    cols = ["snapshot", "month", *([by] if by else []), "lines0", "revenue0", "revenue", "billed"]
+    parts = [_snapshot_series(ctx, s, ms, by) for s, ms in sorted(snaps.items())]
+    df = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=[*cols, "ytd_revenue", "ytd_months"])
+    )
+    df = df.sort_values(["snapshot", *([by] if by else []), "month"]).reset_index(drop=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["revenue_retention"] = (df["ytd_revenue"] / df["ytd_months"]) / df["revenue0"].where(
+            df["revenue0"] > 0
+        )
     df["stock_revenue_churn_rate"] = 1 - df["revenue_retention"]
     df = add_rate(df, "billed", "lines0", prefix="customer_retention", min_count=ctx.min_count)
     if by:
         df["label"] = df[by].map(lambda c: label_of(ctx, by, c))
+    else:
+        mm = report_metrics(ctx)
+        for mid in ("revenue_retention", "stock_revenue_churn_rate"):
+            df[mid] = df["month"].map(mm[mid]).astype(float)
+        shown = df["customer_retention"].notna()
+        df.loc[shown, "customer_retention"] = (
+            df.loc[shown, "month"].map(mm["customer_retention"]).astype(float)
+        )
     return df.reset_index(drop=True)
 
 

@@ -651,12 +651,11 @@ def _chart_block(ws, wb, ch: Chart, row: int, col: int, lang: str, fmts: _Format
 
 
 def _section_note(rep: Report, s: Section, lang: str) -> str:
-    """The note under a section's title; a note pointing to the repository's docs is replaced by
-    one that stands on its own."""
+    """The note under a section's title, then the 口径 of its metrics; a note pointing to the
+    repository's docs is replaced by one that stands on its own."""
     key = f"note.{rep.name}.{s.key}"
-    if key in WORDS["en"]:
-        return _w(key, lang)
-    return s.note or ""
+    note = _w(key, lang) if key in WORDS["en"] else s.note or ""
+    return "\n".join(x for x in (note, s.definitions) if x)
 
 
 def _write_section(wb, ws, rep: Report, s: Section, name: str, fmts: _Formats) -> None:
