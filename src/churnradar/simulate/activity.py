@@ -182,6 +182,9 @@ def month_activity(
     voice_out = voice * out_share
     voice_in = voice - voice_out
     data = np.where(st == ONEWAY, 0.0, pop.dou[subs] * a * feb * noise * ln(m))
+    if world.launches:  # part of the usage moves to the competitor's SIM in a launch county
+        kept = 1.0 - cfg.launch_usage_cut * world.launch_on(mi)[pop.county[subs]]
+        voice, voice_out, voice_in, data = voice * kept, voice_out * kept, voice_in * kept, data * kept
     sms = rng.poisson(pop.sms[subs] * a * trend_sms)
     days_on = np.maximum(np.round(frac * dim), 1).astype(np.int64)
     active_days = np.where(
@@ -196,6 +199,8 @@ def month_activity(
     edges, n_edges, own_min, comp_min_e = _edges(pop, cfg, world, rng, keys, subs, a, voice, mi)
     rest = voice - own_min - comp_min_e
     push = world.push_boost(mi)[pop.county[subs]] * cfg.push_share_boost
+    if world.launches:
+        push = push + world.launch_on(mi)[pop.county[subs]] * cfg.launch_share_boost
     pend = pop.pend_cause[subs]
     bound = (ps >= 0) & (ps <= mi) & _MECH_BOUND[np.clip(pend, 0, None)] & (pend >= 0)
     pend_boost = np.where(bound, 0.1 * (mi - ps + 1), 0.0)

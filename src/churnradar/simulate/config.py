@@ -194,6 +194,31 @@ class SimConfig:
         "Rise of the competitor minute share in a pushed county (ramps up 2 months before).",
         "[assumption]",
     )
+    competitor_launches: tuple[tuple[int, int, int, int], ...] = _p(
+        (),
+        "Drift injected at a chosen month (none by default): a competitor's launch offer in a county, "
+        "(county index, competitor index, first month offset, last month offset). Unlike a push it "
+        "starts at once, with no ramp-up.",
+        "[assumption] a scenario for testing monitoring, not part of the default market",
+    )
+    launch_excess_hazard: float = _p(
+        0.03, "Extra hazard in a launch county while the launch runs.", "[assumption]"
+    )
+    launch_share_boost: float = _p(
+        0.30, "Rise of the competitor minute share in a launch county from the launch month.", "[assumption]"
+    )
+    launch_usage_cut: float = _p(
+        0.30,
+        "Share of own-network voice and data that moves to the competitor's SIM in a launch county "
+        "(customers trying the offer in a dual-SIM handset).",
+        "[assumption]",
+    )
+    launch_port_out_prob: float = _p(
+        0.50,
+        "Chance that a leaver going to the launching competitor ports the number out (the offer pays "
+        "for the port-in).",
+        "[assumption]",
+    )
     blackspot_excess_hazard: float = _p(
         0.012, "Extra hazard per unit of network badness (0–1) of the home grid.", "[assumption]"
     )
@@ -376,6 +401,10 @@ class SimConfig:
             "arrears_pay_prob",
             "port_out_prob_competitor",
             "port_out_prob_other",
+            "launch_excess_hazard",
+            "launch_share_boost",
+            "launch_usage_cut",
+            "launch_port_out_prob",
             "user_request_prob_postpaid",
             "user_request_prob_prepaid",
             "no_signal_share",
@@ -450,12 +479,13 @@ class SimConfig:
             raise ConfigError(
                 f"SimConfig.prepaid_postpaid_ratio = {self.prepaid_postpaid_ratio}; expected ≥ 1"
             )
-        for push in self.competitor_pushes:
-            if len(push) != 4 or not 0 <= push[0] < 7 or not 0 <= push[1] < 3 or push[2] > push[3]:
-                raise ConfigError(
-                    f"SimConfig.competitor_pushes entry {push!r}; expected (county 0–6, competitor 0–2, "
-                    "first offset, last offset ≥ first)"
-                )
+        for name in ("competitor_pushes", "competitor_launches"):
+            for push in getattr(self, name):
+                if len(push) != 4 or not 0 <= push[0] < 7 or not 0 <= push[1] < 3 or push[2] > push[3]:
+                    raise ConfigError(
+                        f"SimConfig.{name} entry {push!r}; expected (county 0–6, competitor 0–2, "
+                        "first offset, last offset ≥ first)"
+                    )
         return self
 
 

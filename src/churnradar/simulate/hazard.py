@@ -62,6 +62,10 @@ def hazard_matrix(pop: Population, cfg: SimConfig, world: World, subs: np.ndarra
     if pushing:
         in_push = np.isin(pop.county[subs], list(pushing))
         out[:, H["competitor_push"]] = np.where(in_push, cfg.push_excess_hazard, 0.0)
+    launching = world.launching(mi)
+    if launching:
+        in_launch = np.isin(pop.county[subs], list(launching))
+        out[:, H["competitor_push"]] += np.where(in_launch, cfg.launch_excess_hazard, 0.0)
     out[:, H["network_blackspot"]] = cfg.blackspot_excess_hazard * world.bad(mi)[pop.grid[subs]]
     since = mi - pop.last_unresolved[subs]
     out[:, H["unresolved_complaint"]] = np.where(

@@ -320,12 +320,20 @@ class Lifecycle:
         # where they go
         dest = np.where(p.dual_comp[who] >= 0, p.dual_comp[who], _choose(rng, self.comp_share, m))
         pushing = w.pushing(mi)
+        launching = w.launching(mi)
+        if launching:  # a launch county's leavers for a push go to the launching competitor
+            pushing = {**pushing, **launching}
         is_push = names == "competitor_push"
         if is_push.any():
             dest[is_push] = np.array([pushing.get(int(c), 0) for c in p.county[who[is_push]]])
         # route
         u = rng.random(m)
         p_port = np.where(bound, cfg.port_out_prob_competitor, cfg.port_out_prob_other)
+        if launching:  # the launch offer pays for the port-in
+            to_launch = bound & np.array(
+                [launching.get(int(c), -1) == d for c, d in zip(p.county[who], dest, strict=True)], dtype=bool
+            )
+            p_port = np.where(to_launch, cfg.launch_port_out_prob, p_port)
         p_user = np.where(p.postpaid[who], cfg.user_request_prob_postpaid, cfg.user_request_prob_prepaid)
         route = np.where(u < p_port, ROUTE_PORT, np.where(u < p_port + p_user, ROUTE_USER, ROUTE_ARREARS))
         fraud = (names == "promotion_commission_fraud") | (base & (reason == 5))

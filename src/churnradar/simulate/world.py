@@ -120,6 +120,7 @@ class World:
     promo_launch_mi: int
     sf_months: set[int]
     pushes: tuple[tuple[int, int, int, int], ...]  # (county, competitor, first_mi, last_mi)
+    launches: tuple[tuple[int, int, int, int], ...]  # the same, starting at once (injected drift)
     pkg_fee: np.ndarray
     pkg_brand: np.ndarray  # index into BRANDS
     pkg_postpaid: np.ndarray
@@ -152,6 +153,17 @@ class World:
         """County → competitor index of the pushes running in ``mi``."""
         return {county: comp for county, comp, first, last in self.pushes if first <= mi <= last}
 
+    def launching(self, mi: int) -> dict[int, int]:
+        """County → competitor index of the launches running in ``mi``."""
+        return {county: comp for county, comp, first, last in self.launches if first <= mi <= last}
+
+    def launch_on(self, mi: int) -> np.ndarray:
+        """Per county: 1.0 where a launch runs in ``mi``, else 0.0."""
+        out = np.zeros(len(COUNTIES))
+        for county in self.launching(mi):
+            out[county] = 1.0
+        return out
+
 
 def build_world(cfg: SimConfig, rng: np.random.Generator, start_mi: int, months: int) -> World:
     first_mi = start_mi - cfg.burn_in_months
@@ -181,6 +193,7 @@ def build_world(cfg: SimConfig, rng: np.random.Generator, start_mi: int, months:
     if fix_mi <= last_mi:
         badness[fix_mi - first_mi :, fixed] = np.clip(0.12 + rng.normal(0, 0.03, last_mi - fix_mi + 1), 0, 1)
     pushes = tuple((c, k, start_mi + a, start_mi + b) for c, k, a, b in cfg.competitor_pushes)
+    launches = tuple((c, k, start_mi + a, start_mi + b) for c, k, a, b in cfg.competitor_launches)
     from churnradar.simulate.calendar import spring_festival_months
 
     return World(
@@ -196,6 +209,7 @@ def build_world(cfg: SimConfig, rng: np.random.Generator, start_mi: int, months:
         promo_launch_mi=start_mi + min(cfg.promo_launch_offset, months - 1),
         sf_months=spring_festival_months(first_mi, last_mi),
         pushes=pushes,
+        launches=launches,
         pkg_fee=np.array([p[5] if not p[9] else cfg.promo_fee for p in PACKAGES]),
         pkg_brand=np.array([BRANDS.index(p[3]) for p in PACKAGES]),
         pkg_postpaid=np.array([p[4] == "postpaid" for p in PACKAGES]),
