@@ -194,10 +194,10 @@ def evaluation(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The campaign's evaluation per arm, from :func:`~churnradar.retention.evaluate.evaluate_campaign`.
 
-    Arms: ``control`` (its size and retention; control members are never offered anything, so
-    nothing is contacted or accepted there) and one per offer: size, contacted, accepted, retention
-    rate with its 95% interval, uplift against control with its interval, incremental retained and
-    revenue, cost and ROI. Notes: ``observed`` (the follow-up window is fully recorded),
+    Arms: ``control`` (its size and retention) and one per offer: size, retention rate with its 95%
+    interval, uplift against control with its interval, incremental retained and revenue, cost and
+    ROI; every arm also counts its members contacted and accepting (of the campaign's member list,
+    :func:`~churnradar.retention.evaluate.campaign_members`). Notes: ``observed`` (the follow-up window is fully recorded),
     ``window_end``, ``warnings``, and ``unavailable`` (why there is no evaluation, when there is none).
     """
     from churnradar.retention.errors import CampaignError
@@ -207,8 +207,8 @@ def evaluation(
     if store.path is None:
         return [], {"unavailable": "the store has no file to evaluate campaigns on"}
     try:
+        members = campaign_members(store.path, campaign_id, engine)[4]
         if not scope.everything:
-            members = campaign_members(store.path, campaign_id, engine)[4]
             ids = members["subscriber_id"].astype(str).tolist()
             if len(in_scope_ids(store, scope, ids)) < len(set(ids)):
                 return [], {
@@ -221,26 +221,24 @@ def evaluation(
     except CampaignError as exc:
         return [], {"unavailable": str(exc)}
     ov = ev.overall
+    counts = _arm_counts(members)
     arms = [
         {
             "arm": "control",
             "n": ov["n_control"],
-            "contacted": 0,
-            "accepted": 0,
+            **counts.get("control", {"contacted": 0, "accepted": 0}),
             "retention_rate": _num(ov["control_retention"]),
             "uplift_vs_control": None,
         }
     ]
     for r in ev.by_offer.to_dict("records") if len(ev.by_offer) else []:
-        contacted = _count(r["reach"], r["n"])
         arms.append(
             {
                 "arm": r["arm"],
                 "kind": r.get("kind"),
                 "channel": r.get("channel"),
                 "n": int(r["n"]),
-                "contacted": contacted,
-                "accepted": _count(r["acceptance"], contacted),
+                **counts.get(r["arm"], {"contacted": 0, "accepted": 0}),
                 "retention_rate": _num(r["retention"]),
                 "retention_ci": [_num(x) for x in r["retention_ci"]],
                 "uplift_vs_control": _num(r["uplift"]),
@@ -256,12 +254,20 @@ def evaluation(
 
 
 def _num(v: Any) -> float | None:
-    return None if v is None or not math.isfinite(float(v)) else round(float(v), 6)
+    return None if v is None or not math.isfinite(float(v)) else float(v)
 
 
-def _count(share: Any, n: Any) -> int:
-    """A count from its share of ``n`` (the evaluation gives reach and acceptance as shares)."""
-    return 0 if share is None or not math.isfinite(float(share)) else round(float(share) * int(n))
+def _arm_counts(members: Any) -> dict[str, dict[str, int]]:
+    """Members contacted and accepting per arm (an offer id, or ``control``)."""
+    m = members.copy()
+    control = m["is_control"].fillna(False).astype(bool)
+    m["arm"] = m["offer_id"].where(~control, "control").fillna("control")
+    for col in ("contacted", "accepted"):
+        m[col] = m[col].astype("boolean").fillna(False).astype(bool) if col in m else False
+    return {
+        str(arm): {"contacted": int(g["contacted"].sum()), "accepted": int(g["accepted"].sum())}
+        for arm, g in m.groupby("arm")
+    }
 
 
 def contacts(
