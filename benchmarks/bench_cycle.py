@@ -58,6 +58,8 @@ KEY = "bench-key-not-secret"
 TIME = Path("/usr/bin/time")
 STATUS_LINE = re.compile(r"^\s*(ran|skipped|failed)\s+(\w+)\s")
 SYNTHETIC_ABOVE = 1_000_000
+#: Commands whose failure leaves nothing for the later ones to read.
+NEEDED = ("ingest", "features", "train", "score")
 #: The separate commands doing what a stage of the cycle does (monitoring has no command of its own).
 SEPARATE_OF = {
     "ingest": ("ingest",),
@@ -255,6 +257,24 @@ def snapshot(commit: str, work: Path) -> tuple[str, Path]:
 
 # -- building the operator ----------------------------------------------------------------
 
+#: A churnradar store (its format record and every canonical table) filled by the synthetic
+#: generator month by month; no ingest batch is recorded, so the data version is "no-batches".
+SYNTHETIC_STORE = """
+import sys
+from datetime import date
+from churnradar.features.synthetic import SyntheticOperator
+from churnradar.store import Store
+n, months, seed, year, month, out = sys.argv[1:]
+op = SyntheticOperator(int(n), int(months), int(seed), date(int(year), int(month), 1))
+with Store.open(out) as st:
+    con = st.connection
+    for name, batch in op.tables():
+        con.register("_batch", batch)
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _batch')
+        con.unregister("_batch")
+    con.execute("CHECKPOINT")
+"""
+
 
 @dataclass
 class Operator:
@@ -310,19 +330,8 @@ def build(args: argparse.Namespace, n: int) -> Operator:
         )
     else:
         op.base_store.unlink(missing_ok=True)
-        cmd = [
-            sys.executable,
-            "-c",
-            "import sys; from datetime import date; "
-            "from churnradar.features.synthetic import SyntheticOperator, write_store; "
-            "n, m, seed, y, mo, out = sys.argv[1:]; "
-            "write_store(SyntheticOperator(int(n), int(m), int(seed), date(int(y), int(mo), 1)), out)",
-            str(n),
-            str(args.months),
-            str(args.seed),
-            *args.start.split("-"),
-            str(op.base_store),
-        ]
+        cmd = [sys.executable, "-c", SYNTHETIC_STORE, str(n), str(args.months), str(args.seed)]
+        cmd += [*args.start.split("-"), str(op.base_store)]
     r = run(
         cmd,
         cwd=folder,
@@ -579,7 +588,7 @@ def run_separate(args: argparse.Namespace, op: Operator, run_dir: Path, cycle: d
         }
         print(f"  {_short(row)}", file=sys.stderr, flush=True)
         out.append(row)
-        if r.exit_code:
+        if r.exit_code and name in NEEDED:
             break
     return {
         "run": "separate commands",
@@ -663,8 +672,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--budget-per-subscriber",
         type=float,
-        default=0.2,
-        help="target list budget, yuan per subscriber (0: no target list)",
+        default=None,
+        help="target list budget, yuan per subscriber (0: no target list; default 0.2 on simulated data, "
+        "0 on synthetic data, which holds no campaign outcomes to learn uplift from)",
     )
     ap.add_argument(
         "--work", type=Path, default=HERE / "_work" / "cycle", help="folder keeping the operators"
@@ -690,8 +700,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"churnradar source: commit {commit[:12]} ({args.src})", file=sys.stderr, flush=True)
     results = []
     for n in args.subscribers:
-        args.budget = round(n * args.budget_per_subscriber) if args.budget_per_subscriber > 0 else None
         op = build(args, n)
+        per = args.budget_per_subscriber
+        if per is None:
+            per = 0.2 if op.source == "simulator" else 0.0
+        args.budget = round(n * per) if per > 0 else None
         res: dict = {
             "subscribers": n,
             "months": args.months,
