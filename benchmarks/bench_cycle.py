@@ -107,6 +107,20 @@ def _rss(pids: list[int]) -> int:
     return total
 
 
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system, with reaped children's) of the processes so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick
+
+
 def _folder_bytes(folder: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(folder):
@@ -149,7 +163,8 @@ class Sampled:
     error: str | None
     peak_rss: int  # max of the sampled tree RSS and /usr/bin/time's maximum
     peak_tmp: int
-    samples: list[tuple[float, int, int]]  # (seconds since start, tree RSS, temporary bytes)
+    cpu_s: float  # user + system CPU seconds of the whole tree
+    samples: list[tuple[float, int, int, float]]  # (seconds since start, tree RSS, temporary bytes, CPU s)
     lines: list[tuple[float, str]]  # stdout lines with the second they arrived
     load: tuple[float, float]
     killed: str | None = None
@@ -183,7 +198,7 @@ def run(
             text=True,
             start_new_session=True,
         )
-        samples: list[tuple[float, int, int]] = []
+        samples: list[tuple[float, int, int, float]] = []
         lines: list[tuple[float, str]] = []
         killed: list[str] = []
         stop = threading.Event()
@@ -193,7 +208,7 @@ def run(
                 pids = _tree(proc.pid)
                 rss = _rss(pids)
                 tmp = sum(_folder_bytes(f) for f in tmp_folders if f.exists()) + _deleted_open_bytes(pids)
-                samples.append((time.perf_counter() - started, rss, tmp))
+                samples.append((time.perf_counter() - started, rss, tmp, _cpu(pids)))
                 if rss > kill_bytes and not killed:
                     killed.append(f"killed by the benchmark at {rss / 2**30:.2f} GiB tree RSS")
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -218,6 +233,13 @@ def run(
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
     if m:
         kernel_peak = int(m.group(1)) * 1024
+    user = re.search(r"User time \(seconds\): ([\d.]+)", text)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", text)
+    cpu = (
+        float(user.group(1)) + float(system.group(1))
+        if user and system
+        else max([0.0, *(x[3] for x in samples)])
+    )
     errs = [x for x in err_path.read_text(errors="replace").splitlines() if x.strip()]
     errs = [x for x in errs if not x.lstrip().startswith("Command ")]  # /usr/bin/time's note
     code = proc.returncode
@@ -227,6 +249,7 @@ def run(
         error=(killed[0] if killed else errs[-1][:300] if errs else None) if code else None,
         peak_rss=max([kernel_peak, *(s[1] for s in samples)]),
         peak_tmp=max([0, *(s[2] for s in samples)]),
+        cpu_s=cpu,
         samples=samples,
         lines=lines,
         load=(round(load0, 2), round(os.getloadavg()[0], 2)),
@@ -404,19 +427,21 @@ def _split(r: Sampled) -> list[dict]:
         m = STATUS_LINE.match(line)
         if m:
             marks.append((at, m.group(2), m.group(1)))
-    out, begin = [], 0.0
+    out, begin, cpu_before = [], 0.0, 0.0
     for at, name, status in marks:
         window = [s for s in r.samples if begin <= s[0] <= at]
+        cpu_at = window[-1][3] if window else cpu_before
         out.append(
             {
                 "stage": name,
                 "status": status,
                 "wall_s": round(at - begin, 1),
+                "cpu_s": round(cpu_at - cpu_before, 1),
                 "peak_rss_gib": round(max([0, *(s[1] for s in window)]) / 2**30, 2),
                 "peak_tmp_gib": round(max([0, *(s[2] for s in window)]) / 2**30, 2),
             }
         )
-        begin = at
+        begin, cpu_before = at, cpu_at
     return out
 
 
@@ -478,6 +503,7 @@ def run_cycle(args: argparse.Namespace, op: Operator, run_dir: Path, label: str)
         "run": label,
         "command": "churnradar " + " ".join(cmd),
         "wall_s": round(r.seconds, 1),
+        "cpu_s": round(r.cpu_s, 1),
         "peak_rss_gib": round(r.peak_rss / 2**30, 2),
         "peak_tmp_gib": round(r.peak_tmp / 2**30, 2),
         "exit_code": r.exit_code,
@@ -579,6 +605,7 @@ def run_separate(args: argparse.Namespace, op: Operator, run_dir: Path, cycle: d
             "stage": name,
             "command": "churnradar " + " ".join(cmd),
             "wall_s": round(r.seconds, 1),
+            "cpu_s": round(r.cpu_s, 1),
             "peak_rss_gib": round(r.peak_rss / 2**30, 2),
             "peak_tmp_gib": round(r.peak_tmp / 2**30, 2),
             "rows": _rows(name, _json(r.stdout)) if not r.exit_code else None,
@@ -593,6 +620,7 @@ def run_separate(args: argparse.Namespace, op: Operator, run_dir: Path, cycle: d
     return {
         "run": "separate commands",
         "wall_s": round(sum(x["wall_s"] for x in out), 1),
+        "cpu_s": round(sum(x["cpu_s"] for x in out), 1),
         "peak_rss_gib": max(x["peak_rss_gib"] for x in out),
         "peak_tmp_gib": max(x["peak_tmp_gib"] for x in out),
         "exit_code": next((x["exit_code"] for x in out if x["exit_code"]), 0),
@@ -615,15 +643,18 @@ def markdown(res: dict) -> str:
         f"**{res['subscribers']:,} × {res['months']}** ({res['source']}, month {res['month']}, "
         f"`--memory {res['memory']}`)",
         "",
-        "| stage | cycle: status | s | peak RSS GiB | temp disk GiB | rows | separate: command | s | "
-        "peak RSS GiB | temp disk GiB | rows |",
+        "| stage | cycle: status | s (CPU s) | peak RSS GiB | temp disk GiB | rows | separate: command | "
+        "s (CPU s) | peak RSS GiB | temp disk GiB | rows |",
         "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     seps = {s["stage"]: s for s in sep["stages"]}
     used: set[str] = set()
     for s in cyc["stages"]:
         rows = f"{s['rows']:,}" if s.get("rows") is not None else ""
-        mine = f"| {s['stage']} | {s['status']} | {s['wall_s']} | {s['peak_rss_gib']} | {s['peak_tmp_gib']} | {rows} "
+        mine = (
+            f"| {s['stage']} | {s['status']} | {s['wall_s']} ({s.get('cpu_s', '')}) | {s['peak_rss_gib']} | "
+            f"{s['peak_tmp_gib']} | {rows} "
+        )
         matched = [seps[c] for c in SEPARATE_OF.get(s["stage"], ()) if c in seps]
         if not matched:
             lines.append(mine + "| — | | | | |")
@@ -634,8 +665,9 @@ def markdown(res: dict) -> str:
         if name not in used:
             lines.append("| | | | | | " + _sep_cells(other))
     lines.append(
-        f"| **total** | exit {cyc['exit_code']} | **{cyc['wall_s']}** | {cyc['peak_rss_gib']} | "
-        f"{cyc['peak_tmp_gib']} | | | **{sep['wall_s']}** | {sep['peak_rss_gib']} | {sep['peak_tmp_gib']} | |"
+        f"| **total** | exit {cyc['exit_code']} | **{cyc['wall_s']}** ({cyc.get('cpu_s', '')}) | "
+        f"{cyc['peak_rss_gib']} | {cyc['peak_tmp_gib']} | | | **{sep['wall_s']}** ({sep.get('cpu_s', '')}) | "
+        f"{sep['peak_rss_gib']} | {sep['peak_tmp_gib']} | |"
     )
     lines += [
         "",
@@ -651,7 +683,7 @@ def markdown(res: dict) -> str:
 def _sep_cells(s: dict) -> str:
     rows = f"{s['rows']:,}" if s.get("rows") is not None else ""
     cmd = s["stage"] + ("" if not s["exit_code"] else f" (exit {s['exit_code']}: {s['error']})")
-    return f"| {cmd} | {s['wall_s']} | {s['peak_rss_gib']} | {s['peak_tmp_gib']} | {rows} |"
+    return f"| {cmd} | {s['wall_s']} ({s.get('cpu_s', '')}) | {s['peak_rss_gib']} | {s['peak_tmp_gib']} | {rows} |"
 
 
 def main(argv: list[str] | None = None) -> int:
