@@ -41,6 +41,13 @@ def test_the_first_run_runs_every_stage_and_records_it(cycled) -> None:
     }
     train = next(s for s in first["stages"] if s["name"] == "train")
     assert train["detail"]["as_of"] == "2024-09"  # outcomes up to T confirmed three months later
+    # the first model of the definition is the champion, and scores
+    decided = train["detail"]["champion"]
+    assert decided["promoted"] and decided["reason"].startswith("no champion of churn definition offnet")
+    assert first["champion"] == decided and train["detail"]["held_out_months"] == 0
+    score = next(s for s in first["stages"] if s["name"] == "score")
+    assert score["detail"]["model_id"] == decided["champion"] == train["detail"]["model_id"]
+    assert isinstance(first["alert"], bool) and "checks_judged" in first["stages"][-1]["detail"]
     assert next(s for s in first["stages"] if s["name"] == "score")["rows"] > 2_000
     records = read_records(store, parse_month("2024-12"))
     assert set(records) == {s for s, st in status.items() if st == "ran"}
@@ -98,3 +105,43 @@ def test_psi_is_zero_for_the_same_sample_and_large_for_a_moved_one() -> None:
     cats = np.array(["a"] * 700 + ["b"] * 300, dtype=object)
     assert psi(cats, cats) == pytest.approx(0.0, abs=1e-12)
     assert psi(cats, np.array(["a"] * 300 + ["b"] * 700, dtype=object)) > 0.25
+
+
+def test_a_check_alerts_only_beyond_training_months_noise_and_with_enough_observations() -> None:
+    from churnradar.cycle.monitor import _check, _psi_bins, judge
+
+    rng = np.random.default_rng(1)
+    moved, bins = _psi_bins(rng.normal(0, 1, 5_000), rng.normal(1, 1, 5_000))
+    assert moved > 0.25
+    checks = {
+        "moved": _check(moved, bins, "line", 5_000, 5_000),
+        # the training months were as far from the reference: nothing new
+        "learnt": _check(moved, bins, "line", 5_000, 5_000, baseline=moved - 0.05),
+        "beyond learnt": _check(moved, bins, "line", 5_000, 5_000, baseline=moved - 0.3),
+        # PSI 0.3 between two samples of 80: chi-squared 12 on 9 degrees of freedom, p = 0.2
+        "noise": _check(0.3, 10, "line", 80, 80),
+        # 40 observations for 10 bins: fewer than 5 a bin
+        "few": _check(0.9, 10, "grid", 27, 27),
+    }
+    checks |= {f"calm{i}": _check(0.01, 10, "line", 5_000, 5_000) for i in range(100)}
+    out = judge(checks)
+    assert out["moved"].status == "drift" and out["beyond learnt"].status == "drift"
+    assert out["learnt"].status == "learnt"
+    assert out["noise"].status == "noise" and out["noise"].p_value > 0.1
+    assert out["few"].status == "too few" and out["few"].p_value is None
+    assert {out[f"calm{i}"].status for i in range(100)} == {"stable"}
+
+
+def test_a_point_mass_crossing_a_decile_edge_is_not_a_material_shift() -> None:
+    from churnradar.cycle.monitor import _material
+
+    rng = np.random.default_rng(2)
+    rest = np.r_[np.full(3_000, 30.0), rng.uniform(5, 29, 3_000)]  # 30.0: 90 of 91 days
+    # lines active every day: 91/3 days a month over a 91-day quarter, 30 over a 90-day one
+    ref = np.r_[np.full(4_000, 91 / 3), rest]
+    cur = np.r_[np.full(4_000, 30.0), rest]
+    assert psi(ref, cur) > 0.25
+    assert not _material(ref, cur)
+    assert _material(ref, ref + np.std(ref) * 0.5)  # half a standard deviation: material
+    with_missing = np.where(rng.random(ref.size) < 0.2, np.nan, ref)
+    assert _material(ref, with_missing)  # a fifth of the values missing: Cohen's h 0.93

@@ -130,7 +130,19 @@ def _print_table(result) -> None:  # type: ignore[no-untyped-def]
             f"{s.peak_rss / 2**30:.2f} GiB" if s.peak_rss else "",
         )
     console.print(t)
-    mon = next((s for s in result.stages if s.name == "monitor" and s.status == "ran"), None)
-    if mon is not None and mon.detail.get("alert"):
-        for a in mon.detail.get("alerts", []):
-            console.print(f"[red]monitoring alert:[/] {escape(a)}", highlight=False, soft_wrap=True)
+    decided = result.champion
+    if decided is not None:
+        style = "green" if decided["promoted"] else "yellow"
+        console.print(f"[{style}]champion:[/] {escape(decided['reason'])}", highlight=False, soft_wrap=True)
+    mon = result.monitoring
+    if mon is not None:
+        if mon.get("alert"):
+            for a in mon.get("alerts", []):
+                console.print(f"[red]monitoring alert:[/] {escape(a)}", highlight=False, soft_wrap=True)
+        else:
+            console.print(
+                f"monitoring: no alert ({mon.get('checks_judged', 0)} stability checks judged"
+                f"{', ' + str(len(mon['watch'])) + ' worth a look' if mon.get('watch') else ''})",
+                highlight=False,
+                soft_wrap=True,
+            )

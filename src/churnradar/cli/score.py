@@ -17,7 +17,10 @@ def score(
     as_of: AsOfOption,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Model id (or prefix); default: newest trained at or before as-of."),
+        typer.Option(
+            "--model",
+            help="Model id (or prefix); default: the champion (else the newest model) trained at or before as-of.",
+        ),
     ] = None,
     definition: Annotated[
         str | None,

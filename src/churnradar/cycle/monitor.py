@@ -8,14 +8,35 @@ for text columns, a bin of its own for missing values):
     PSI = sum over bins of (cur - ref) * ln(cur / ref)      (shares floored at 0.0001)
 
 Rules of thumb used by credit and churn modellers: below 0.10 stable, 0.10-0.25 a shift worth a
-look, above 0.25 a shift that calls for retraining. :data:`ALERT_PSI` (feature and score) and an
-outcome ROC-AUC more than :data:`ALERT_AUC_DROP` below the model's own validation (over at least
-:data:`MIN_OUTCOME_CHURNERS` churners) raise the alert.
+look, above 0.25 a shift that calls for retraining. Two things make a raw PSI above 0.25 a poor
+alarm on its own. Months differ from each other in ways a model has already learnt: a 30-day
+month against a 31-day one moves every count of active days, a three-month mean drops a February
+in and out. And a PSI is a statistic: between two samples of the same population,
+``PSI * n_ref * n_cur / (n_ref + n_cur)`` follows a chi-squared law with (bins - 1) degrees of
+freedom, so a small sample's PSI can pass 0.25 by chance alone. A feature or the score raises the
+alert only when all of these hold:
+
+* its PSI is more than :data:`ALERT_PSI` above the largest PSI of the months the model learnt from
+  (its feature months, against the same reference month): the month has moved by more than the
+  retraining threshold beyond what the model was trained across;
+* the shift is beyond sampling noise with every check of the month counted: its chi-squared
+  p-value is below :data:`ALERT_FAMILY_ERROR` divided by the number of checks judged (Bonferroni),
+  so a month of a hundred stable features raises a false alert at most 5% of the time;
+* it has enough independent observations for that test: at least :data:`MIN_UNITS_PER_BIN` per
+  bin on average in both months (Cochran's rule for the chi-squared approximation).
+
+The independent observations of a feature are its lines, except for a feature that is the same
+for every line of a home grid (the network quality of the grid): that is a property of the grid,
+its observations are the grids, and a store of a few dozen grids gives too few to judge (its PSI
+is shown, never alerted on). An outcome ROC-AUC more than :data:`ALERT_AUC_DROP` below the model's
+own validation (over at least :data:`MIN_OUTCOME_CHURNERS` churners, and below it beyond chance:
+one-sided p under :data:`ALERT_FAMILY_ERROR` over the months judged, with the Hanley-McNeil
+standard error) also raises the alert.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,10 +44,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from churnradar.periods import add_months, format_month
+from churnradar.periods import add_months, format_month, parse_month
 
-#: A feature or score PSI above this raises the alert (and asks for retraining).
+#: A feature or score PSI above this raises the alert (and asks for retraining) when it is beyond
+#: sampling noise; 0.10 to this is a shift worth a look (listed, no alert).
 ALERT_PSI = 0.25
+WATCH_PSI = 0.10
+#: Chance of a false stability alert in a month with nothing moved, over all its checks together.
+ALERT_FAMILY_ERROR = 0.05
+#: Independent observations per bin (on average, in each month) needed to judge a PSI.
+MIN_UNITS_PER_BIN = 5
+#: Cohen's small effect: a numeric column's shift in reference standard deviations (or Cohen's h of
+#: its share of missing values) below this is not material, whatever its PSI.
+SMALL_EFFECT = 0.2
 #: An outcome ROC-AUC this far below the model's validation ROC-AUC raises the alert.
 ALERT_AUC_DROP = 0.05
 #: Fewer churners than this in an earlier month's outcome: its ROC-AUC is shown, never alerted on.
@@ -39,6 +69,12 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float | None:
     """Population stability index of ``current`` against ``reference`` (arrays or Arrow columns):
     deciles of the reference for numbers, categories for text; missing values are a bin of their
     own. None when the reference has no values."""
+    out = _psi_bins(reference, current, bins)
+    return None if out is None else out[0]
+
+
+def _psi_bins(reference: Any, current: Any, bins: int = 10) -> tuple[float, int] | None:
+    """PSI and the number of bins holding any value of either sample."""
     ref = _as_array(reference)
     cur = _as_array(current)
     if len(ref) == 0 or len(cur) == 0:
@@ -50,8 +86,8 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float | None:
         if present.size == 0:
             return None
         edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
-        rb = np.where(np.isnan(r), -1, np.searchsorted(edges, r, side="right"))
-        cb = np.where(np.isnan(c), -1, np.searchsorted(edges, c, side="right"))
+        rb = np.where(np.isnan(r), -1, np.searchsorted(edges, r, side="left"))
+        cb = np.where(np.isnan(c), -1, np.searchsorted(edges, c, side="left"))
         keys = np.arange(-1, len(edges) + 1)
         rs = np.array([(rb == k).mean() for k in keys])
         cs = np.array([(cb == k).mean() for k in keys])
@@ -61,8 +97,80 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float | None:
         keys = np.union1d(np.unique(r), np.unique(c))
         rs = np.array([(r == k).mean() for k in keys])
         cs = np.array([(c == k).mean() for k in keys])
+    used = int(np.count_nonzero((rs > 0) | (cs > 0)))
     rs, cs = np.maximum(rs, _FLOOR), np.maximum(cs, _FLOOR)
-    return float(np.sum((cs - rs) * np.log(cs / rs)))
+    return float(np.sum((cs - rs) * np.log(cs / rs))), used
+
+
+@dataclass(frozen=True)
+class StabilityCheck:
+    """One PSI of the month (a feature's or the score's) and what it says."""
+
+    psi: float
+    bins: int
+    unit: str  # "line" or "grid": what an independent observation of the column is
+    n_ref: int  # independent observations in the reference month
+    n_cur: int
+    p_value: float | None = None  # chance of a PSI this large between samples of one population
+    #: the largest PSI of the months the model learnt from against its reference month
+    baseline: float = 0.0
+    status: str = "stable"  # stable | learnt | noise | slight | watch | drift | too few
+    segment: str | None = None  # county of the lines compared (None: all lines)
+    material: bool = True  # moved by at least a small effect on the column's own scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "psi": round(self.psi, 4),
+            "status": self.status,
+            "unit": self.unit,
+            "units": [self.n_ref, self.n_cur],
+            "bins": self.bins,
+            "p_value": None if self.p_value is None else float(f"{self.p_value:.3g}"),
+            "training_psi": round(self.baseline, 4),
+            "county": self.segment,
+        }
+
+
+def _check(
+    value: float, bins: int, unit: str, n_ref: int, n_cur: int, baseline: float = 0.0
+) -> StabilityCheck:
+    """The check before the month's Bonferroni correction: p-value when the units are enough."""
+    from scipy.stats import chi2
+
+    if bins < 2 or min(n_ref, n_cur) < MIN_UNITS_PER_BIN * bins:
+        return StabilityCheck(value, bins, unit, n_ref, n_cur, None, baseline, "too few")
+    stat = value * n_ref * n_cur / (n_ref + n_cur)
+    return StabilityCheck(value, bins, unit, n_ref, n_cur, float(chi2.sf(stat, bins - 1)), baseline)
+
+
+def judge(
+    checks: dict[str, StabilityCheck], family_error: float = ALERT_FAMILY_ERROR
+) -> dict[str, StabilityCheck]:
+    """Each check's status with the month's checks counted together (Bonferroni). With *excess* the
+    PSI beyond the largest the model's own training months had (``baseline``): ``stable`` (PSI at
+    most :data:`WATCH_PSI`), ``learnt`` (an excess of at most :data:`WATCH_PSI`: no further than
+    the months the model learnt from), ``noise`` (within sampling noise), ``drift`` (an excess above
+    :data:`ALERT_PSI`), ``slight`` (bins moved, the values hardly: less than a small effect on the
+    column's own scale), ``watch`` (the rest), ``too few`` (too few observations to judge)."""
+    judged = sum(c.p_value is not None for c in checks.values())
+    level = family_error / max(judged, 1)
+    out = {}
+    for name, c in checks.items():
+        excess = c.psi - c.baseline
+        if c.p_value is None:
+            status = "too few"
+        elif c.psi <= WATCH_PSI:
+            status = "stable"
+        elif excess <= WATCH_PSI:
+            status = "learnt"
+        elif c.p_value >= level:
+            status = "noise"
+        elif not c.material:
+            status = "slight"
+        else:
+            status = "drift" if excess > ALERT_PSI else "watch"
+        out[name] = replace(c, status=status)
+    return out
 
 
 def _as_array(x: Any) -> np.ndarray:
@@ -82,6 +190,8 @@ class MonitorResult:
     score_psi: float | None = None
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # one per earlier scored month
     alerts: list[str] = field(default_factory=list)
+    #: each feature's check ("score" for the 1-month probability), after the month's correction
+    checks: dict[str, StabilityCheck] = field(default_factory=dict)
 
     @property
     def alert(self) -> bool:
@@ -89,22 +199,47 @@ class MonitorResult:
 
     def summary(self) -> dict[str, Any]:
         top = sorted(self.features.items(), key=lambda kv: -kv[1])[:10]
+        judged = [c for c in self.checks.values() if c.p_value is not None]
+
+        def named(status: str) -> list[dict[str, Any]]:
+            hits = sorted(
+                ((k, c) for k, c in self.checks.items() if c.status == status), key=lambda kc: -kc[1].psi
+            )
+            return [{"feature": k.split("@")[0], **c.to_dict()} for k, c in hits]
+
         return {
             "month": format_month(self.month),
             "model_id": self.model_id,
             "reference_month": format_month(self.reference_month),
             "features_checked": len(self.features),
-            "top_feature_psi": [{"feature": k, "psi": round(v, 4)} for k, v in top],
+            "checks_judged": len(judged),
+            "check_level": None if not judged else float(f"{ALERT_FAMILY_ERROR / len(judged):.3g}"),
+            "top_feature_psi": [
+                {
+                    "feature": k,
+                    "psi": round(v, 4),
+                    "status": self.checks[k].status if k in self.checks else None,
+                }
+                for k, v in top
+            ],
             "score_psi": None if self.score_psi is None else round(self.score_psi, 4),
+            "drifted": named("drift"),
+            "watch": named("watch"),
+            "not_judged": sorted(k for k, c in self.checks.items() if c.status == "too few"),
             "outcomes": self.outcomes,
             "alert": self.alert,
             "alerts": self.alerts,
         }
 
     def rows(self) -> pa.Table:
-        items = [(f"feature:{k}", "psi", v) for k, v in self.features.items()]
-        if self.score_psi is not None:
-            items.append(("score", "psi", self.score_psi))
+        if self.checks:  # every PSI, over all lines and per county ("feature:name@county")
+            items = [
+                (k if k.startswith("score") else f"feature:{k}", "psi", c.psi) for k, c in self.checks.items()
+            ]
+        else:
+            items = [(f"feature:{k}", "psi", v) for k, v in self.features.items()]
+            if self.score_psi is not None:
+                items.append(("score", "psi", self.score_psi))
         for o in self.outcomes:
             for metric in ("roc_auc", "top_decile_lift", "predicted", "observed"):
                 if o.get(metric) is not None:
@@ -122,20 +257,30 @@ class MonitorResult:
         )
 
 
-def _snapshot(store: Path, month: date, feature_set: str) -> pa.Table | None:
+def _snapshot(store: Path, month: date, feature_set: str, *, write: bool = False) -> pa.Table | None:
+    """The stored feature snapshot of ``month``; with ``write``, computed and stored when missing."""
     from churnradar.features.snapshot import SNAPSHOT_TABLE
     from churnradar.store import Store
 
-    with Store.open(store, read_only=True) as st:
-        con = st.connection
-        if not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SNAPSHOT_TABLE]
-        ).fetchone()[0]:
-            return None
-        t = con.execute(
-            f'SELECT * FROM "{SNAPSHOT_TABLE}" WHERE as_of = ? AND feature_set = ?', [month, feature_set]
-        ).to_arrow_table()
-    return t if t.num_rows else None
+    def read() -> pa.Table | None:
+        with Store.open(store, read_only=True) as st:
+            con = st.connection
+            if not con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SNAPSHOT_TABLE]
+            ).fetchone()[0]:
+                return None
+            t = con.execute(
+                f'SELECT * FROM "{SNAPSHOT_TABLE}" WHERE as_of = ? AND feature_set = ?', [month, feature_set]
+            ).to_arrow_table()
+        return t if t.num_rows else None
+
+    t = read()
+    if t is None and write:
+        from churnradar.features import write_snapshot
+
+        write_snapshot(store, month, feature_set)
+        t = read()
+    return t
 
 
 def _scores(store: Path, month: date, model_id: str | None = None) -> pa.Table | None:
@@ -148,7 +293,7 @@ def _scores(store: Path, month: date, model_id: str | None = None) -> pa.Table |
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SCORE_TABLE]
         ).fetchone()[0]:
             return None
-        sql = f'SELECT subscriber_id, p_churn_1m FROM "{SCORE_TABLE}" WHERE as_of = ?'
+        sql = f'SELECT subscriber_id, p_churn_1m, model_id FROM "{SCORE_TABLE}" WHERE as_of = ?'
         args: list[Any] = [month]
         if model_id is not None:
             sql += " AND model_id = ?"
@@ -178,21 +323,48 @@ def monitor(store: Path | str, month: date, *, look_back: int = 3) -> MonitorRes
     scores = _scores(store, month)
     if scores is None:
         raise ValueError(f"{format_month(month)} has no scores to monitor; run the score stage first")
-    record, _ = load_model(store, as_of=month)
+    ids = scores.column("model_id").unique().to_pylist()
+    record, model = load_model(store, ids[0]) if len(ids) == 1 else load_model(store, as_of=month)
     res = MonitorResult(month, record.model_id, record.as_of)
     cur = _snapshot(store, month, record.feature_set)
-    ref = _snapshot(store, record.as_of, record.feature_set)
+    ref = _snapshot(store, record.as_of, record.feature_set, write=True)
+    learnt = [
+        t
+        for m in (model.meta or {}).get("feature_months", [])
+        if (t := _snapshot(store, parse_month(m), record.feature_set, write=True)) is not None
+    ]
+    checks: dict[str, StabilityCheck] = {}
+    geo = _geography(store)
     if cur is not None and ref is not None:
         skip = {"as_of", "feature_set", "version", "subscriber_id"}
-        for name in cur.column_names:
-            if name in skip or name not in ref.column_names:
-                continue
-            v = psi(ref.column(name), cur.column(name))
-            if v is not None:
-                res.features[name] = v
+        names = [n for n in cur.column_names if n not in skip and n in ref.column_names]
+        columns = {
+            n: (ref.column(n), cur.column(n), [t.column(n) for t in learnt if n in t.column_names])
+            for n in names
+        }
+        res.features = _stability(
+            checks, columns, _Places.of(ref, geo), _Places.of(cur, geo), [_Places.of(t, geo) for t in learnt]
+        )
     ref_scores = _scores(store, record.as_of, record.model_id)
+    if ref_scores is None and ref is not None:
+        ref_scores = model.score(ref, reasons=None)
     if ref_scores is not None:
-        res.score_psi = psi(ref_scores.column("p_churn_1m"), scores.column("p_churn_1m"))
+        learnt_scores = [model.score(t, reasons=None) for t in learnt]
+        column = {
+            "score": (
+                ref_scores.column("p_churn_1m"),
+                scores.column("p_churn_1m"),
+                [t.column("p_churn_1m") for t in learnt_scores],
+            )
+        }
+        res.score_psi = _stability(
+            checks,
+            column,
+            _Places.of(ref_scores, geo),
+            _Places.of(scores, geo),
+            [_Places.of(t, geo) for t in learnt_scores],
+        ).get("score")
+    res.checks = judge(checks)
     base_auc = _validation_auc(record.metrics or {})
     from churnradar.evaluate.backtest import confirmation_months
     from churnradar.labels import get_definition
@@ -222,27 +394,179 @@ def monitor(store: Path | str, month: date, *, look_back: int = 3) -> MonitorRes
             o["top_decile_lift"] = _lift(y, p)
             o["predicted"] = round(float(p.mean()), 5)
             o["observed"] = round(float(y.mean()), 5)
+            o["roc_auc_se"] = round(_auc_se(o["roc_auc"], int(y.sum()), int(len(y) - y.sum())), 4)
             if (
                 base_auc is not None
                 and y.sum() >= MIN_OUTCOME_CHURNERS
                 and o["roc_auc"] < base_auc - ALERT_AUC_DROP
+                and _auc_drop_p(base_auc, o["roc_auc"], o["roc_auc_se"]) < ALERT_FAMILY_ERROR / look_back
             ):
                 res.alerts.append(
                     f"scores of {format_month(earlier)}: ROC-AUC {o['roc_auc']:.3f} against what happened, "
-                    f"{base_auc - o['roc_auc']:.3f} below the model's validation ({base_auc:.3f})"
+                    f"{base_auc - o['roc_auc']:.3f} below the model's validation ({base_auc:.3f}; "
+                    f"standard error {o['roc_auc_se']:.3f})"
                 )
         res.outcomes.append(o)
-    drifted = sorted(((v, k) for k, v in res.features.items() if v > ALERT_PSI), reverse=True)
+    drifted = sorted(
+        ((c.psi, k) for k, c in res.checks.items() if c.status == "drift" and k.split("@")[0] != "score"),
+        reverse=True,
+    )
     if drifted:
-        shown = ", ".join(f"{k} {v:.2f}" for v, k in drifted[:5])
+        shown = ", ".join(f"{k.replace('@', ' in ')} {v:.2f}" for v, k in drifted[:5])
         res.alerts.append(
-            f"{len(drifted)} features moved since {format_month(record.as_of)} (PSI > {ALERT_PSI}): {shown}"
+            f"{len(drifted)} feature check(s) moved since {format_month(record.as_of)} (PSI more than "
+            f"{ALERT_PSI} beyond the model's training months, beyond sampling noise over "
+            f"{sum(c.p_value is not None for c in res.checks.values())} checks): {shown}"
         )
-    if res.score_psi is not None and res.score_psi > ALERT_PSI:
-        res.alerts.append(
-            f"the score distribution moved since {format_month(record.as_of)} (PSI {res.score_psi:.2f})"
-        )
+    moved = sorted(
+        (
+            (c.psi, c.segment)
+            for k, c in res.checks.items()
+            if k.split("@")[0] == "score" and c.status == "drift"
+        ),
+        key=lambda x: -x[0],
+    )
+    if moved:
+        shown = ", ".join(f"{'all lines' if seg is None else seg} {v:.2f}" for v, seg in moved[:5])
+        res.alerts.append(f"the score distribution moved since {format_month(record.as_of)} (PSI {shown})")
     return res
+
+
+@dataclass
+class _Places:
+    """Home grid and county of each row of a table (None where unknown)."""
+
+    grid: np.ndarray
+    county: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table, geo: dict[str, tuple[str | None, str | None]] | None) -> _Places:
+        ids = table.column("subscriber_id").to_pylist()
+        where = [(geo or {}).get(i, (None, None)) for i in ids]
+        return cls(
+            np.array([w[0] for w in where], dtype=object), np.array([w[1] for w in where], dtype=object)
+        )
+
+    def segments(self) -> set[str]:
+        return {c for c in self.county if c is not None}
+
+    def mask(self, segment: str | None) -> np.ndarray:
+        return np.ones(len(self.county), dtype=bool) if segment is None else self.county == segment
+
+    def grids(self, mask: np.ndarray) -> int:
+        return len({g for g in self.grid[mask] if g is not None})
+
+
+def _geography(store: Path) -> dict[str, tuple[str | None, str | None]] | None:
+    """Each line's home grid and its county (``subscription.grid_id``, ``region.county_id``), when
+    the store records them."""
+    from churnradar.store import Store
+
+    with Store.open(store, read_only=True) as st:
+        con = st.connection
+        cols = {
+            (t, c)
+            for t, c in con.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE table_name IN ('subscription', 'region')"
+            ).fetchall()
+        }
+        if ("subscription", "grid_id") not in cols:
+            return None
+        county = "r.county_id" if ("region", "county_id") in cols else "NULL"
+        join = "LEFT JOIN region r ON r.grid_id = s.grid_id" if county != "NULL" else ""
+        rows = con.execute(
+            f"SELECT s.subscriber_id, any_value(s.grid_id), any_value({county}) FROM subscription s {join} "
+            "GROUP BY s.subscriber_id"
+        ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _grid_level(values: np.ndarray, grid: np.ndarray) -> bool:
+    """Whether ``values`` has one value per home grid (a property of the grid, not of the line)."""
+    seen: dict[Any, Any] = {}
+    for g, v in zip(grid, values, strict=True):
+        if g is None:
+            continue
+        key = "nan" if isinstance(v, float) and v != v else v
+        if seen.setdefault(g, key) != key:
+            return False
+    return len(seen) >= 2
+
+
+def _material(ref: np.ndarray, cur: np.ndarray) -> bool:
+    """Whether a numeric column moved by at least a small effect on its own scale (Cohen's 0.2):
+    the earth mover's distance of its values in reference standard deviations, or Cohen's h of
+    the share of missing values. Text columns: always (their PSI bins are their values)."""
+    if ref.dtype.kind not in "fiub":
+        return True
+    from scipy.stats import wasserstein_distance
+
+    r, c = ref.astype(np.float64), cur.astype(np.float64)
+    rm, cm = np.isnan(r), np.isnan(c)
+    h = abs(2 * np.arcsin(np.sqrt(rm.mean())) - 2 * np.arcsin(np.sqrt(cm.mean())))
+    if h >= SMALL_EFFECT:
+        return True
+    rp, cp = r[~rm], c[~cm]
+    if rp.size == 0 or cp.size == 0:
+        return False
+    sd = float(np.std(rp))
+    if sd == 0:  # a constant reference: Cohen's h of the share of other values
+        return bool(2 * np.arcsin(np.sqrt(np.mean(cp != rp[0]))) >= SMALL_EFFECT)
+    return wasserstein_distance(rp, cp) / sd >= SMALL_EFFECT
+
+
+def _stability(
+    checks: dict[str, StabilityCheck],
+    columns: dict[str, tuple[Any, Any, list[Any]]],
+    ref: _Places,
+    cur: _Places,
+    learnt: list[_Places],
+) -> dict[str, float]:
+    """Add the checks of each column (reference, current, the learnt months' values) over all lines
+    and within each county to ``checks``; return the all-lines PSI of each column."""
+    psis: dict[str, float] = {}
+    segments = sorted(ref.segments() & cur.segments())
+    for name, (r_col, c_col, l_cols) in columns.items():
+        r_all, c_all = _as_array(r_col), _as_array(c_col)
+        l_all = [_as_array(x) for x in l_cols]
+        grid_level = _grid_level(r_all, ref.grid) and _grid_level(c_all, cur.grid)
+        for segment in (None, *segments):
+            rm, cm = ref.mask(segment), cur.mask(segment)
+            r, c = r_all[rm], c_all[cm]
+            out = _psi_bins(r, c)
+            if out is None:
+                continue
+            if segment is None:
+                psis[name] = out[0]
+            units = ("grid", ref.grids(rm), cur.grids(cm)) if grid_level else ("line", len(r), len(c))
+            base = [
+                psi(r, x[p.mask(segment)])
+                for x, p in zip(l_all, learnt, strict=True)
+                if len(x) == len(p.county)
+            ]
+            check = _check(
+                out[0], out[1], *units, baseline=max((b for b in base if b is not None), default=0.0)
+            )
+            key = name if segment is None else f"{name}@{segment}"
+            checks[key] = replace(check, segment=segment, material=_material(r, c))
+    return psis
+
+
+def _auc_se(auc: float, churners: int, others: int) -> float:
+    """Standard error of a ROC-AUC over ``churners`` positives and ``others`` negatives (Hanley and
+    McNeil, 1982)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (churners - 1) * (q1 - auc**2) + (others - 1) * (q2 - auc**2)) / max(
+        churners * others, 1
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def _auc_drop_p(base: float, auc: float, se: float) -> float:
+    """One-sided p-value of a ROC-AUC this far below ``base`` by chance."""
+    from scipy.stats import norm
+
+    return 0.0 if se == 0 else float(norm.sf((base - auc) / se))
 
 
 def _validation_auc(metrics: dict[str, Any]) -> float | None:

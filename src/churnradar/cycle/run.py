@@ -7,8 +7,10 @@ Stages, in order (each a call of the library function its own command runs):
    which also refreshes the stored churn events that reports and metrics read;
 3. ``features``  the feature snapshot of T;
 4. ``train``     a new model as of T when there is none of the churn definition, when the newest is
-   ``retrain_months`` or more older than T, or when last month's monitoring raised an alert;
-5. ``score``     every open line of T with the newest model;
+   ``retrain_months`` or more older than T, or when last month's monitoring raised an alert; the
+   new model becomes the champion only when it beats the champion on the newest outcome month
+   neither learnt (:mod:`.champion`);
+5. ``score``     every open line of T with the champion;
 6. ``segments``  value, value x risk segment and action of every line (``value_segment``);
 7. ``target``    the target list under ``--budget`` (skipped without a budget);
 8. ``metrics``   every metric of the metrics layer for T (``metric_value``), and the report set
@@ -101,12 +103,28 @@ class CycleResult:
     def failed(self) -> list[StageRun]:
         return [s for s in self.stages if s.status == "failed"]
 
+    @property
+    def champion(self) -> dict[str, Any] | None:
+        """This run's champion-challenger decision, when its train stage judged a new model."""
+        train = next((s for s in self.stages if s.name == "train"), None)
+        return None if train is None else train.detail.get("champion")
+
+    @property
+    def monitoring(self) -> dict[str, Any] | None:
+        """This run's monitoring summary, when its monitor stage ran."""
+        mon = next((s for s in self.stages if s.name == "monitor" and s.status == "ran"), None)
+        return None if mon is None else mon.detail
+
     def to_dict(self) -> dict[str, Any]:
+        mon = self.monitoring
         return {
             "month": format_month(self.month),
             "store": str(self.store),
             "dry_run": self.dry_run,
             "stages": [s.to_dict() for s in self.stages],
+            "champion": self.champion,
+            "alert": None if mon is None else bool(mon.get("alert")),
+            "alerts": [] if mon is None else list(mon.get("alerts", [])),
         }
 
 
@@ -182,6 +200,38 @@ def _newest_model(store: Path, month: date, definition: str) -> Any:
         if rec.label_definition == definition and rec.as_of <= month:
             return rec
     return None
+
+
+def _scoring_model(store: Path, month: date, definition: str) -> str | None:
+    """The model ``score`` uses for ``month``: the latest-named champion trained at or before it,
+    else the newest such model."""
+    from churnradar.models.registry import champions, list_models
+
+    usable = {r.model_id for r in list_models(store) if r.label_definition == definition and r.as_of <= month}
+    for named in champions(store, definition):
+        if named.model_id in usable:
+            return named.model_id
+    newest = _newest_model(store, month, definition)
+    return None if newest is None else newest.model_id
+
+
+def _challenged(store: Path, model_id: str) -> bool:
+    """Whether a finished train stage of any month judged ``model_id`` against the champion."""
+    from churnradar.cycle.records import RUN_TABLE
+    from churnradar.store import Store
+
+    with Store.open(store, read_only=True) as st:
+        con = st.connection
+        if not con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [RUN_TABLE]
+        ).fetchone()[0]:
+            return False
+        details = con.execute(f"SELECT detail FROM \"{RUN_TABLE}\" WHERE stage = 'train'").fetchall()
+    for (d,) in details:
+        decided = json.loads(d or "{}").get("champion") or {}
+        if decided.get("challenger") == model_id:
+            return True
+    return False
 
 
 def _last_alert(store: Path, month: date) -> str | None:
@@ -334,12 +384,18 @@ def run_cycle(
             # the policy decides (no record is needed for that); what later stages see is the model
             keep = None if newest is None else newest.model_id
             if need is None:
-                fps[name] = _fp(name, keep)
+                detail: dict[str, Any] = {"model_id": keep}
+                if not dry_run and not _challenged(store, keep):
+                    # a run killed between training and judging: judge the new model now
+                    from churnradar.cycle.champion import challenge
+
+                    detail["champion"] = challenge(store, keep, definition, train_month).to_dict()
+                fps[name] = _fp(name, keep, _scoring_model(store, month, definition))
                 run = StageRun(
                     name,
                     "would skip" if dry_run else "skipped",
                     f"model {keep} as of {newest.as_of:%Y-%m} is {age} month(s) old (retrain every {opts.retrain_months})",
-                    detail={"model_id": keep},
+                    detail=detail,
                 )
                 if not dry_run:
                     finish(run, started)
@@ -350,34 +406,44 @@ def run_cycle(
                 changed.add(name)
                 emit(StageRun(name, "would run", need))
                 return
+            from churnradar.cycle.champion import HOLD_OUT_MONTHS, challenge
             from churnradar.models.pipeline import train_store
+            from churnradar.models.registry import current_champion
 
+            # a model that will be judged against a champion holds its newest outcome month out
+            gap = HOLD_OUT_MONTHS if current_champion(store, definition) is not None else 0
             tr = train_store(
                 store,
                 train_month,
                 feature_set=opts.feature_set,
                 definition=definition,
                 memory=opts.memory,
+                gap_months=gap,
             )
-            fps[name] = _fp(name, tr.model_id)
+            decided = challenge(store, tr.model_id, definition, train_month)
+            fps[name] = _fp(name, tr.model_id, _scoring_model(store, month, definition))
             run = StageRun(
                 name,
                 "ran",
                 need,
                 rows=int(tr.record.metrics.get("panel_rows", 0)),
-                detail={"model_id": tr.model_id, "as_of": format_month(train_month)},
+                detail={
+                    "model_id": tr.model_id,
+                    "as_of": format_month(train_month),
+                    "held_out_months": gap,
+                    "champion": decided.to_dict(),
+                },
             )
             finish(run, started)
             emit(run)
             return
         elif name == "score":
-            newest = _newest_model(store, month, definition)
-            model_id = None if newest is None else newest.model_id
+            model_id = _scoring_model(store, month, definition)
             go, why = decide(name, f"model {model_id}", (data, model_id))
             if go and not dry_run:
                 from churnradar.models.pipeline import score_store
 
-                sr = score_store(store, month, definition=definition, memory=opts.memory)
+                sr = score_store(store, month, model_id=model_id, definition=definition, memory=opts.memory)
                 run = StageRun(name, "ran", why, rows=sr.rows, detail={"model_id": sr.model_id})
                 finish(run, started)
                 emit(run)

@@ -509,8 +509,8 @@ def score_store(
     Reasons are exact TreeSHAP for the riskiest ``exact_share`` (the rows people act on) and path
     contributions for the rest (column ``reason_method``). ``memory`` (as for :func:`train_store`)
     sets DuckDB's ``memory_limit``; a month too large for it is refused before its features are
-    computed (:class:`MemoryBudgetError`). ``definition`` picks the newest model of that churn
-    definition (``model_id`` picks one by id).
+    computed (:class:`MemoryBudgetError`). Without ``model_id`` (a model by id) the registry's
+    champion scores (of churn ``definition`` when given; the newest model when none was named).
     """
     from churnradar.features import get_feature_set
     from churnradar.models.registry import load_model

@@ -6,6 +6,11 @@ One row per model: ``model_id`` (content hash of the artifact), ``kind``, ``as_o
 budget, seconds, what was tried — and the training sample: ``sample_rate``, ``rows_used``,
 ``rows_available``) and ``metrics`` (JSON text) and ``artifact`` (the serialised :class:`ChurnModel`:
 LightGBM model string, calibrator, reason map and health reference, zlib-compressed JSON).
+
+The ``model_champion`` table names the champion: the model that scores by default. One row each
+time a model is named (``label_definition``, ``model_id``, ``named``, ``reason`` and ``evidence``,
+JSON text: the comparison that decided); the latest row of a churn definition is its champion. A
+store that never named one scores with its newest model.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from churnradar.errors import ChurnRadarError, StoreError
 from churnradar.models.churn import ChurnModel
 
 MODEL_TABLE = "model"
+CHAMPION_TABLE = "model_champion"
 
 
 class ModelNotFoundError(ChurnRadarError):
@@ -124,10 +130,10 @@ def _connect(store: Path | str) -> Any:
         raise StoreError(f"cannot open store {store}: {exc}") from None
 
 
-def _has_table(con: Any) -> bool:
+def _has_table(con: Any, table: str = MODEL_TABLE) -> bool:
     return bool(
         con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal", [MODEL_TABLE]
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal", [table]
         ).fetchone()[0]
     )
 
@@ -140,6 +146,17 @@ _COLS = (
 
 def _record(row: tuple) -> ModelRecord:
     return ModelRecord(*row[:9], params=json.loads(row[9]), metrics=json.loads(row[10]))
+
+
+def _filters(as_of: date | None, definition: str | None, prefix: str = "") -> tuple[str, list[Any]]:
+    conds, args = [], []
+    if as_of:
+        conds.append(f"{prefix}as_of <= ?")
+        args.append(as_of)
+    if definition is not None:
+        conds.append(f"{prefix}label_definition = ?")
+        args.append(definition)
+    return (f"WHERE {' AND '.join(conds)}" if conds else ""), args
 
 
 def list_models(store: Path | str) -> list[ModelRecord]:
@@ -157,10 +174,16 @@ def list_models(store: Path | str) -> list[ModelRecord]:
 
 
 def load_model(
-    store: Path | str, model_id: str | None = None, as_of: date | None = None, definition: str | None = None
+    store: Path | str,
+    model_id: str | None = None,
+    as_of: date | None = None,
+    definition: str | None = None,
+    *,
+    champion: bool = True,
 ) -> tuple[ModelRecord, ChurnModel]:
-    """The model ``model_id`` (a prefix is enough), or the newest trained at or before ``as_of``
-    (of churn ``definition`` when given)."""
+    """The model ``model_id`` (a prefix is enough); without one, the latest-named champion trained
+    at or before ``as_of`` (of churn ``definition`` when given), or the newest such model when no
+    champion qualifies (or ``champion=False``)."""
     con = _connect(store)
     try:
         if not _has_table(con):
@@ -176,15 +199,21 @@ def load_model(
                     f"no model {model_id!r} in {store}; models there: {', '.join(known)}"
                 )
         else:
-            conds, args = (["as_of <= ?"], [as_of]) if as_of else ([], [])
-            if definition is not None:
-                conds.append("label_definition = ?")
-                args.append(definition)
-            where = f"WHERE {' AND '.join(conds)}" if conds else ""
-            rows = con.execute(
-                f'SELECT {_COLS}, artifact FROM "{MODEL_TABLE}" {where} ORDER BY as_of DESC, created DESC LIMIT 1',
-                args,
-            ).fetchall()
+            rows = []
+            if champion and _has_table(con, CHAMPION_TABLE):
+                where, args = _filters(as_of, definition, "m.")
+                cols = ", ".join(f"m.{c.strip()}" for c in _COLS.split(","))
+                rows = con.execute(
+                    f'SELECT {cols}, m.artifact FROM "{CHAMPION_TABLE}" c JOIN "{MODEL_TABLE}" m '
+                    f"USING (model_id) {where} ORDER BY c.named DESC LIMIT 1",
+                    args,
+                ).fetchall()
+            if not rows:
+                where, args = _filters(as_of, definition)
+                rows = con.execute(
+                    f'SELECT {_COLS}, artifact FROM "{MODEL_TABLE}" {where} ORDER BY as_of DESC, created DESC LIMIT 1',
+                    args,
+                ).fetchall()
             if not rows:
                 of = f" of churn definition {definition}" if definition is not None else ""
                 flag = f" --definition {definition}" if definition is not None else ""
@@ -198,3 +227,73 @@ def load_model(
         con.close()
     row = rows[0]
     return _record(row), ChurnModel.from_bytes(bytes(row[11]))
+
+
+@dataclass(frozen=True)
+class ChampionRecord:
+    label_definition: str
+    model_id: str
+    named: datetime
+    reason: str
+    evidence: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "label_definition": self.label_definition,
+            "model_id": self.model_id,
+            "named": self.named.isoformat(timespec="seconds"),
+            "reason": self.reason,
+            "evidence": self.evidence,
+        }
+
+
+def set_champion(
+    store: Path | str, model_id: str, reason: str, evidence: dict[str, Any] | None = None
+) -> ChampionRecord:
+    """Name model ``model_id`` (a stored model; a prefix is enough) the champion of its churn definition."""
+    from churnradar.store.derived import replace_rows
+
+    record, _ = load_model(store, model_id)
+    rec = ChampionRecord(
+        record.label_definition,
+        record.model_id,
+        datetime.now(UTC).replace(tzinfo=None),
+        reason,
+        dict(evidence or {}),
+    )
+    row = pa.table(
+        {
+            "label_definition": [rec.label_definition],
+            "model_id": [rec.model_id],
+            "named": pa.array([rec.named], pa.timestamp("us")),
+            "reason": [rec.reason],
+            "evidence": [json.dumps(rec.evidence, sort_keys=True, default=str)],
+        }
+    )
+    replace_rows(
+        Path(store), CHAMPION_TABLE, row, {"label_definition": rec.label_definition, "named": rec.named}
+    )
+    return rec
+
+
+def champions(store: Path | str, definition: str | None = None) -> list[ChampionRecord]:
+    """Every naming of a champion (of churn ``definition`` when given), latest first."""
+    con = _connect(store)
+    try:
+        if not _has_table(con, CHAMPION_TABLE):
+            return []
+        where, args = ("WHERE label_definition = ?", [definition]) if definition is not None else ("", [])
+        rows = con.execute(
+            f'SELECT label_definition, model_id, named, reason, evidence FROM "{CHAMPION_TABLE}" {where} '
+            "ORDER BY named DESC",
+            args,
+        ).fetchall()
+    finally:
+        con.close()
+    return [ChampionRecord(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}")) for r in rows]
+
+
+def current_champion(store: Path | str, definition: str) -> ChampionRecord | None:
+    """The champion of churn ``definition`` (None when the store never named one)."""
+    named = champions(store, definition)
+    return named[0] if named else None
