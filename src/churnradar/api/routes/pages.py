@@ -21,7 +21,7 @@ from churnradar.api import auth
 from churnradar.api.auth import Principal
 from churnradar.api.data import RISK_LEVELS, RiskFilters
 from churnradar.api.deps import PrincipalDep, client_of, csrf_protect
-from churnradar.api.messages import code_label, tr
+from churnradar.api.messages import code_label, localise, tr
 from churnradar.api.roles import PERMISSIONS, require
 from churnradar.errors import ChurnRadarError
 from churnradar.views._json import jsonable as _jsonable
@@ -44,6 +44,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         "lang": lang,
         "t": lambda key, **v: tr(key, lang, **v),
         "code": lambda kind, c: code_label(kind, c, lang),
+        "localise": lambda detail: localise(detail, lang),
         "user": p,
         "perms": PERMISSIONS[p.role] if p else frozenset(),
         "csrf": p.csrf_token if p else "",

@@ -51,6 +51,33 @@
     });
     rows.forEach(function (r) { body.appendChild(r); });
   });
+  // a KPI card's info button: a click or tap keeps the card's 口径 open (hover and focus show it
+  // through CSS), a second click or Escape closes it
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest ? ev.target.closest(".kpi button.info") : null;
+    document.querySelectorAll(".kpi.open").forEach(function (k) {
+      if (!b || k !== b.closest(".kpi")) { k.classList.remove("open"); k.querySelector("button.info").setAttribute("aria-expanded", "false"); }
+    });
+    if (!b) { return; }
+    b.closest(".kpi").classList.remove("dismissed");
+    var open = b.closest(".kpi").classList.toggle("open");
+    b.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") { return; }
+    document.querySelectorAll(".kpi").forEach(function (k) {
+      if (!k.querySelector("button.info")) { return; }
+      k.classList.remove("open");
+      k.classList.add("dismissed");  // hidden even while hovered or focused, until the next visit
+      k.querySelector("button.info").setAttribute("aria-expanded", "false");
+    });
+  });
+  ["mouseleave", "focusout"].forEach(function (type) {
+    document.addEventListener(type, function (ev) {
+      if (ev.target.classList && ev.target.classList.contains("kpi")) { ev.target.classList.remove("dismissed"); }
+      if (ev.target.matches && ev.target.matches(".kpi button.info")) { ev.target.closest(".kpi").classList.remove("dismissed"); }
+    }, true);
+  });
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (ev) { draw(ev.target); });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
