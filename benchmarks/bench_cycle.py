@@ -49,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -553,7 +554,9 @@ def _rows(name: str, out: dict) -> int | None:
     return None
 
 
-def run_separate(args: argparse.Namespace, op: Operator, run_dir: Path, cycle: dict) -> dict:
+def run_separate(
+    args: argparse.Namespace, op: Operator, run_dir: Path, cycle: dict, saved: Callable[[list[dict]], None]
+) -> dict:
     """The separate commands for the same month, with the label and training months the cycle used."""
     store = run_dir / "store.duckdb"
     by = {s["stage"]: s for s in cycle["stages"]}
@@ -615,6 +618,7 @@ def run_separate(args: argparse.Namespace, op: Operator, run_dir: Path, cycle: d
         }
         print(f"  {_short(row)}", file=sys.stderr, flush=True)
         out.append(row)
+        saved(out)
         if r.exit_code and name in NEEDED:
             break
     return {
@@ -730,7 +734,26 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     commit, args.src = snapshot(args.commit, args.work)
     print(f"churnradar source: commit {commit[:12]} ({args.src})", file=sys.stderr, flush=True)
-    results = []
+    results: list[dict] = []
+    started = datetime.now(UTC).isoformat(timespec="minutes")
+
+    def save(res: dict | None = None) -> None:
+        """Write what has been measured so far (a run stopped midway keeps its finished steps)."""
+        if not args.json_out:
+            return
+        out = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "date": started,
+            "commit": commit,
+            "results": [*results, res] if res is not None else results,
+        }
+        args.json_out.write_text(json.dumps(out, indent=2, default=str))
+
     for n in args.subscribers:
         op = build(args, n)
         per = args.budget_per_subscriber
@@ -749,32 +772,24 @@ def main(argv: list[str] | None = None) -> int:
         cyc_dir = _fresh(op.folder / "run_cycle")
         _prepare_store(op, cyc_dir)
         res["cycle"] = run_cycle(args, op, cyc_dir, "cycle")
+        save(res)
         res["cycle_again"] = run_cycle(args, op, cyc_dir, "cycle again")
+        save(res)
         res["cycle_store_gib"] = round((cyc_dir / "store.duckdb").stat().st_size / 2**30, 2)
         if not args.keep:
             shutil.rmtree(cyc_dir)
         if not args.skip_separate:
             sep_dir = _fresh(op.folder / "run_separate")
             _prepare_store(op, sep_dir)
-            res["separate"] = run_separate(args, op, sep_dir, res["cycle"])
+            res["separate"] = run_separate(
+                args, op, sep_dir, res["cycle"], lambda done, res=res: save({**res, "separate_so_far": done})
+            )
             if not args.keep:
                 shutil.rmtree(sep_dir)
             res["ratio"] = round(res["cycle"]["wall_s"] / res["separate"]["wall_s"], 2)
             print(markdown(res), flush=True)
         results.append(res)
-    out = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "date": datetime.now(UTC).isoformat(timespec="minutes"),
-        "commit": commit,
-        "results": results,
-    }
-    if args.json_out:
-        args.json_out.write_text(json.dumps(out, indent=2, default=str))
+    save()
     return 0
 
 
