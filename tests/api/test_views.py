@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
 
 from churnradar import views
+from churnradar.errors import ConfigError
 from churnradar.views import campaigns, model, risk, scores
 from churnradar.views.subscriber import subscriber
 
@@ -72,8 +73,9 @@ def test_stored_score_is_the_newest_batch_row_with_its_model_id(api_world, store
 
 @pytest.fixture(scope="module")
 def changed_store(api_world, tmp_path_factory):
-    """A copy whose registry has a newer model than the one that wrote the scores, and an ingested
-    campaign with members in two counties."""
+    """A copy whose registry has a newer model than the one that wrote the scores, an ingested
+    campaign with members in two counties, and two scored lines that leave in the last month of
+    data (one deregistered, one ported out)."""
     from churnradar.models.registry import load_model, save_model
     from churnradar.store import connect
 
@@ -94,9 +96,44 @@ def changed_store(api_world, tmp_path_factory):
                 "INSERT INTO contact VALUES (?, 'MIXED', ?, ?, ?, DATE '2024-03-01', ?, NULL)",
                 [f"MX{i:03d}", sid, None if i % 4 == 0 else "OFMIX", i % 4 == 0, i % 4 != 0],
             )
+        leavers = con.execute(
+            "SELECT subscriber_id FROM score WHERE as_of = (SELECT max(as_of) FROM score) "
+            "ORDER BY subscriber_id LIMIT 2"
+        ).fetchall()
+        last = con.execute("SELECT max(month) FROM usage_monthly").fetchone()[0]
+        for (sid,), kind in zip(leavers, ("deregister", "port_out"), strict=True):
+            con.execute(
+                "INSERT INTO status_event (subscriber_id, event_time, event_type, reason) VALUES (?, ?, ?, 'test')",
+                [sid, datetime.combine(last.replace(day=15), time(10)), kind],
+            )
     finally:
         con.close()
     return path
+
+
+def test_risk_list_status_of_each_line_and_lines_that_left_are_left_out(changed_store):
+    """Issue 18: 在网 / 销户 / 携出 per line at the last month of data; ended lines only on request."""
+    rs = views.ReadStore.open(changed_store)
+    try:
+        everyone = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="all"), page_size=200)
+        active = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(), page_size=1)
+        ended = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="ended"))
+        assert active["status"] == "active" and active["total"] == everyone["total"] - 2
+        assert sorted(i["status"] for i in ended["items"]) == ["deregister", "port_out"]
+        assert {i["status"] for i in everyone["items"]} <= {"active", "deregister", "port_out"}
+        assert ended["data_month"] == rs.data_months()[1]
+        with pytest.raises(ConfigError, match="status 'gone'"):
+            risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="gone"))
+    finally:
+        rs.close()
+
+
+def test_overview_names_the_data_and_score_months(store):
+    from churnradar.views.overview import overview
+
+    ov = overview(store, views.EVERYTHING)
+    assert ov["data_month"] == store.data_months()[1]
+    assert ov["score_month"] == scores.score_info(store)["as_of"] is not None
 
 
 def test_the_model_of_the_stored_scores_is_used_not_the_newest(changed_store):
@@ -140,3 +177,15 @@ def test_campaign_evaluation_is_evaluate_campaign_and_needs_the_whole_campaign(a
             campaigns.campaign(rs, _scope(rs, "no-such-county"), "MIXED")
     finally:
         rs.close()
+
+
+def test_risk_route_filters_by_status(api):
+    c = api.client("analyst")
+    got = c.get("/api/risk", params={"status": "all", "page_size": 5}).json()
+    assert got["status"] == "all" and all(
+        i["status"] in ("active", "deregister", "port_out") for i in got["items"]
+    )
+    assert c.get("/api/risk").json()["status"] == "active"
+    assert c.get("/api/risk", params={"status": "gone"}).status_code == 422
+    page = c.get("/risk", params={"status": "ended"})
+    assert page.status_code == 200

@@ -19,10 +19,10 @@ from churnradar.views import overview as overview_views
 from churnradar.views import regions as region_views
 from churnradar.views import scores as score_views
 from churnradar.views._json import jsonable
-from churnradar.views.risk import MAX_PAGE_SIZE, RISK_LEVELS, RiskFilters, risk_list
+from churnradar.views.risk import MAX_PAGE_SIZE, RISK_LEVELS, STATUS_FILTERS, RiskFilters, risk_list
 from churnradar.views.subscriber import subscriber
 
-__all__ = ["MAX_PAGE_SIZE", "RISK_LEVELS", "AnalyticalData", "RiskFilters", "jsonable"]
+__all__ = ["MAX_PAGE_SIZE", "RISK_LEVELS", "STATUS_FILTERS", "AnalyticalData", "RiskFilters", "jsonable"]
 
 
 class AnalyticalData:

@@ -1,4 +1,10 @@
-"""The risk list: the newest scores in scope, riskiest first, filtered and paged."""
+"""The risk list: the newest scores in scope, riskiest first, filtered and paged.
+
+Each line carries its ``status`` at the last month of data: ``active`` (在网), ``deregister`` (销户)
+or ``port_out`` (携出), from the first deregistration or port-out the store records
+(:func:`churnradar.metrics.population.line_ends`, the metrics layer's definition). By default the
+list holds active lines only: a score batch older than the data may name lines that have left since.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,9 @@ from churnradar.views.store import ReadStore
 #: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
 RISK_LEVELS = ("low", "medium", "high", "very_high")
 MAX_PAGE_SIZE = 200
+#: The ``status`` filter: lines in network at the last month of data (the default), lines that
+#: have left by then, or both.
+STATUS_FILTERS = ("active", "ended", "all")
 
 
 @dataclass
@@ -25,6 +34,7 @@ class RiskFilters:
     risk: str | None = None  # one of RISK_LEVELS
     value: str | None = None  # value tier
     min_p: float | None = None
+    status: str | None = None  # one of STATUS_FILTERS; None: active
 
 
 def risk_list(
@@ -39,6 +49,9 @@ def risk_list(
         raise ConfigError(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}, got {page} and {page_size}")
     if filters.risk and filters.risk not in RISK_LEVELS:
         raise ConfigError(f"risk {filters.risk!r} unknown; expected one of {', '.join(RISK_LEVELS)}")
+    status = filters.status or "active"
+    if status not in STATUS_FILTERS:
+        raise ConfigError(f"status {status!r} unknown; expected one of {', '.join(STATUS_FILTERS)}")
     info = score_info(store)
     cte, params = subs_cte(scope)
     where, wparams = ["TRUE"], []
@@ -48,6 +61,9 @@ def risk_list(
     if filters.package:
         where.append("subs.package_id = ?")
         wparams.append(filters.package)
+    if status != "all":
+        where.append("le.end_type IS NULL" if status == "active" else "le.end_type IS NOT NULL")
+    ends = f"LEFT JOIN ({ended_lines_sql(store)}) le ON le.subscriber_id = subs.subscriber_id"
     if info["state"] == "no_model":
         base = ""
         if store.has("feature_snapshot"):
@@ -59,8 +75,9 @@ def risk_list(
             where.append("FALSE")  # nothing has a segment, value or risk before a model
         sql = f"""WITH {cte}
             SELECT subs.subscriber_id, subs.county_id, subs.county_name, subs.county_name_en, subs.grid_id,
-                   subs.grid_name, subs.package_id, NULL AS p, NULL AS health
-            FROM subs {base} WHERE {" AND ".join(where)}"""
+                   subs.grid_name, subs.package_id, coalesce(le.end_type, 'active') AS status, NULL AS p,
+                   NULL AS health
+            FROM subs {base} {ends} WHERE {" AND ".join(where)}"""
         order = "subs.subscriber_id"
         sort_cols: list[str] = []
     else:
@@ -82,8 +99,9 @@ def risk_list(
         sel_cols = ", ".join(f'sc."{c}"' for c in extra)
         sql = f"""WITH {cte}
             SELECT subs.subscriber_id, subs.county_id, subs.county_name, subs.county_name_en, subs.grid_id,
-                   subs.grid_name, subs.package_id, sc.{pcol} AS p, {sel_cols}
-            FROM subs JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id
+                   subs.grid_name, subs.package_id, coalesce(le.end_type, 'active') AS status, sc.{pcol} AS p,
+                   {sel_cols}
+            FROM subs JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id {ends}
             WHERE {" AND ".join(where)}"""
         order = f"sc.{pcol} DESC NULLS LAST, subs.subscriber_id"
         sort_cols = [pcol]
@@ -97,5 +115,28 @@ def risk_list(
         "page": page,
         "page_size": page_size,
         "sorted_by": sort_cols,
+        "status": status,
+        "data_month": store.data_months()[1],
         "items": [decode_score(i) for i in items],
     }
+
+
+def ended_lines_sql(store: ReadStore) -> str:
+    """A query of the lines that left by the end of the last month of data (``subscriber_id``,
+    ``end_type``): :func:`churnradar.metrics.population.line_ends` compiled once per store."""
+
+    def build() -> str:
+        import ibis
+
+        from churnradar.metrics.population import line_ends
+        from churnradar.periods import month_end_exclusive
+
+        bk = store.backend()
+        try:
+            ends = line_ends(bk.table("status_event"))
+            before = ends.filter(ends.end_time < ibis.literal(month_end_exclusive(store.data_months()[1])))
+            return str(bk.con.compile(before.select("subscriber_id", "end_type")))
+        finally:
+            bk.close()
+
+    return store.memo("ended_lines_sql", build)

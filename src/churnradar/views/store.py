@@ -31,6 +31,7 @@ class ReadStore:
         self._region_rows: list[tuple[str, str]] | None = None
         self._data_months: tuple[date, date] | None = None
         self._series: dict[tuple, Any] = {}
+        self._memo: dict[str, Any] = {}
 
     @classmethod
     def open(cls, path: str | Path) -> ReadStore:
@@ -82,6 +83,15 @@ class ReadStore:
             found = self.cursor().execute("SELECT grid_id, county_id FROM region")
             self._region_rows = [tuple(r) for r in found.fetchall()]
         return self._region_rows
+
+    def memo(self, key: str, build: Any) -> Any:
+        """``build()``, computed once per store under ``key`` (the store does not change)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._lock:
+            return self._memo.setdefault(key, value)
 
     # -- the metrics layer ------------------------------------------------------------------------
     def backend(self) -> Any:

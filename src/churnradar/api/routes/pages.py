@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from churnradar.api import auth
 from churnradar.api.auth import Principal
-from churnradar.api.data import RISK_LEVELS, RiskFilters
+from churnradar.api.data import RISK_LEVELS, STATUS_FILTERS, RiskFilters
 from churnradar.api.deps import PrincipalDep, client_of, csrf_protect
 from churnradar.api.messages import code_label, localise, tr
 from churnradar.api.roles import PERMISSIONS, require
@@ -395,12 +395,21 @@ def wants_fragment(request: Request) -> bool:
 
 
 def _risk_filters(
-    region: str | None, segment: str | None, package: str | None, risk: str | None, value: str | None
+    region: str | None,
+    segment: str | None,
+    package: str | None,
+    risk: str | None,
+    value: str | None,
+    status: str | None = None,
 ) -> RiskFilters:
     clean = {
         k: (v or None) for k, v in dict(region=region, segment=segment, package=package, value=value).items()
     }
-    return RiskFilters(**clean, risk=risk if risk in RISK_LEVELS else None)
+    return RiskFilters(
+        **clean,
+        risk=risk if risk in RISK_LEVELS else None,
+        status=status if status in STATUS_FILTERS else None,
+    )
 
 
 @router.get("/risk")
@@ -412,11 +421,12 @@ def risk_page(
     package: Annotated[str | None, Query(max_length=64)] = None,
     risk: Annotated[str | None, Query(max_length=16)] = None,
     value: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZES[0],
 ) -> Response:
     data = request.app.state.data
-    f = _risk_filters(region, segment, package, risk, value)
+    f = _risk_filters(region, segment, package, risk, value, status)
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
     result = data.risk_list(p.scope, f, page=page, page_size=size)
     query = {k: v for k, v in f.__dict__.items() if v is not None and k != "min_p"}

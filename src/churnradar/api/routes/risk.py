@@ -27,8 +27,11 @@ def filters_dep(
     risk: Annotated[str | None, Query(pattern="^(low|medium|high|very_high)$")] = None,
     value: Code = None,
     min_p: Annotated[float | None, Query(ge=0, le=1)] = None,
+    status: Annotated[Literal["active", "ended", "all"] | None, Query()] = None,
 ) -> RiskFilters:
-    return RiskFilters(region=region, segment=segment, package=package, risk=risk, value=value, min_p=min_p)
+    return RiskFilters(
+        region=region, segment=segment, package=package, risk=risk, value=value, min_p=min_p, status=status
+    )
 
 
 Filters = Annotated[RiskFilters, Depends(filters_dep)]
@@ -44,8 +47,10 @@ def risk_list(
 ) -> dict[str, Any]:
     """Subscribers in the caller's regions, riskiest first, with reasons and recommended action.
 
-    Filters: ``region`` (county or grid id), ``segment``, ``package``, ``risk`` (high ≥ 0.5,
-    medium 0.2-0.5, low < 0.2 on the longest horizon), ``value`` (value tier), ``min_p``.
+    Filters: ``region`` (county or grid id), ``segment``, ``package``, ``risk`` (the model's risk
+    level), ``value`` (value tier), ``min_p``, ``status``: ``active`` (the default: lines in network
+    at the last month of data), ``ended`` (lines that have left by then) or ``all``. Each line
+    carries its ``status``: ``active`` (在网), ``deregister`` (销户) or ``port_out`` (携出).
     """
     return request.app.state.data.risk_list(p.scope, filters, page=page, page_size=page_size)
 
