@@ -1,7 +1,8 @@
 """Screenshots of every dashboard page in zh-CN and en at 1440 px and 390 px, for anyone to look at
 (``scripts/screenshots.sh`` runs just this): ``out/screenshots/pages/<lang>-<width>/<page>.png``.
-Each page loads without a console error and fits 1440 px; the overview, risk list and subscriber
-page also fit 390 px."""
+Besides, the page of the risk list's first (scored) subscriber and the overview with a KPI card's
+口径 open. Each page loads without a console error and fits 1440 px; the overview, risk list and
+subscriber pages also fit 390 px."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.browser.conftest import SCREENSHOTS, dashboard_pages
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-PHONE_PAGES = {"overview", "risk", "subscriber"}
+PHONE_PAGES = {"overview", "risk", "subscriber", "subscriber_scored"}
 
 
 @pytest.mark.parametrize("width", [1440, 390])
@@ -22,7 +23,8 @@ def test_screenshot_of_every_page(page, login, live_server, console_errors, lang
     login("browser_analyst", lang)
     out = SCREENSHOTS / "pages" / f"{lang}-{width}"
     out.mkdir(parents=True, exist_ok=True)
-    for name, path in dashboard_pages(server["world"]):
+    pages = dashboard_pages(server["world"])
+    for name, path in pages:
         resp = page.goto(server["url"] + path)
         assert resp is not None and resp.status == 200, (name, resp and resp.status)
         expect(page.locator("main h1").first).to_be_visible()
@@ -32,4 +34,12 @@ def test_screenshot_of_every_page(page, login, live_server, console_errors, lang
         shot = out / f"{name}.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 5_000
+        if name == "risk":  # the first subscriber of the list has a score: his page too
+            pages.append(
+                ("subscriber_scored", page.locator("#risk-table a.sub-link").first.get_attribute("href"))
+            )
+        if name == "overview":  # a KPI card's 口径, opened by its info button
+            page.locator("#kpi-churn_rate_last_month button.info").click()
+            expect(page.locator("#kpi-churn_rate_last_month .def")).to_be_visible()
+            page.screenshot(path=str(out / "overview_definition.png"))
     assert console_errors == []
