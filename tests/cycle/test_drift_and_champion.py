@@ -146,3 +146,28 @@ def test_a_challenger_with_no_settled_month_to_judge_it_on_leaves_the_champion(o
     decided = challenge(store, ids["strong"], "offnet", parse_month("2024-03"))
     assert decided.winner == ids["weak"] and not decided.promoted
     assert "no settled month after it to judge it on" in decided.reason
+
+
+@pytest.mark.slow
+def test_the_cycle_trains_a_challenger_judges_it_and_scores_with_the_winner(operator, tmp_path) -> None:
+    from churnradar.cycle import run_cycle
+
+    store = tmp_path / "store.duckdb"
+    shutil.copy(operator[0], store)
+    ids = operator[1]
+    set_champion(store, ids["strong"], "named by the test")
+    # the newest model (the weak one, as of 2024-04) is three months older than 2024-07: retrain
+    first = run_cycle(store, LAUNCH_MONTH).to_dict()
+    train = next(s for s in first["stages"] if s["name"] == "train")
+    assert train["status"] == "ran" and train["detail"]["held_out_months"] == 1
+    decided = first["champion"]
+    assert (
+        decided["challenger"] == train["detail"]["model_id"] and decided["champion_before"] == ids["strong"]
+    )
+    assert decided["judged_month"] == "2024-07"  # the training month, held out of the challenger
+    assert set(decided["figures"]) == {ids["strong"], decided["challenger"]}
+    score = next(s for s in first["stages"] if s["name"] == "score")
+    assert score["detail"]["model_id"] == decided["champion"] == current_champion(store, "offnet").model_id
+    assert first["alert"]  # the launch month, whichever model scores it
+    again = run_cycle(store, LAUNCH_MONTH).to_dict()
+    assert {s["status"] for s in again["stages"]} == {"skipped"} and again["champion"] is None
