@@ -279,6 +279,35 @@ def snapshot(commit: str, work: Path) -> tuple[str, Path]:
     return sha_s, folder / "src"
 
 
+def mem_available_gib() -> float:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    return float("inf")
+
+
+def wait_for_memory(args: argparse.Namespace, n: int, what: str) -> float:
+    """Wait until ``--need-free-gib`` GiB are available before a big step; the seconds waited."""
+    if n < args.big_subscribers:
+        return 0.0
+    waited = 0.0
+    while mem_available_gib() < args.need_free_gib:
+        if waited >= args.max_wait:
+            raise SystemExit(
+                f"{what}: only {mem_available_gib():.1f} GiB available after {waited:.0f} s; "
+                f"{args.need_free_gib} GiB needed (--need-free-gib)"
+            )
+        print(
+            f"  {what}: waiting, {mem_available_gib():.1f} GiB available, {args.need_free_gib} GiB needed",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(30)
+        waited += 30
+    return waited
+
+
 # -- building the operator ----------------------------------------------------------------
 
 #: A churnradar store (its format record and every canonical table) filled by the synthetic
@@ -486,6 +515,7 @@ def run_cycle(args: argparse.Namespace, op: Operator, run_dir: Path, label: str)
         cmd += ["--budget", str(args.budget)]
     cmd += ["--reports", str(run_dir / "reports")]
     print(f"{op.subscribers:,}: {label}: churnradar {' '.join(cmd)}", file=sys.stderr, flush=True)
+    waited = wait_for_memory(args, op.subscribers, label)
     since = datetime.now()
     r = _runner(args, run_dir, store)(churnradar(*cmd), label.replace(" ", "_"))
     stages = _split(r)
@@ -511,6 +541,7 @@ def run_cycle(args: argparse.Namespace, op: Operator, run_dir: Path, label: str)
         "error": r.error,
         "failed": failed,
         "load": r.load,
+        "waited_for_memory_s": waited,
         "stages": stages,
     }
     print(f"  {_short(res)}", file=sys.stderr, flush=True)
@@ -603,6 +634,7 @@ def run_separate(
     out = []
     for name, cmd in steps:
         print(f"{op.subscribers:,}: separate: churnradar {' '.join(cmd)}", file=sys.stderr, flush=True)
+        waited = wait_for_memory(args, op.subscribers, name)
         r = go(churnradar(*cmd), name)
         row = {
             "stage": name,
@@ -615,6 +647,7 @@ def run_separate(
             "exit_code": r.exit_code,
             "error": r.error,
             "load": r.load,
+            "waited_for_memory_s": waited,
         }
         print(f"  {_short(row)}", file=sys.stderr, flush=True)
         out.append(row)
@@ -717,6 +750,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--sample", type=float, default=0.5, help="seconds between samples of RSS and disk")
     ap.add_argument("--kill-gib", type=float, default=10.0, help="kill a process tree above this RSS")
+    ap.add_argument(
+        "--big-subscribers", type=int, default=500_000, help="sizes whose runs wait for free memory first"
+    )
+    ap.add_argument(
+        "--need-free-gib", type=float, default=9.0, help="GiB that must be available before a big run starts"
+    )
+    ap.add_argument("--max-wait", type=float, default=3600.0, help="seconds to wait for memory at most")
     ap.add_argument("--skip-separate", action="store_true", help="run the cycle only")
     ap.add_argument(
         "--commit",
