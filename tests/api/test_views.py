@@ -148,6 +148,7 @@ def test_the_model_of_the_stored_scores_is_used_not_the_newest(changed_store):
         assert wrote and newest != wrote
         assert model.scoring_model(data.store)[0].model_id == wrote
         assert Scorer(data).score_features({})["model_id"] == wrote
+        assert data.model_rows()[0]["model_id"] == newest and data.current_model()["model_id"] == wrote
     finally:
         data.close()
 

@@ -111,5 +111,8 @@ class AnalyticalData:
     def model_rows(self) -> list[dict[str, Any]]:
         return model_views.model_rows(self.store)
 
+    def current_model(self, rows: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+        return model_views.current_model(self.store, rows)
+
     def backtest_rows(self) -> list[dict[str, Any]]:
         return model_views.backtest_rows(self.store)

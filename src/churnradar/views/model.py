@@ -33,6 +33,14 @@ def backtest_rows(store: ReadStore) -> list[dict[str, Any]]:
     return jsonable(store.rows(f"SELECT * FROM backtest LIMIT {BACKTEST_ROWS}"))
 
 
+def current_model(store: ReadStore, rows: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The registry row of the model that wrote the newest score batch (the newest model when
+    nothing is scored, or when that model is no longer in the registry); None without models."""
+    rows = model_rows(store) if rows is None else rows
+    wrote = scoring_model_id(store)
+    return next((r for r in rows if wrote and r.get("model_id") == wrote), rows[0] if rows else None)
+
+
 def scoring_model_id(store: ReadStore) -> str | None:
     """The ``model_id`` that wrote the newest score batch (None before scoring, or for a score table
     without model ids)."""

@@ -16,8 +16,10 @@ ModelDep = Annotated[Principal, Depends(permission("model"))]
 
 @router.get("")
 def model_info(p: ModelDep, request: Request) -> dict[str, Any]:
-    """The newest model and the registry (newest first); ``state`` is ``no_model`` before training."""
-    rows = request.app.state.data.model_rows()
+    """The model that wrote the stored scores (``current``: the newest model before any scoring),
+    its feature names, and the registry (newest first); ``state`` is ``no_model`` before training."""
+    data = request.app.state.data
+    rows = data.model_rows()
     features: list[str] = []
     if rows:
         from churnradar.api.routes.scoring import scorer_of
@@ -25,7 +27,7 @@ def model_info(p: ModelDep, request: Request) -> dict[str, Any]:
         features = scorer_of(request).feature_names()
     return {
         "state": "trained" if rows else "no_model",
-        "current": rows[0] if rows else None,
+        "current": data.current_model(rows),
         "features": features,
         "models": rows,
     }
@@ -33,13 +35,13 @@ def model_info(p: ModelDep, request: Request) -> dict[str, Any]:
 
 @router.get("/backtest")
 def backtest(p: ModelDep, request: Request) -> dict[str, Any]:
-    """Held-out metrics of the newest model (per-step hazard AUC and ECE on the later calibration
-    slice) and the rows of a stored rolling-origin ``backtest`` table when there is one."""
+    """Held-out metrics of the model that wrote the stored scores (per-step hazard AUC and ECE on
+    the later calibration slice) and the rows of a stored rolling-origin ``backtest`` table when
+    there is one."""
     data = request.app.state.data
-    rows = data.model_rows()
-    if not rows:
+    cur = data.current_model()
+    if cur is None:
         return {"state": "no_model", "metrics": None, "backtest": []}
-    cur = rows[0]
     return {
         "state": "trained",
         "model_id": cur.get("model_id"),

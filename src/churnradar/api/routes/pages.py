@@ -586,5 +586,6 @@ def reports_page(
 @router.get("/model")
 def model_page(request: Request, p: PrincipalDep) -> Response:
     require(p.role, "model")
-    rows = request.app.state.data.model_rows()
-    return render(request, "model.html", rows=rows, current=rows[0] if rows else None)
+    data = request.app.state.data
+    rows = data.model_rows()
+    return render(request, "model.html", rows=rows, current=data.current_model(rows))
