@@ -219,9 +219,18 @@ def run(
         t.start()
         assert proc.stdout is not None
         out = []
-        for line in proc.stdout:
-            lines.append((time.perf_counter() - started, line.rstrip("\n")))
-            out.append(line)
+        with open(log.with_suffix(".lines"), "w") as progress:
+            # each line with the moment it came and the figures so far: a run stopped midway keeps them
+            for line in proc.stdout:
+                at = time.perf_counter() - started
+                lines.append((at, line.rstrip("\n")))
+                out.append(line)
+                so_far = list(samples)
+                peak_rss = max([0, *(x[1] for x in so_far)]) / 2**30
+                peak_tmp = max([0, *(x[2] for x in so_far)]) / 2**30
+                cpu_now = so_far[-1][3] if so_far else 0.0
+                progress.write(f"{at:.1f}\t{cpu_now:.1f}\t{peak_rss:.2f}\t{peak_tmp:.2f}\t{line}")
+                progress.flush()
         proc.wait()
         stop.set()
         t.join()
