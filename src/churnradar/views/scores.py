@@ -36,7 +36,11 @@ VALUE_COLUMNS = (
 
 def score_info(store: ReadStore) -> dict[str, Any]:
     """Which score batch the views read: the newest ``as_of`` of ``score`` and the model that wrote
-    it, or ``no_model`` before any scoring."""
+    it, or ``no_model`` before any scoring (read once per open store)."""
+    return dict(store.memo("score_info", lambda: _score_info(store)))
+
+
+def _score_info(store: ReadStore) -> dict[str, Any]:
     if not store.has("score"):
         return {"state": "no_model", "as_of": None, "horizons": [], "model_id": None}
     cols = store.columns("score")

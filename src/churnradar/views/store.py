@@ -3,8 +3,9 @@
 :class:`ReadStore` wraps a DuckDB connection from :func:`churnradar.store.connect` (opened
 read-only by :meth:`ReadStore.open`, or any connection handed in). Each read takes its own cursor
 (DuckDB cursors are independent connections to the same database and safe to use from different
-threads). The store does not change while it is open read-only, so the table list, the region
-rows, the months of data and the metrics layer's series are computed once and kept.
+threads). The store does not change while it is open read-only, so the table list and columns,
+the region rows, the months of data, the newest score batch and the metrics layer's series are
+computed once and kept.
 """
 
 from __future__ import annotations
@@ -72,10 +73,13 @@ class ReadStore:
         return table in self.tables()
 
     def columns(self, table: str) -> list[str]:
-        found = self.cursor().execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
-        )
-        return [r[0] for r in found.fetchall()]
+        def read() -> list[str]:
+            found = self.cursor().execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+            )
+            return [r[0] for r in found.fetchall()]
+
+        return list(self.memo(f"columns:{table}", read))
 
     def region_rows(self) -> list[tuple[str, str]]:
         """(grid_id, county_id) of every grid."""
