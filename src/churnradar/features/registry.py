@@ -38,6 +38,7 @@ THEMES: dict[str, str] = {
     "handset": "multi-SIM handset signals (一机多卡)",
     "network": "network quality of the home grid",
     "campaign": "retention campaign history",
+    "levers": "retention levers: home county, promotion package, own-network contacts, unresolved complaints",
 }
 
 #: Drivers a feature may feed.

@@ -23,8 +23,43 @@ def numeric() -> FeatureSet:
     return FeatureSet("numeric", version="1.0", features=names)
 
 
+#: The features retention's value, segment and uplift models read (``churnradar.retention.covariates``
+#: names its columns after them).
+RETENTION_FEATURES = (
+    "home_county",
+    "tenure_months",
+    "is_prepaid",
+    "is_5g_package",
+    "is_promotion_package",
+    "package_fee",
+    "in_family_group",
+    "customer_group",
+    "arpu_1m",
+    "arpu_3m_mean",
+    "data_mb_3m_mean",
+    "mou_3m_mean",
+    "active_days_1m",
+    "active_days_3m_mean",
+    "balance_1m",
+    "arrears_1m",
+    "competitor_share_3m",
+    "competitor_second_sim_1m",
+    "onnet_contacts_3m",
+    "complaints_3m",
+    "complaints_unresolved_3m",
+    "retention_contacts_6m",
+    "months_to_contract_end",
+    "months_to_subsidy_end",
+)
+
+
+def retention() -> FeatureSet:
+    """The features retention reads (value, segments, uplift): a subset of the core set."""
+    return FeatureSet("retention", version="1.0", features=RETENTION_FEATURES)
+
+
 #: Registered feature sets by name.
-FEATURE_SETS = {"core": core, "numeric": numeric}
+FEATURE_SETS = {"core": core, "numeric": numeric, "retention": retention}
 
 
 def get_feature_set(name: str) -> FeatureSet:

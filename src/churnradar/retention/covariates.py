@@ -1,27 +1,33 @@
 """Per-subscriber covariates for value, segments and uplift models, at one as-of month.
 
-One SQL pass over the analytical store (DuckDB), point in time: only rows dated up to the end of
-``as_of`` are read. The columns are the levers offers act on and the value inputs:
+The covariates are features of the feature library (the ``retention`` feature set,
+:data:`churnradar.features.sets.RETENTION_FEATURES`), computed by
+:func:`churnradar.features.compute_features` on DuckDB or Spark: point in time (only data up to
+the end of ``as_of``) and over the library's population at ``as_of``. Retention renames them to the
+levers its models use, fills what a subscriber has no row for, and derives three ratios:
 
-| column | meaning |
+| column | feature(s) |
 |---|---|
-| ``region`` | county of the home grid |
-| ``tenure_months`` | months since activation |
-| ``prepaid``, ``is_5g``, ``promo_package`` | current package traits |
-| ``monthly_fee`` | current package's monthly fee (yuan) |
-| ``family`` | in a family V-net group |
-| ``customer_group`` | key_account / business / mass / migrant |
-| ``arpu_3m``, ``revenue_last`` | mean monthly revenue over the last 3 months, and in ``as_of`` |
-| ``revenue_ratio`` | ``revenue_last / arpu_3m`` (a falling bill) |
-| ``data_gb_3m``, ``voice_min_3m`` | mean monthly data (GB) and voice minutes |
-| ``active_days_last``, ``active_ratio`` | active days in ``as_of`` and relative to the 3-month mean |
-| ``balance``, ``arrears`` | balance and arrears at the end of ``as_of`` |
-| ``competitor_share`` | competitor minutes / all voice minutes, last 3 months |
-| ``second_sim`` | a competitor's SIM in the same handset in ``as_of`` |
-| ``onnet_contacts`` | distinct own-network peers in the call graph, last 3 months (number dependency) |
-| ``complaints_3m``, ``unresolved_3m`` | complaints in the last 3 months, of which unresolved |
-| ``retention_contacts_6m`` | retention contacts in the last 6 months |
-| ``contract_months_left`` | months until the contract or handset subsidy ends (0 if none) |
+| ``region`` | ``home_county`` (county of the home grid) |
+| ``tenure_months`` | ``tenure_months`` |
+| ``prepaid``, ``is_5g``, ``promo_package`` | ``is_prepaid``, ``is_5g_package``, ``is_promotion_package`` |
+| ``monthly_fee`` | ``package_fee`` (0 when T has no bill) |
+| ``family`` | ``in_family_group`` |
+| ``customer_group`` | ``customer_group`` (``mass`` when unknown) |
+| ``arpu_3m``, ``revenue_last`` | ``arpu_3m_mean``, ``arpu_1m`` |
+| ``revenue_ratio`` | ``arpu_1m / arpu_3m_mean`` (a falling bill; 0 without revenue) |
+| ``data_gb_3m``, ``voice_min_3m`` | ``data_mb_3m_mean / 1024``, ``mou_3m_mean`` |
+| ``active_days_last``, ``active_ratio`` | ``active_days_1m`` and ``active_days_1m / active_days_3m_mean`` |
+| ``balance``, ``arrears`` | ``balance_1m``, ``arrears_1m`` |
+| ``competitor_share`` | ``competitor_share_3m`` |
+| ``second_sim`` | ``competitor_second_sim_1m`` |
+| ``onnet_contacts`` | ``onnet_contacts_3m`` (number dependency) |
+| ``complaints_3m``, ``unresolved_3m`` | ``complaints_3m``, ``complaints_unresolved_3m`` |
+| ``retention_contacts_6m`` | ``retention_contacts_6m`` |
+| ``contract_months_left`` | the later of ``months_to_contract_end`` and ``months_to_subsidy_end``, at least 0 |
+
+A feature the store cannot feed (an optional table or column the operator does not supply) is
+skipped by the library; its covariate is then 0 for everyone (the value of "no such record").
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from churnradar.periods import add_months, month_end_exclusive, parse_month
+from churnradar.periods import parse_month
 
 #: Numeric model inputs (``region`` and ``customer_group`` are one-hot encoded by the models).
 NUMERIC = (
@@ -61,99 +68,84 @@ NUMERIC = (
 CATEGORICAL = ("customer_group",)
 
 
-def population_sql(con, as_of: date) -> str:
-    """DuckDB SQL of the population at ``as_of`` (``subscriber_id``): the one definition,
-    :func:`churnradar.metrics.population.population`, compiled for this connection."""
-    import ibis
+#: Covariate ← library feature, for the columns that are a feature as it is.
+RENAMES = {
+    "home_county": "region",
+    "tenure_months": "tenure_months",
+    "is_prepaid": "prepaid",
+    "is_5g_package": "is_5g",
+    "is_promotion_package": "promo_package",
+    "package_fee": "monthly_fee",
+    "in_family_group": "family",
+    "customer_group": "customer_group",
+    "arpu_3m_mean": "arpu_3m",
+    "arpu_1m": "revenue_last",
+    "mou_3m_mean": "voice_min_3m",
+    "active_days_1m": "active_days_last",
+    "balance_1m": "balance",
+    "arrears_1m": "arrears",
+    "competitor_share_3m": "competitor_share",
+    "competitor_second_sim_1m": "second_sim",
+    "onnet_contacts_3m": "onnet_contacts",
+    "complaints_3m": "complaints_3m",
+    "complaints_unresolved_3m": "unresolved_3m",
+    "retention_contacts_6m": "retention_contacts_6m",
+}
 
-    from churnradar.metrics.population import population
-    from churnradar.store.backends import Backend
 
-    bk = Backend("duckdb", ibis.duckdb.from_connection(con), Path("."))
-    return bk.con.compile(population(bk, as_of))
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    return (num / den.where(den != 0)).fillna(0.0)
 
 
-def covariates_sql(as_of: date, pop_sql: str) -> tuple[str, dict[str, object]]:
-    """The covariates query of ``as_of`` over the population ``pop_sql`` (:func:`population_sql`)."""
-    m0 = add_months(as_of, -2)
-    cut = month_end_exclusive(as_of)
-    sql = f"""
-    WITH pop AS (
-      SELECT s.* FROM subscription s SEMI JOIN ({pop_sql}) p USING (subscriber_id)
-    ),
-    b AS (
-      SELECT subscriber_id, avg(revenue) AS arpu_3m,
-             max(revenue) FILTER (WHERE month = $m) AS revenue_last,
-             max(balance) FILTER (WHERE month = $m) AS balance,
-             max(arrears) FILTER (WHERE month = $m) AS arrears,
-             arg_max(package_id, month) AS package_now
-      FROM billing_monthly WHERE month BETWEEN $m0 AND $m GROUP BY 1
-    ),
-    u AS (
-      SELECT subscriber_id, avg(data_mb) / 1024 AS data_gb_3m,
-             avg(voice_out_min + voice_in_min) AS voice_min_3m, avg(active_days) AS active_3m,
-             max(active_days) FILTER (WHERE month = $m) AS active_days_last,
-             sum(competitor_min) / nullif(sum(voice_out_min + voice_in_min), 0) AS competitor_share,
-             bool_or(second_sim_operator IS NOT NULL) FILTER (WHERE month = $m) AS second_sim
-      FROM usage_monthly WHERE month BETWEEN $m0 AND $m GROUP BY 1
-    ),
-    g AS (
-      SELECT subscriber_id, count(DISTINCT peer_hash) AS onnet_contacts FROM call_edge
-      WHERE month BETWEEN $m0 AND $m AND peer_operator = 'own' GROUP BY 1
-    ),
-    i AS (
-      SELECT subscriber_id,
-             count(*) FILTER (WHERE kind = 'complaint' AND interaction_time >= $m0) AS complaints_3m,
-             count(*) FILTER (WHERE kind = 'complaint' AND interaction_time >= $m0 AND NOT resolved)
-               AS unresolved_3m,
-             count(*) FILTER (WHERE kind = 'retention_contact') AS retention_contacts_6m
-      FROM interaction WHERE interaction_time >= $m5 AND interaction_time < $cut GROUP BY 1
+def from_features(f: pd.DataFrame) -> pd.DataFrame:
+    """The covariates (module docstring) of a ``retention`` feature table (one row per subscriber)."""
+    from churnradar.features.sets import RETENTION_FEATURES
+
+    f = f.copy()
+    for name in RETENTION_FEATURES:
+        if name not in f.columns:  # skipped: the store does not feed it
+            f[name] = np.nan
+    out = pd.DataFrame({"subscriber_id": f["subscriber_id"].astype(str).to_numpy()})
+    for feat, col in RENAMES.items():
+        out[col] = f[feat].to_numpy()
+    out["region"] = out["region"].astype(object).where(out["region"].notna(), "").astype(str)
+    out["customer_group"] = (
+        out["customer_group"].astype(object).where(out["customer_group"].notna(), "mass").astype(str)
     )
-    SELECT p.subscriber_id, coalesce(r.county_id, '') AS region,
-           date_diff('month', date_trunc('month', p.activation_date), $m) AS tenure_months,
-           (pk.payment_type = 'prepaid')::INT AS prepaid, coalesce(pk.is_5g, false)::INT AS is_5g,
-           coalesce(pk.is_promotion, false)::INT AS promo_package, coalesce(pk.monthly_fee, 0) AS monthly_fee,
-           (p.family_group_id IS NOT NULL)::INT AS family, coalesce(c.customer_group, 'mass') AS customer_group,
-           coalesce(b.arpu_3m, 0) AS arpu_3m, coalesce(b.revenue_last, 0) AS revenue_last,
-           coalesce(b.revenue_last / nullif(b.arpu_3m, 0), 0) AS revenue_ratio,
-           coalesce(u.data_gb_3m, 0) AS data_gb_3m, coalesce(u.voice_min_3m, 0) AS voice_min_3m,
-           coalesce(u.active_days_last, 0) AS active_days_last,
-           coalesce(u.active_days_last / nullif(u.active_3m, 0), 0) AS active_ratio,
-           coalesce(b.balance, 0) AS balance, coalesce(b.arrears, 0) AS arrears,
-           coalesce(u.competitor_share, 0) AS competitor_share, coalesce(u.second_sim, false)::INT AS second_sim,
-           coalesce(g.onnet_contacts, 0) AS onnet_contacts, coalesce(i.complaints_3m, 0) AS complaints_3m,
-           coalesce(i.unresolved_3m, 0) AS unresolved_3m,
-           coalesce(i.retention_contacts_6m, 0) AS retention_contacts_6m,
-           greatest(coalesce(date_diff('month', $m, greatest(p.contract_end, p.subsidy_end)), 0), 0)
-             AS contract_months_left
-    FROM pop p
-    LEFT JOIN b USING (subscriber_id) LEFT JOIN u USING (subscriber_id) LEFT JOIN g USING (subscriber_id)
-    LEFT JOIN i USING (subscriber_id)
-    LEFT JOIN package pk ON pk.package_id = coalesce(b.package_now, p.package_id)
-    LEFT JOIN region r ON r.grid_id = p.grid_id
-    LEFT JOIN customer c ON c.customer_id = p.customer_id
-    ORDER BY p.subscriber_id
-    """
-    params = {"m": as_of, "m0": m0, "m5": add_months(as_of, -5), "cut": cut}
-    return sql, params
+    for col in NUMERIC:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col].astype("float64"), errors="coerce").fillna(0.0)
+    for col in ("prepaid", "is_5g", "promo_package", "family", "second_sim"):
+        out[col] = out[col].astype("int64")
+    out["data_gb_3m"] = pd.to_numeric(f["data_mb_3m_mean"], errors="coerce").fillna(0.0).to_numpy() / 1024
+    out["revenue_ratio"] = _ratio(out["revenue_last"], out["arpu_3m"])
+    active_3m = pd.Series(pd.to_numeric(f["active_days_3m_mean"], errors="coerce").to_numpy())
+    out["active_ratio"] = _ratio(out["active_days_last"], active_3m.fillna(0.0))
+    left = pd.concat(
+        [
+            pd.to_numeric(f["months_to_contract_end"], errors="coerce"),
+            pd.to_numeric(f["months_to_subsidy_end"], errors="coerce"),
+        ],
+        axis=1,
+    ).max(axis=1)
+    out["contract_months_left"] = left.fillna(0).clip(lower=0).astype("int64").to_numpy()
+    cols = ["subscriber_id", "region", *NUMERIC, *CATEGORICAL]
+    return out[cols].sort_values("subscriber_id", kind="stable").reset_index(drop=True)
 
 
-def covariates(store_path: Path | str, as_of: str | date, con=None) -> pd.DataFrame:
-    """Covariates of every subscriber open at the end of ``as_of`` (one row each)."""
-    import duckdb
+def covariates(store_path: Path | str, as_of: str | date, backend: str = "duckdb") -> pd.DataFrame:
+    """Covariates of every subscriber open at the end of ``as_of`` (one row each), from the feature
+    library's ``retention`` set on ``backend`` (``duckdb`` or ``spark``)."""
+    from churnradar.features import compute_features
+    from churnradar.store.backends import open_backend
 
     month = parse_month(as_of)
-    own = con is None
-    con = con or duckdb.connect(str(store_path), read_only=True)
+    bk = open_backend(store_path, backend)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")
-        sql, params = covariates_sql(month, population_sql(con, month))
-        df = con.execute(sql, params).df()
+        f = bk.to_pyarrow(compute_features(bk, month, "retention")).to_pandas()
     finally:
-        if own:
-            con.close()
-    return df
+        bk.close()
+    return from_features(f)
 
 
 def design_matrix(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
