@@ -181,7 +181,7 @@ def database_url(request, tmp_path_factory) -> str:
 
 def _seed_ops_campaigns(world: World, url: str) -> None:
     """One operational campaign per county (retention's tables), contacts only in that county."""
-    from churnradar.retention import opstore as ops
+    from churnradar import opstore as ops
 
     engine = ops.open_ops(world.store, url)
     now = datetime.now(UTC)

@@ -8,7 +8,7 @@ import pytest
 
 @pytest.fixture
 def ops(tmp_path, monkeypatch):
-    from churnradar.retention.opstore import dispose_all, open_ops
+    from churnradar.opstore import dispose_all, open_ops
 
     monkeypatch.delenv("CHURNRADAR_DATABASE_URL", raising=False)
     engine = open_ops(url=f"sqlite:///{tmp_path / 'ops.sqlite'}")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from churnradar.retention import opstore as opst
+from churnradar import opstore as opst
 from churnradar.retention.campaigns import OfferSpec, create_campaign, stratified_arms
 from churnradar.retention.contacts import ContactRules, export_lists
 from churnradar.retention.errors import CampaignError, ControlGroupError, IdempotencyConflictError
@@ -196,7 +196,7 @@ def test_bad_offer_names_the_allowed_values():
 
 
 def _writer(url: str, contact_ids: list[str], worker: int, q) -> None:
-    from churnradar.retention.opstore import open_ops
+    from churnradar.opstore import open_ops
 
     engine = open_ops(url=url)
     created = 0

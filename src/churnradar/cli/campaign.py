@@ -28,7 +28,7 @@ ActorOption = Annotated[str, typer.Option("--actor", help="Who is recording (wri
 
 
 def _engine(store: Path, url: str | None):
-    from churnradar.retention.opstore import open_ops
+    from churnradar.opstore import open_ops
 
     return open_ops(store, url)
 

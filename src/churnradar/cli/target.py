@@ -72,7 +72,7 @@ def target(
 
     Example: `churnradar target --store operator.duckdb --budget 50000 --capacity outbound_call=800 --json`
     """
-    from churnradar.retention.opstore import open_ops
+    from churnradar.opstore import open_ops
     from churnradar.retention.targeting import plan_targets
 
     if compare and truth is None:

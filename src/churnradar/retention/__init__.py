@@ -2,5 +2,5 @@
 idempotent contact and outcome recording, evaluation, uplift models and budgeted targeting.
 
 See ``docs/retention.md``. Campaign writes go to the operational store
-(:mod:`churnradar.retention.opstore`); value, segments and target lists to the analytical store.
+(:mod:`churnradar.opstore`); value, segments and target lists to the analytical store.
 """

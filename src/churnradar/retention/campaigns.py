@@ -20,8 +20,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from churnradar import opstore as ops
 from churnradar.periods import add_months, format_month, month_end, parse_month
-from churnradar.retention import opstore as ops
 from churnradar.retention.contacts import ContactRules, check_channel, consent_matrix, ops_now, screen
 from churnradar.retention.errors import CampaignError
 from churnradar.schema import enums as E

@@ -21,8 +21,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from churnradar import opstore as ops
 from churnradar.reports.safe_cells import csv_frame, write_xlsx_table
-from churnradar.retention import opstore as ops
 from churnradar.retention.errors import CampaignError
 from churnradar.schema import enums as E
 
@@ -62,9 +62,9 @@ def consent_matrix(store_path: Path | str | None, subscriber_ids: pd.Series | li
     out = pd.DataFrame(False, index=ids, columns=list(CHANNELS))
     if store_path is None or len(ids) == 0:
         return out
-    import duckdb
+    from churnradar.store import connect
 
-    con = duckdb.connect(str(store_path), read_only=True)
+    con = connect(store_path, read_only=True)
     try:
         con.register("_ids", pd.DataFrame({"subscriber_id": ids.astype(str)}))
         rows = con.sql(
@@ -114,9 +114,9 @@ def recent_contacts(
         listed = dict(conn.execute(q.group_by(a.c.subscriber_id)).all())
     counts = counts.add(pd.Series(listed, dtype="int64"), fill_value=0).reindex(ids).fillna(0)
     if store_path is not None and len(ids):
-        import duckdb
+        from churnradar.store import connect
 
-        con = duckdb.connect(str(store_path), read_only=True)
+        con = connect(store_path, read_only=True)
         try:
             con.register("_ids", pd.DataFrame({"subscriber_id": ids.astype(str)}))
             hist = con.execute(

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from churnradar.retention import opstore as ops
+from churnradar import opstore as ops
 from churnradar.retention.errors import CampaignError, ControlGroupError, IdempotencyConflictError
 
 

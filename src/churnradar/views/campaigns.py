@@ -69,7 +69,7 @@ def ops_contacts_of(engine: Any, subscriber_id: str) -> list[dict[str, Any]]:
         return []
     import sqlalchemy as sa
 
-    from churnradar.retention import opstore as ops
+    from churnradar import opstore as ops
 
     a, o, h = ops.contact_assignment, ops.outcome_record, ops.campaign_header
     q = (

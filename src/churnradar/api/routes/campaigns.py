@@ -62,7 +62,7 @@ def ops_engine(request: Request) -> Any:
     state = request.app.state
     if getattr(state, "ops", None) is None:
         try:
-            from churnradar.retention.opstore import open_ops
+            from churnradar.opstore import open_ops
         except ImportError:  # pragma: no cover - retention is part of the package
             return None
         state.ops = open_ops(state.store_path, state.database_url)

@@ -1,42 +1,23 @@
-"""The operational store: what the web app writes concurrently (users, sessions, tokens, audit log; retention adds campaigns and outcomes).
+"""The web app's component: users, sessions, API tokens, login attempts and the audit log.
 
-SQLAlchemy Core on SQLite by default (a file beside the analytical store) or PostgreSQL when
-``CHURNRADAR_DATABASE_URL`` (or an explicit URL) says so. The schema is built by small versioned
-migrations per *component* (``web`` here; other modules such as retention register their own), and
-their applied versions are kept in ``schema_migration``:
-
->>> from churnradar.opstore import open_engine, migrate, WEB_MIGRATIONS
->>> engine = open_engine("sqlite://")            # in memory
->>> migrate(engine, "web", WEB_MIGRATIONS)
-1
->>> audit(engine, actor="admin", action="user.add", target="ana")
+``audit_log`` is shared: every component appends to it (retention records each write there, in the
+same transaction as the write).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from churnradar.errors import ConfigError
+from churnradar.opstore.migrations import now
 
-DATABASE_URL_ENV = "CHURNRADAR_DATABASE_URL"
+COMPONENT = "web"
 
 metadata = sa.MetaData()
-
-schema_migration = sa.Table(
-    "schema_migration",
-    metadata,
-    sa.Column("component", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 app_user = sa.Table(
     "app_user",
@@ -105,77 +86,6 @@ def _web_v1(conn: Connection) -> None:
 
 #: The web app's migrations, applied in order; append, never edit a released one.
 WEB_MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_web_v1,)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def default_url(store_path: str | Path | None) -> str:
-    """``CHURNRADAR_DATABASE_URL`` if set, else a SQLite file beside the analytical store."""
-    url = os.environ.get(DATABASE_URL_ENV)
-    if url:
-        return url
-    if store_path is None:
-        raise ConfigError(f"no operational store: set {DATABASE_URL_ENV} or give the analytical store path")
-    p = Path(store_path)
-    return f"sqlite:///{p.with_name(p.stem + '.ops.sqlite')}"
-
-
-def open_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for ``url`` (``sqlite:///file``, ``sqlite://`` or ``postgresql://...``)."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url.removeprefix("postgres://")
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    try:
-        if url.startswith("sqlite"):
-            engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_con: Any, _rec: Any) -> None:
-                cur = dbapi_con.cursor()
-                cur.execute("PRAGMA foreign_keys=ON")
-                if url not in ("sqlite://", "sqlite:///:memory:"):
-                    cur.execute("PRAGMA journal_mode=WAL")
-                cur.close()
-
-            return engine
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise ConfigError(f"operational store URL {_redact(url)!r} is not usable: {exc}") from None
-
-
-def _redact(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<invalid URL>"
-
-
-def migrate(engine: Engine, component: str, steps: Sequence[Callable[[Connection], None]]) -> int:
-    """Apply ``component``'s migrations not applied yet, each in its own transaction; return the version."""
-    schema_migration.create(engine, checkfirst=True)
-    version = current_version(engine, component)
-    for i, step in enumerate(steps[version:], start=version + 1):
-        with engine.begin() as conn:
-            step(conn)
-            row = {"component": component, "version": i, "applied_at": now()}
-            if i == 1:
-                conn.execute(schema_migration.insert().values(**row))
-            else:
-                conn.execute(
-                    schema_migration.update().where(schema_migration.c.component == component).values(**row)
-                )
-    return max(version, len(steps))
-
-
-def current_version(engine: Engine, component: str) -> int:
-    with engine.connect() as conn:
-        v = conn.execute(
-            sa.select(schema_migration.c.version).where(schema_migration.c.component == component)
-        ).scalar()
-    return int(v or 0)
 
 
 def audit(

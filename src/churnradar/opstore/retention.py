@@ -1,7 +1,4 @@
-"""Campaign tables in the operational store (SQLite beside the analytical store, or PostgreSQL).
-
-The engine, the per-component migration runner and the shared ``audit_log`` come from
-:mod:`churnradar.opstore` (the web app's module); this module adds the ``retention`` component:
+"""The retention component: campaigns, offers, assignments, contacts, outcomes and do-not-contact flags.
 
 | table | key | holds |
 |---|---|---|
@@ -14,20 +11,17 @@ The engine, the per-component migration runner and the shared ``audit_log`` come
 
 Idempotency rests on the database: the key is a primary key or unique column, the insert and its
 audit row share one transaction, and a second insert with the same key fails on the constraint and
-returns the first record instead. SQLite write transactions start with ``BEGIN IMMEDIATE`` so
-concurrent writers queue on the lock (30 s timeout) instead of failing on a lock upgrade.
+returns the first record instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from churnradar.opstore import audit, audit_log, default_url, migrate, open_engine
+from churnradar.opstore.web import audit_log
 
 COMPONENT = "retention"
 metadata = sa.MetaData()
@@ -134,61 +128,4 @@ def _retention_v1(conn: Connection) -> None:
 
 
 #: Migrations of the ``retention`` component, applied in order; append, never edit a released one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_retention_v1,)
-
-_ENGINES: dict[str, Engine] = {}
-
-
-def ops_url(store_path: str | Path | None = None, url: str | None = None) -> str:
-    """``url`` if given, else ``CHURNRADAR_DATABASE_URL``, else ``<store>.ops.sqlite`` beside the store."""
-    return url or default_url(store_path)
-
-
-def open_ops(store_path: str | Path | None = None, url: str | None = None) -> Engine:
-    """The migrated operational-store engine (one per URL and process)."""
-    u = ops_url(store_path, url)
-    engine = _ENGINES.get(u)
-    if engine is None:
-        engine = open_engine(u)
-        if engine.dialect.name == "sqlite":
-            _immediate_transactions(engine)
-        migrate(engine, COMPONENT, MIGRATIONS)
-        _ENGINES[u] = engine
-    return engine
-
-
-def _immediate_transactions(engine: Engine) -> None:
-    """pysqlite: let SQLAlchemy emit BEGIN IMMEDIATE itself (writers queue instead of deadlocking)."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _autocommit_driver(dbapi_con: Any, _rec: Any) -> None:
-        dbapi_con.isolation_level = None
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def dispose_all() -> None:
-    """Close every cached engine (tests, forked workers)."""
-    for e in _ENGINES.values():
-        e.dispose()
-    _ENGINES.clear()
-
-
-__all__ = [
-    "COMPONENT",
-    "MIGRATIONS",
-    "TABLES",
-    "audit",
-    "audit_log",
-    "campaign_header",
-    "campaign_offer",
-    "contact_assignment",
-    "contact_dnc",
-    "contact_event",
-    "dispose_all",
-    "open_ops",
-    "ops_url",
-    "outcome_record",
-]
+RETENTION_MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_retention_v1,)
