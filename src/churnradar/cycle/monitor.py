@@ -434,18 +434,22 @@ def monitor(store: Path | str, month: date, *, look_back: int = 3) -> MonitorRes
 
 @dataclass
 class _Places:
-    """Home grid and county of each row of a table (None where unknown)."""
+    """Home grid (integer code, -1 where unknown) and county (None where unknown) of each row."""
 
     grid: np.ndarray
     county: np.ndarray
 
     @classmethod
-    def of(cls, table: pa.Table, geo: dict[str, tuple[str | None, str | None]] | None) -> _Places:
-        ids = table.column("subscriber_id").to_pylist()
-        where = [(geo or {}).get(i, (None, None)) for i in ids]
-        return cls(
-            np.array([w[0] for w in where], dtype=object), np.array([w[1] for w in where], dtype=object)
-        )
+    def of(cls, table: pa.Table, geo: pa.Table | None) -> _Places:
+        import pyarrow.compute as pc
+
+        n = table.num_rows
+        if geo is None:
+            return cls(np.full(n, -1), np.full(n, None, dtype=object))
+        idx = pc.index_in(table.column("subscriber_id"), value_set=geo.column("subscriber_id"))
+        grid = pc.take(geo.column("grid_code"), idx).to_numpy(zero_copy_only=False)
+        county = pc.take(geo.column("county_id"), idx).to_numpy(zero_copy_only=False)
+        return cls(np.nan_to_num(grid.astype(np.float64), nan=-1).astype(np.int64), county.astype(object))
 
     def segments(self) -> set[str]:
         return {c for c in self.county if c is not None}
@@ -454,12 +458,13 @@ class _Places:
         return np.ones(len(self.county), dtype=bool) if segment is None else self.county == segment
 
     def grids(self, mask: np.ndarray) -> int:
-        return len({g for g in self.grid[mask] if g is not None})
+        g = self.grid[mask]
+        return len(np.unique(g[g >= 0]))
 
 
-def _geography(store: Path) -> dict[str, tuple[str | None, str | None]] | None:
-    """Each line's home grid and its county (``subscription.grid_id``, ``region.county_id``), when
-    the store records them."""
+def _geography(store: Path) -> pa.Table | None:
+    """Each line's home grid (as an integer code) and its county (``subscription.grid_id``,
+    ``region.county_id``), when the store records them."""
     from churnradar.store import Store
 
     with Store.open(store, read_only=True) as st:
@@ -472,25 +477,35 @@ def _geography(store: Path) -> dict[str, tuple[str | None, str | None]] | None:
         }
         if ("subscription", "grid_id") not in cols:
             return None
-        county = "r.county_id" if ("region", "county_id") in cols else "NULL"
-        join = "LEFT JOIN region r ON r.grid_id = s.grid_id" if county != "NULL" else ""
-        rows = con.execute(
-            f"SELECT s.subscriber_id, any_value(s.grid_id), any_value({county}) FROM subscription s {join} "
+        county = "r.county_id" if ("region", "county_id") in cols else "NULL::VARCHAR"
+        join = "LEFT JOIN region r ON r.grid_id = s.grid_id" if ("region", "county_id") in cols else ""
+        return con.execute(
+            "SELECT s.subscriber_id, CASE WHEN any_value(s.grid_id) IS NOT NULL "
+            "THEN dense_rank() OVER (ORDER BY any_value(s.grid_id)) END AS grid_code, "
+            f"any_value(s.grid_id) AS grid_id, any_value({county}) AS county_id FROM subscription s {join} "
             "GROUP BY s.subscriber_id"
-        ).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}
+        ).to_arrow_table()
 
 
 def _grid_level(values: np.ndarray, grid: np.ndarray) -> bool:
     """Whether ``values`` has one value per home grid (a property of the grid, not of the line)."""
-    seen: dict[Any, Any] = {}
-    for g, v in zip(grid, values, strict=True):
-        if g is None:
-            continue
-        key = "nan" if isinstance(v, float) and v != v else v
-        if seen.setdefault(g, key) != key:
-            return False
-    return len(seen) >= 2
+    known = grid >= 0
+    g = grid[known]
+    if len(np.unique(g)) < 2:
+        return False
+    v = values[known]
+    if v.dtype.kind not in "fiub":
+        v = np.unique(np.where(v == None, "\0", v).astype(str), return_inverse=True)[1]  # noqa: E711
+    v = v.astype(np.float64)
+    order = np.argsort(g, kind="stable")
+    g, v = g[order], v[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+    sizes = np.diff(np.r_[starts, len(g)])
+    missing = np.isnan(v)
+    n_missing = np.add.reduceat(missing.astype(np.int64), starts)
+    lo = np.minimum.reduceat(np.where(missing, np.inf, v), starts)
+    hi = np.maximum.reduceat(np.where(missing, -np.inf, v), starts)
+    return bool(np.all((n_missing == sizes) | ((n_missing == 0) & (lo == hi))))
 
 
 def _material(ref: np.ndarray, cur: np.ndarray) -> bool:
