@@ -148,6 +148,24 @@ def test_a_challenger_with_no_settled_month_to_judge_it_on_leaves_the_champion(o
     assert "no settled month after it to judge it on" in decided.reason
 
 
+def test_a_champion_whose_features_changed_gives_way_without_a_comparison(operator, tmp_path) -> None:
+    import duckdb
+
+    store = tmp_path / "store.duckdb"
+    shutil.copy(operator[0], store)
+    ids = operator[1]
+    set_champion(store, ids["weak"], "named by the test")
+    with duckdb.connect(str(store)) as con:  # as if trained before the feature set last changed
+        con.execute(
+            "UPDATE model SET feature_set_version = 'an-older-version' WHERE model_id = ?", [ids["weak"]]
+        )
+    decided = challenge(store, ids["strong"], "offnet", SETTLED)
+    assert decided.promoted and decided.figures == {}
+    assert f"replaces champion {ids['weak']}, which can no longer score" in decided.reason
+    assert "an-older-version" in decided.reason
+    assert current_champion(store, "offnet").model_id == ids["strong"]
+
+
 @pytest.mark.slow
 def test_the_cycle_trains_a_challenger_judges_it_and_scores_with_the_winner(operator, tmp_path) -> None:
     from churnradar.cycle import run_cycle

@@ -10,8 +10,10 @@ champion than the challenger): it stays.
 The challenger becomes the champion when it is better on both measures: lower log-loss (a proper
 score: ranking and calibration together) and a ROC-AUC at least the champion's (the ranking the
 target list is cut from). A month with fewer than :data:`MIN_CHURNERS` churners decides nothing:
-the champion stays. Every decision, with both models' figures, is in the cycle's run record; a new
-champion is also named in the registry (``model_champion``), which ``score`` follows by default.
+the champion stays; a champion whose feature set scoring no longer computes (the features changed
+since it was trained) gives way without a comparison. Every decision, with both models' figures,
+is in the cycle's run record; a new champion is also named in the registry (``model_champion``),
+which ``score`` follows by default.
 """
 
 from __future__ import annotations
@@ -59,6 +61,19 @@ class Challenge:
 def _outcome_until(model: Any) -> date | None:
     v = (model.meta or {}).get("outcome_until")
     return None if v is None else parse_month(str(v))
+
+
+def _stale_features(record: Any) -> str | None:
+    """Why the model's feature set is not the one scoring computes now (None when it is)."""
+    from churnradar.errors import ChurnRadarError
+    from churnradar.features import get_feature_set
+    from churnradar.models.pipeline import check_feature_set
+
+    try:
+        check_feature_set(record, get_feature_set(record.feature_set))
+    except ChurnRadarError as exc:
+        return str(exc)
+    return None
 
 
 def _one_month_figures(
@@ -113,7 +128,12 @@ def challenge(store: Path | str, challenger_id: str, definition: str, settled: d
         return Challenge(challenger_id, challenger_id, challenger_id, "the new model is the champion already")
     champion_id = named.model_id
     _, chall = load_model(store, challenger_id)
-    _, champ = load_model(store, champion_id)
+    champ_record, champ = load_model(store, champion_id)
+    stale = _stale_features(champ_record)
+    if stale is not None:
+        why = f"the new model {challenger_id} replaces champion {champion_id}, which can no longer score: {stale}"
+        set_champion(store, challenger_id, why)
+        return Challenge(challenger_id, champion_id, challenger_id, why)
     seen = _outcome_until(chall)
     if seen is None:
         why = f"model {challenger_id} does not record the outcomes it learnt; the champion stays"
