@@ -75,6 +75,30 @@ def test_evaluation_compares_every_arm_with_control(small_operator):
     assert row.cost >= 0 and 0 <= row.reach <= 1
     assert set(ev.by_channel.channel) == {"outbound_call", "sms", "account_manager"}
     assert ev.by_segment.n.sum() == ev.overall["n"] == ev.by_region.n.sum()
+    # the store has no scores for the month before the campaign: no stand-in model, a note instead
+    assert set(ev.by_segment.segment) == {"unscored"}
+    assert any("no model has scored" in w and "churnradar score" in w for w in ev.warnings)
+
+
+def test_a_member_churned_when_the_line_left_off_net_within_the_window(small_operator):
+    """Every arm's retention is 1 − the share of its members whose off-net exit (dated by the month
+    left; re-selections stay) falls from the start month to the window's last month."""
+    from churnradar.retention.evaluate import campaign_members
+    from churnradar.retention.risk import exits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = evaluate_campaign(small_operator.store, "RC01", with_segments=False)
+    _, start, _, _, members = campaign_members(small_operator.store, "RC01")
+    left = exits(small_operator.store).set_index("subscriber_id")["exit_month"]
+    month = pd.to_datetime(members["subscriber_id"].map(left))
+    inside = (month >= pd.Timestamp(start)) & (month <= pd.Timestamp(ev.window_end))
+    for row in ev.by_offer.itertuples():
+        arm = members["offer_id"] == row.arm
+        assert row.retention == pytest.approx(1 - inside[arm].mean())
+    control = members["is_control"].astype(bool)
+    assert ev.overall["control_retention"] == pytest.approx(1 - inside[control].mean())
+    assert inside.any()
 
 
 def test_campaign_evaluate_cli_prints_three_dimensions(small_operator, capsys, monkeypatch, tmp_path):

@@ -336,3 +336,5 @@ def evaluate(
     show("channel efficiency / 渠道执行效率", s["channel_efficiency"], "channel")
     show("by segment / 分群", s["by_segment"], "segment")
     show("by region / 区县", s["by_region"], "region")
+    for note in s["warnings"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
