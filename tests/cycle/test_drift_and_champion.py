@@ -101,8 +101,6 @@ def test_no_alert_in_six_quiet_months_then_the_alert_in_the_launch_month(operato
 
 
 def test_a_better_challenger_becomes_the_champion_and_scores(operator, tmp_path) -> None:
-    from churnradar.models.pipeline import score_store
-
     store = tmp_path / "store.duckdb"
     shutil.copy(operator[0], store)
     ids = operator[1]
@@ -117,8 +115,8 @@ def test_a_better_challenger_becomes_the_champion_and_scores(operator, tmp_path)
     named = current_champion(store, "offnet")
     assert named is not None and named.model_id == ids["strong"]
     assert named.evidence["judged_month"] == "2024-04"
-    # score follows the champion, although the weak model is the newer one
-    assert score_store(store, LAUNCH_MONTH, write=False, memory=None).model_id == ids["strong"]
+    # score's model (load_model without an id) is the champion, although the weak model is newer
+    assert load_model(store, as_of=parse_month(LAUNCH_MONTH))[0].model_id == ids["strong"]
 
 
 def test_a_worse_challenger_leaves_the_champion_in_place_and_says_why(operator, tmp_path) -> None:
