@@ -717,7 +717,9 @@ def markdown(res: dict) -> str:
     )
     lines += [
         "",
-        f"Ratio cycle / separate commands: **{res['ratio']}**. Second cycle on the unchanged store: "
+        f"Ratio cycle / separate commands: **{res['ratio']}** wall"
+        + (f", **{res['cpu_ratio']}** CPU" if "cpu_ratio" in res else "")
+        + f". Second cycle on the unchanged store: "
         f"{again['wall_s']} s, peak RSS {again['peak_rss_gib']} GiB, stages "
         f"{', '.join(s['stage'] + ' ' + s['status'] for s in again['stages'])}. "
         f"Load average (start / end): cycle {cyc['load'][0]} / {cyc['load'][1]}, second cycle "
@@ -836,6 +838,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 shutil.rmtree(sep_dir)
             res["ratio"] = round(res["cycle"]["wall_s"] / res["separate"]["wall_s"], 2)
+            if res["separate"]["cpu_s"]:
+                res["cpu_ratio"] = round(res["cycle"]["cpu_s"] / res["separate"]["cpu_s"], 2)
             print(markdown(res), flush=True)
         results.append(res)
     save()
