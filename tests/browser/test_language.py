@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import expect
 from tests.browser.conftest import dashboard_pages
 
+from churnradar.api.messages import tr
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 #: Latin words a zh-CN page may show: abbreviations and units of the trade, file formats, the
@@ -34,12 +36,24 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 _NUMBER_UNIT = re.compile(r"^[0-9][0-9.,]*([A-Za-z]+)$")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
 
-#: what a person reads besides the body's text: tooltips, labels for screen readers, placeholders
+#: what a person reads besides the body's text: tooltips, labels for screen readers, placeholders,
+#: and what the charts draw on their canvas (series and category names)
 _READ_TEXT = """() => {
     const parts = [document.body.innerText];
     for (const el of document.querySelectorAll("[title], [aria-label], [placeholder]")) {
         for (const a of ["title", "aria-label", "placeholder"]) {
             if (el.hasAttribute(a)) parts.push(el.getAttribute(a));
+        }
+    }
+    const list = v => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    for (const el of document.querySelectorAll("[data-chart]")) {
+        const o = JSON.parse(el.getAttribute("data-chart"));
+        for (const s of list(o.series)) {
+            parts.push(s.name || "");
+            for (const d of list(s.data)) if (d && typeof d === "object" && d.name) parts.push(d.name);
+        }
+        for (const ax of [...list(o.xAxis), ...list(o.yAxis)]) {
+            for (const d of list(ax.data)) if (typeof d === "string") parts.push(d);
         }
     }
     return parts.join("\\n");
@@ -107,6 +121,7 @@ def _page_texts(page, server, user: str, lang: str, login) -> dict[str, str]:
 @pytest.mark.parametrize("user", ["browser_admin", "browser_rm"])
 def test_zh_pages_have_no_english_word(page, login, live_server, console_errors, user):
     texts = _page_texts(page, live_server, user, "zh", login)
+    assert tr("chart.ported_out", "zh") in texts["overview"]  # the chart's legend is read too
     allowed = ZH_ALLOWED | _data_words(page, live_server, user)[0]
     bad = {name: sorted(_latin_words(text) - allowed) for name, text in texts.items()}
     bad = {name: words for name, words in bad.items() if words}
