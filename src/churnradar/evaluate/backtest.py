@@ -188,10 +188,10 @@ def confirmation_months(d: Any) -> int:
     """Months after a churn before the data show it in full: the deregistration lag for off-net
     churn dated by last activity, the silent months for silence, the decline months for value
     decline, none otherwise."""
-    from churnradar.models.pipeline import DEREGISTRATION_LAG_MONTHS
+    from churnradar.schema.enums import OFFNET_KINDS
 
-    if d.target in ("offnet", "port_out"):
-        return DEREGISTRATION_LAG_MONTHS if d.dating == "last_activity" else 0
+    if d.target in OFFNET_KINDS:
+        return d.lag_months
     if d.target == "silent":
         return d.silent_months
     if d.target == "value_decline":

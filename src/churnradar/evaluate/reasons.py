@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from churnradar.periods import add_months
+from churnradar.schema.enums import OFFNET_KINDS
 
 
 def reason_agreement(
@@ -28,7 +29,7 @@ def reason_agreement(
     t = pd.read_parquet(truth) if not isinstance(truth, pd.DataFrame) else truth
     end = add_months(as_of, horizon)
     left = pd.to_datetime(t["left_month"]).dt.date
-    t = t[t["kind"].isin(["offnet", "port_out"]) & (left > as_of) & (left <= end)]
+    t = t[t["kind"].isin(OFFNET_KINDS) & (left > as_of) & (left <= end)]
     n = len(scores)
     top = scores[scores["risk_rank"] <= max(1, round(n * top_share))]
     m = top.merge(t[["subscriber_id", "reason_code", "mechanism"]], on="subscriber_id")

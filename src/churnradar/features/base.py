@@ -1,4 +1,8 @@
-"""Nodes every theme shares: who churned by T, who is in the population at T."""
+"""Nodes every theme shares: who churned by T, who is in the population at T.
+
+Both are the one definition of :mod:`churnradar.metrics.population` (line ends and the lines in
+network at the end of a month), seen as of T; features never write their own.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,15 @@ import ibis.expr.types as ir
 
 from churnradar.features.registry import node
 from churnradar.features.timeframe import AsOf
-from churnradar.schema.enums import END_EVENTS
+from churnradar.metrics.population import lifespans, line_ends, open_at
 
 
 @node
 def churned(status_event: ir.Table, as_of: AsOf) -> ir.Table:
     """Subscriptions deregistered or ported out on or before the end of T, with when and how."""
-    e = status_event.filter(
-        status_event.event_type.isin(END_EVENTS), status_event.event_time < ibis.timestamp(as_of.end_ts)
-    )
-    return e.group_by("subscriber_id").agg(
-        churn_time=e.event_time.min(),
-        ported=(e.event_type == "port_out").any(),
-    )
+    ends = line_ends(status_event)
+    e = ends.filter(ends.end_time < ibis.timestamp(as_of.end_ts))
+    return e.select("subscriber_id", churn_time=e.end_time, ported=e.end_type == "port_out")
 
 
 @node
@@ -29,7 +29,9 @@ def subscriptions_known(subscription: ir.Table, as_of: AsOf) -> ir.Table:
 
 
 @node
-def population(subscriptions_known: ir.Table, churned: ir.Table) -> ir.Table:
-    """Subscribers active at T: activated by the end of T, not deregistered or ported out by then."""
-    active = subscriptions_known.anti_join(churned, "subscriber_id")
-    return active.select(*subscriptions_known.columns)
+def population(subscription: ir.Table, status_event: ir.Table, as_of: AsOf) -> ir.Table:
+    """Subscribers in network at the end of T: activated by then, not deregistered or ported out by
+    then (:func:`churnradar.metrics.population.population`)."""
+    life = lifespans(subscription, status_event)
+    in_network = life.filter(open_at(life, as_of.month)).select("subscriber_id")
+    return subscription.semi_join(in_network, "subscriber_id")

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from churnradar.periods import add_months
 from churnradar.schema import TABLES
 from churnradar.schema.model import Table
 
@@ -62,8 +63,7 @@ def _ids(prefix: str, idx: np.ndarray, width: int = 8) -> pa.Array:
 
 
 def _month(start: date, k: int) -> date:
-    n = start.year * 12 + start.month - 1 + k
-    return date(n // 12, n % 12 + 1, 1)
+    return add_months(start, k)
 
 
 @dataclass

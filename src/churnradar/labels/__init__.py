@@ -175,7 +175,7 @@ def _summary(bk: Backend, as_of: date, d: ChurnDefinition, events: ir.Table, lab
     cols = labels.column_names
     u = bk.table("usage_monthly")
     last = bk.to_pyarrow(u.select(last=u.month.max())).column("last")[0].as_py()
-    lag = DEREGISTRATION_LAG_MONTHS if d.dating == "last_activity" else 0
+    lag = d.lag_months
     needed = add_months(as_of, max(d.horizons) + lag)
     complete = last is not None and needed <= last
     return {

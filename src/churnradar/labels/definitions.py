@@ -12,8 +12,16 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 
 from churnradar.errors import ConfigError
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
+from churnradar.schema.enums import OFFNET_KINDS
 
-DATINGS = ("last_activity", "event")
+#: How an off-net exit is dated, in the words of the metrics layer and the reports: ``left`` (the
+#: last month with billable activity, when the customer actually left) or ``recorded`` (the month
+#: of the recorded deregistration or port-out).
+DATINGS = ("left", "recorded")
+#: Earlier names of the datings, still accepted everywhere a dating is: ``last_activity`` is
+#: ``left``, ``event`` is ``recorded``.
+DATING_ALIASES = {"last_activity": "left", "event": "recorded"}
 
 
 @dataclass(frozen=True)
@@ -23,9 +31,10 @@ class ChurnDefinition:
     - ``target``: the kind that makes ``churn_within_<h>m`` true (``offnet`` counts deregistrations
       and port-outs; ``port_out``, ``brand_downgrade``, ``value_decline``, ``silent`` count only that
       kind).
-    - ``dating``: ``last_activity`` dates an off-net churn in the subscriber's last month with
-      billable activity (the month the customer actually left; arrears → deregistration takes about
-      three more months); ``event`` dates it by the recorded deregistration or port-out.
+    - ``dating``: ``left`` dates an off-net churn in the subscriber's last month with billable
+      activity (the month the customer actually left; arrears → deregistration takes about three
+      more months); ``recorded`` dates it by the recorded deregistration or port-out
+      (``last_activity`` and ``event``, the earlier names, are accepted and read as these).
     - ``reselection_days``: a new subscription of the same certificate or handset opened within this
       many days of the old one going quiet (or before it was closed) is in-network re-selection.
     - ``value_decline_share`` / ``value_decline_months``: revenue below this share of the previous
@@ -36,7 +45,7 @@ class ChurnDefinition:
 
     name: str = "offnet"
     target: str = "offnet"
-    dating: str = "last_activity"
+    dating: str = "left"
     reselection_days: int = 30
     value_decline_share: float = 0.5
     value_decline_months: int = 3
@@ -45,12 +54,17 @@ class ChurnDefinition:
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if self.dating in DATING_ALIASES:
+            object.__setattr__(self, "dating", DATING_ALIASES[self.dating])
         if self.target not in TARGETS:
             raise ConfigError(
                 f"churn target {self.target!r} is not known; expected one of {', '.join(TARGETS)}"
             )
         if self.dating not in DATINGS:
-            raise ConfigError(f"dating {self.dating!r} is not known; expected one of {', '.join(DATINGS)}")
+            raise ConfigError(
+                f"dating {self.dating!r} is not known; expected one of {', '.join(DATINGS)} "
+                f"(or {', '.join(DATING_ALIASES)})"
+            )
         if not 0 <= self.reselection_days <= 366:
             raise ConfigError(f"reselection_days {self.reselection_days} is out of range; expected 0 to 366")
         if not 0 < self.value_decline_share < 1:
@@ -78,8 +92,16 @@ class ChurnDefinition:
         return -(-self.silent_days // 30)
 
     @property
+    def lag_months(self) -> int:
+        """Months after an event month before the recorded exits of that month are complete: the
+        deregistration lag under ``left`` dating, none under ``recorded``."""
+        return DEREGISTRATION_LAG_MONTHS if self.dating == "left" else 0
+
+    @property
     def version(self) -> str:
         params = {k: v for k, v in asdict(self).items() if k != "description"}
+        # hashed under the datings' earlier names, so labels written before keep their version
+        params["dating"] = {v: k for k, v in DATING_ALIASES.items()}[self.dating]
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         return f"1.{digest[:8]}"
 
@@ -87,7 +109,8 @@ class ChurnDefinition:
         return replace(self, **params)
 
 
-TARGETS = ("offnet", "port_out", "brand_downgrade", "value_decline", "silent")
+#: ``offnet`` (both off-net kinds) and ``port_out`` (only port-outs) are the off-net targets
+TARGETS = (*OFFNET_KINDS, "brand_downgrade", "value_decline", "silent")
 
 DEFINITIONS: dict[str, ChurnDefinition] = {
     d.name: d
@@ -98,7 +121,7 @@ DEFINITIONS: dict[str, ChurnDefinition] = {
         ),
         ChurnDefinition(
             "offnet_recorded",
-            dating="event",
+            dating="recorded",
             description="Off-net churn dated by the recorded deregistration or port-out event.",
         ),
         ChurnDefinition("port_out", target="port_out", description="Number ported out to a competitor."),

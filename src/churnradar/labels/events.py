@@ -72,7 +72,7 @@ def offnet_exits(bk: Backend, d: ChurnDefinition) -> ir.Table:
         destination_operator=j.destination_operator,
         mean_active_days=j.mean_active_days,
     )
-    return t.mutate(event_month=t.effective_month if d.dating == "last_activity" else t.recorded_month)
+    return t.mutate(event_month=t.effective_month if d.dating == "left" else t.recorded_month)
 
 
 def reselections(bk: Backend, d: ChurnDefinition, exits: ir.Table | None = None) -> ir.Table:

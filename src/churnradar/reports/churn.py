@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnradar.periods import add_months, format_month
+from churnradar.periods import format_month
 from churnradar.reports._stats import add_rate, suppress_counts
 from churnradar.reports.context import (
     ReportContext,
-    index_month,
     month_index,
     month_indices,
     month_strings,
@@ -86,7 +85,7 @@ def churn_totals(ctx: ReportContext) -> pd.DataFrame:
         [[format_month(m) for m in ctx.months], list(E.CHURN_KIND)], names=["month", "kind"]
     ).to_frame(index=False)
     df = full.merge(df, on=["month", "kind"], how="left").fillna({"lines": 0, "accounts": 0, "revenue": 0.0})
-    df["is_loss"] = ~df["kind"].isin(("number_reselection", "tariff_reselection"))
+    df["is_loss"] = ~df["kind"].isin(E.RESELECTION_KINDS)
     df["label"] = df["kind"].map(lambda k: label_of(ctx, "kind", k))
     df = suppress_counts(df, ["lines", "accounts"], ctx.min_count)
     df.loc[df["suppressed"], "revenue"] = np.nan
@@ -156,7 +155,3 @@ def t_plus_n(ctx: ReportContext, dim: str = "channel_id") -> pd.DataFrame:
 
 def month_labels(ctx: ReportContext) -> list[str]:
     return [format_month(m) for m in ctx.months]
-
-
-def previous_month(month: str) -> str:
-    return format_month(add_months(index_month(month_index(month + "-01")), -1))

@@ -35,14 +35,18 @@ import pandas as pd
 
 from churnradar.errors import ConfigError
 from churnradar.i18n import normalise_lang
-from churnradar.labels import DEREGISTRATION_LAG_MONTHS
-from churnradar.labels.definitions import get_definition
-from churnradar.labels.events import subscription_ends
-from churnradar.periods import add_months, format_month, months_between, parse_month
+from churnradar.labels.definitions import DATING_ALIASES, DATINGS, get_definition
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS, line_ends, open_at
+from churnradar.periods import (
+    add_months,
+    format_month,
+    month_end,
+    month_end_exclusive,
+    months_between,
+    parse_month,
+)
+from churnradar.schema.enums import OFFNET_KINDS
 from churnradar.store.backends import Backend, open_backend
-
-DATINGS = ("left", "recorded")
-OFFNET_KINDS = ("offnet", "port_out")
 
 #: Tenure bands in months (inclusive bounds); 3–9 is the promotion-churn window.
 TENURE_BANDS: tuple[tuple[int, int | None, str], ...] = (
@@ -64,13 +68,17 @@ def tenure_band(months: np.ndarray | pd.Series) -> np.ndarray:
     return out
 
 
-def month_index(d: Any) -> int:
-    d = pd.Timestamp(d)
-    return d.year * 12 + d.month - 1
+def month_index(month: date) -> int:
+    """``year * 12 + month - 1`` of a month (a date)."""
+    return month.year * 12 + month.month - 1
 
 
 def month_indices(values: pd.Series) -> np.ndarray:
-    """Vectorised :func:`month_index` (NaN where the value is null)."""
+    """Vectorised :func:`month_index` of dates, timestamps or ``YYYY-MM`` text (read by
+    :func:`churnradar.periods.parse_month`); NaN where the value is null."""
+    if values.map(lambda v: isinstance(v, str)).any():
+        parsed = {v: month_index(parse_month(v)) for v in values.dropna().unique()}
+        return values.map(parsed).to_numpy(dtype=float)
     ts = pd.to_datetime(values)
     return (ts.dt.year * 12 + ts.dt.month - 1).to_numpy(dtype=float)
 
@@ -78,10 +86,6 @@ def month_indices(values: pd.Series) -> np.ndarray:
 def month_strings(values: pd.Series) -> pd.Series:
     """Dates → ``YYYY-MM`` strings, vectorised."""
     return pd.to_datetime(values).dt.strftime("%Y-%m")
-
-
-def index_month(i: int) -> date:
-    return date(int(i) // 12, int(i) % 12 + 1, 1)
 
 
 @dataclass
@@ -123,6 +127,7 @@ class ReportContext:
         county id or name) and ``grids`` (grid ids, e.g. a caller's regions) limit what the report
         reads: with both, the county's grids within ``grids``.
         """
+        dating = DATING_ALIASES.get(dating, dating)
         if dating not in DATINGS:
             raise ConfigError(f"dating {dating!r} is not known; expected one of {', '.join(DATINGS)}")
         if not 1 <= int(window) <= 120:
@@ -317,7 +322,7 @@ class ReportContext:
             c = bk.table("customer").select("customer_id", "customer_group")
             ch = bk.table("channel").select("channel_id", "channel_type")
             r = self.table("region").select("grid_id", "county_id")
-            ends = subscription_ends(bk).select("subscriber_id", "end_time")
+            ends = line_ends(bk.table("status_event")).select("subscriber_id", "end_time")
             j = (
                 s.join(c, "customer_id")
                 .join(ch, "channel_id")
@@ -401,26 +406,28 @@ class ReportContext:
 
         def make() -> pd.DataFrame:
             ln = self.lines()
+            # lines with the same segments, activation month and close month count alike: the
+            # population's test (in network at the end of the previous month) runs on those groups,
+            # the activation and close months standing for the dates (the test reads only months)
             agg = ln.group_by([*dims, "cohort", "close_month"]).agg(n=ln.count())
-            df = self.run(agg)
-            ci = month_indices(df["cohort"])
-            cl = np.nan_to_num(month_indices(df["close_month"]), nan=np.inf)
-            mi = np.array([month_index(m) for m in self.months])
-            # a line counts in month m when activated by the end of m-1 and not closed before m
-            rows = []
-            for k, m in enumerate(mi):
-                sel = (ci <= m - 1) & (cl >= m)
-                part = df.loc[sel, [*dims, "cohort", "n"]].copy()
-                part["month"] = format_month(self.months[k])
-                rows.append(part)
-            out = (
-                pd.concat(rows, ignore_index=True)
-                if rows
-                else pd.DataFrame(columns=[*dims, "cohort", "n", "month"])
+            agg = agg.mutate(activation_date=agg.cohort, end_time=agg.close_month.cast("timestamp"))
+            prev = [add_months(m, -1) for m in self.months]
+            mt = ibis.memtable(
+                pd.DataFrame(
+                    {
+                        "month": [format_month(m) for m in self.months],
+                        "prev_last": [month_end(p) for p in prev],
+                        "prev_next": [month_end_exclusive(p) for p in prev],
+                    }
+                ),
+                schema={"month": "string", "prev_last": "date", "prev_next": "timestamp"},
             )
+            j = agg.cross_join(mt)
+            j = j.filter(open_at(j, j.prev_last, j.prev_next))
             group = [*dims, "month"] + (["cohort"] if by_cohort else [])
-            out = out.groupby(group, dropna=False, as_index=False)["n"].sum().rename(columns={"n": "base"})
-            return out
+            out = self.run(j.group_by(group).agg(base=j.n.sum()))
+            out["base"] = out["base"].astype("int64")
+            return out.sort_values(group).reset_index(drop=True)
 
         return self._cached(key, make)
 

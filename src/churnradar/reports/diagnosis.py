@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from churnradar.i18n import t
+from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
 from churnradar.periods import add_months, format_month, parse_month
 from churnradar.reports import seasonality as S
 from churnradar.reports.churn import label_of
@@ -196,7 +197,14 @@ def diagnose(ctx: ReportContext, month: str | date | None = None) -> Report:
     if ctx.region:
         meta["region"] = label_of(ctx, "county_id", ctx.region)
     if ctx.is_provisional(m):
-        findings.append(t("diag.provisional", lang, month=ms, final=format_month(add_months(m, 3))))
+        findings.append(
+            t(
+                "diag.provisional",
+                lang,
+                month=ms,
+                final=format_month(add_months(m, DEREGISTRATION_LAG_MONTHS)),
+            )
+        )
 
     # step 1
     rm = _reason_mix(ctx, m)

@@ -25,7 +25,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from churnradar.periods import add_months, format_month, parse_month
+from churnradar import periods
+from churnradar.periods import add_months, format_month, months_between, parse_month
 from churnradar.reports._stats import poisson_z
 from churnradar.reports.churn import label_of
 from churnradar.reports.context import ReportContext, month_indices, tenure_band
@@ -52,17 +53,9 @@ ANOMALY_DIMENSIONS: tuple[tuple[tuple[str, ...], bool], ...] = (
 
 
 def spring_festival_months(first: date, last: date) -> set[str]:
-    """``YYYY-MM`` of every Spring-Festival month (CNY month and the month after) between two months."""
-    from churnradar.simulate.calendar import CNY_DATES  # public calendar facts
-
-    out = set()
-    for year in range(first.year - 1, last.year + 2):
-        if year in CNY_DATES:
-            cny = parse_month(CNY_DATES[year][:7])
-            for m in (cny, add_months(cny, 1)):
-                if first <= m <= last:
-                    out.add(format_month(m))
-    return out
+    """``YYYY-MM`` of every Spring-Festival month (CNY month and the month after,
+    :func:`churnradar.periods.spring_festival_months`) between two months."""
+    return {format_month(m) for m in periods.spring_festival_months() if first <= m <= last}
 
 
 def cells(ctx: ReportContext, dims: tuple[str, ...] | list[str], tenure: bool = False) -> pd.DataFrame:
@@ -94,7 +87,7 @@ def _temporal(series: pd.DataFrame, sf: set[str], complete: set[str]) -> pd.Data
     n = s["base"].to_numpy(dtype=float)
     rate = np.where(n > 0, k / np.where(n > 0, n, 1), np.nan)
     idx = {m: i for i, m in enumerate(months)}
-    mi = month_indices(pd.Series([m + "-01" for m in months]))
+    mi = month_indices(pd.Series(months))
     # festival seasons present in the series: runs of consecutive festival months
     seasons: list[list[int]] = []
     for i, m in enumerate(months):
@@ -320,7 +313,8 @@ def spring_festival_factors(ctx: ReportContext, dim: str = "county_id") -> pd.Da
     for m in sorted(sf):
         if m not in complete:
             continue
-        year = m[:4] if int(m[5:7]) <= 4 else str(int(m[:4]) + 1)
+        d = parse_month(m)
+        year = str(d.year if d.month <= 4 else d.year + 1)
         seasons.setdefault(year, []).append(m)
     rows = []
     for year, ms in seasons.items():
@@ -383,9 +377,7 @@ def drilldown(ctx: ReportContext, month: str, cell: dict[str, str]) -> dict[str,
         )
     )
     df["cohort"] = df["cohort"].map(lambda d: format_month(pd.Timestamp(d).date()))
-    df["tenure"] = [
-        (int(month[:4]) * 12 + int(month[5:7])) - (int(c[:4]) * 12 + int(c[5:7])) for c in df["cohort"]
-    ]
+    df["tenure"] = [months_between(parse_month(c), m) for c in df["cohort"]]
     df["tenure_band"] = tenure_band(df["tenure"])
     sel = np.ones(len(df), dtype=bool)
     for k, v in cell.items():

@@ -1,14 +1,16 @@
-"""Months as integers, calendar helpers and the Spring-Festival (Chinese New Year) dates.
+"""Months as integers for the simulator's loops, and the Spring-Festival months among them.
 
-A month index is ``year * 12 + (month - 1)``; all simulator loops run over month indices.
+A month index is ``year * 12 + (month - 1)``; all simulator loops run over month indices. Month text
+and the Spring-Festival calendar are :mod:`churnradar.periods`'s: this module only converts.
 """
 
 from __future__ import annotations
 
-import re
+from datetime import date
 
 import numpy as np
 
+from churnradar import periods
 from churnradar.errors import ConfigError
 from churnradar.periods import CNY_DATES
 
@@ -17,17 +19,23 @@ LAST_YEAR = max(CNY_DATES)
 _EPOCH_MI = 1970 * 12
 
 
+def month_index(month: date) -> int:
+    """A month (:mod:`churnradar.periods`' first-of-month date) → month index."""
+    return month.year * 12 + month.month - 1
+
+
 def parse_month(text: str) -> int:
-    """``"YYYY-MM"`` → month index; :class:`ConfigError` when malformed or outside the CNY table."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", str(text).strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ConfigError(f"start month {text!r} is not a month; expected YYYY-MM, e.g. 2024-01")
-    year = int(m.group(1))
-    if not FIRST_YEAR + 1 <= year <= LAST_YEAR - 10:
+    """``"YYYY-MM"`` (read by :func:`churnradar.periods.parse_month`) → month index;
+    :class:`ConfigError` when malformed or outside the years the Spring-Festival table covers."""
+    try:
+        month = periods.parse_month(text)
+    except ConfigError:
+        raise ConfigError(f"start month {text!r} is not a month; expected YYYY-MM, e.g. 2024-01") from None
+    if not FIRST_YEAR + 1 <= month.year <= LAST_YEAR - 10:
         raise ConfigError(
             f"start month {text!r} is out of range; expected a year from {FIRST_YEAR + 1} to {LAST_YEAR - 10}"
         )
-    return year * 12 + int(m.group(2)) - 1
+    return month_index(month)
 
 
 def month_str(mi: int) -> str:
@@ -55,11 +63,7 @@ def month_of_day(day: np.ndarray) -> np.ndarray:
 
 
 def spring_festival_months(first_mi: int, last_mi: int) -> set[int]:
-    """Month indices of the Spring-Festival month and the month after, for every year in range."""
-    out: set[int] = set()
-    for year in range(first_mi // 12 - 1, last_mi // 12 + 2):
-        if year in CNY_DATES:
-            y, m, _ = (int(x) for x in CNY_DATES[year].split("-"))
-            sf = y * 12 + m - 1
-            out.update({sf, sf + 1})
-    return {mi for mi in out if first_mi <= mi <= last_mi}
+    """Month indices of the Spring-Festival month and the month after
+    (:func:`churnradar.periods.spring_festival_months`) from ``first_mi`` to ``last_mi``."""
+    every = (month_index(m) for m in periods.spring_festival_months())
+    return {mi for mi in every if first_mi <= mi <= last_mi}
