@@ -12,7 +12,8 @@ its 3-month window plus the 3-month deregistration lag lies inside the data):
 - ``monthly10``: every month 1–9 to 10% of the base (6 usable);
 - ``monthly20``: every month 1–9 to 20% of the base (6 usable).
 
-Members of a campaign whose follow-up window is still running are not selected again.
+Members of a campaign whose follow-up window is still running are not selected again. Risk is the
+churn model's score of the last month (trained at the last month whose outcomes are observed).
 
     python benchmarks/bench_uplift_data.py --scenario quarterly20 --scenario monthly20 --budget 20000
 """
@@ -51,6 +52,22 @@ def build(root: Path, scenario: str, subscribers: int, seed: int) -> dict:
     return {"build_seconds": round(time.perf_counter() - t, 1)}
 
 
+def ensure_scored(store: Path) -> None:
+    """Targeting reads the churn model's score of the month it targets (the last month): train the
+    model at the last month whose outcome window and deregistration lag the data covers, and score."""
+    from churnradar.models.pipeline import score_store, train_store
+    from churnradar.periods import add_months
+    from churnradar.retention.errors import RiskError
+    from churnradar.retention.risk import last_month, load_scores
+
+    last = last_month(store)
+    try:
+        load_scores(store, last)
+    except RiskError:
+        train_store(store, add_months(last, -6))
+        score_store(store, last)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", default="benchmarks/_work/uplift_data")
@@ -65,6 +82,7 @@ def main() -> None:
         info = {}
         if not (root / "store.duckdb").exists():
             info = build(root, scenario, args.subscribers, args.seed)
+        ensure_scored(root / "store.duckdb")
         for budget in args.budget or [20_000.0, 50_000.0]:
             load = os.getloadavg()
             t = time.perf_counter()
