@@ -26,6 +26,20 @@ def test_silent_days_and_zero_usage_are_definitions() -> None:
         get_definition("offnett")
 
 
+def test_dating_has_one_vocabulary_and_the_earlier_names_still_work() -> None:
+    """``left`` / ``recorded`` are the metrics layer's and the reports' words; ``last_activity`` /
+    ``event`` mean the same, and the versions stored with labels written before do not change."""
+    offnet, recorded = get_definition("offnet"), get_definition("offnet_recorded")
+    assert (offnet.dating, recorded.dating) == ("left", "recorded")
+    assert offnet.with_params(dating="event") == offnet.with_params(dating="recorded")
+    assert offnet.with_params(dating="last_activity") == offnet
+    assert (offnet.lag_months, recorded.lag_months) == (3, 0)
+    # the versions of labels written under the earlier names
+    assert (offnet.version, recorded.version) == ("1.659706e0", "1.f4eacd07")
+    with pytest.raises(ConfigError, match=r"dating 'moved' is not known; expected one of left, recorded"):
+        offnet.with_params(dating="moved")
+
+
 def test_label_uses_offnet_when_the_store_has_events(small_operator, tmp_path: Path, capsys) -> None:
     import shutil
 
