@@ -53,14 +53,11 @@ def test_no_sql_in_the_api():
     assert not found, f"SQL in the web API (read through churnradar.views instead): {found}"
 
 
-def test_no_duckdb_connection_opened_outside_the_store_package():
-    """The store is opened through churnradar.store.connect only (the API and views included)."""
-    store = SRC / "store"
-    found = [
-        str(p.relative_to(SRC))
-        for p in sorted(SRC.rglob("*.py"))
-        if store not in p.parents and "duckdb.connect" in p.read_text(encoding="utf-8")
-    ]
+def test_no_duckdb_connection_opened_by_the_api_or_the_views():
+    """The API, the read views and ``churnradar serve`` open the store through
+    churnradar.store.connect only."""
+    paths = [*API.rglob("*.py"), *(SRC / "views").rglob("*.py"), SRC / "cli" / "serve.py"]
+    found = [str(p.relative_to(SRC)) for p in paths if "duckdb.connect" in p.read_text(encoding="utf-8")]
     assert not found, f"DuckDB opened outside churnradar.store (call churnradar.store.connect): {found}"
 
 
