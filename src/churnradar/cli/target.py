@@ -56,7 +56,9 @@ def target(
     ] = False,
     truth: Annotated[
         Path | None,
-        typer.Option("--truth", help="Simulator _truth folder (default: data/_truth beside the store)."),
+        typer.Option(
+            "--truth", help="The simulator's truth folder (default: the one in data/ beside the store)."
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
@@ -76,11 +78,9 @@ def target(
     from churnradar.retention.targeting import plan_targets
 
     if compare and truth is None:
-        truth = Path(store).parent / "data" / "_truth"
-        if not truth.exists():
-            raise TargetingError(
-                f"--compare needs the simulator's _truth folder; {truth} does not exist (use --truth)"
-            )
+        from churnradar.evaluate.targeting import default_truth
+
+        truth = default_truth(store)
     with progress_bar(disable=json_out) as progress:
         res = plan_targets(
             store,

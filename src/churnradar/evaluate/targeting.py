@@ -47,6 +47,17 @@ def truth_path(truth: Path | str) -> Path:
     return path
 
 
+def default_truth(store_path: Path | str) -> Path:
+    """The simulator's ``_truth`` folder beside a store it wrote (``data/_truth`` next to the store
+    file, as ``churnradar simulate`` and the demo lay them out)."""
+    path = Path(store_path).parent / "data" / "_truth"
+    if not path.exists():
+        raise TargetingError(
+            f"--compare needs the simulator's _truth folder; {path} does not exist (use --truth)"
+        )
+    return path
+
+
 def _truth_matrix(truth: Path | str, ids: np.ndarray, kinds: list[str], column: str) -> np.ndarray:
     """``column`` of the truth's targeting-month rows (no campaign) per subscriber (rows, in ``ids``
     order) and offer kind (columns, in ``kinds`` order); 0 where the truth has no row."""
