@@ -62,6 +62,8 @@ ALERT_AUC_DROP = 0.05
 #: Fewer churners than this in an earlier month's outcome: its ROC-AUC is shown, never alerted on.
 MIN_OUTCOME_CHURNERS = 30
 MONITOR_TABLE = "model_monitor"
+#: Per model: the largest PSI of its training months against its reference month, per check.
+BASELINE_TABLE = "model_monitor_baseline"
 _FLOOR = 1e-4
 
 
@@ -328,41 +330,19 @@ def monitor(store: Path | str, month: date, *, look_back: int = 3) -> MonitorRes
     res = MonitorResult(month, record.model_id, record.as_of)
     cur = _snapshot(store, month, record.feature_set)
     ref = _snapshot(store, record.as_of, record.feature_set, write=True)
-    learnt = [
-        t
-        for m in (model.meta or {}).get("feature_months", [])
-        if (t := _snapshot(store, parse_month(m), record.feature_set, write=True)) is not None
-    ]
-    checks: dict[str, StabilityCheck] = {}
     geo = _geography(store)
-    if cur is not None and ref is not None:
-        skip = {"as_of", "feature_set", "version", "subscriber_id"}
-        names = [n for n in cur.column_names if n not in skip and n in ref.column_names]
-        columns = {
-            n: (ref.column(n), cur.column(n), [t.column(n) for t in learnt if n in t.column_names])
-            for n in names
-        }
-        res.features = _stability(
-            checks, columns, _Places.of(ref, geo), _Places.of(cur, geo), [_Places.of(t, geo) for t in learnt]
-        )
     ref_scores = _scores(store, record.as_of, record.model_id)
     if ref_scores is None and ref is not None:
         ref_scores = model.score(ref, reasons=None)
+    baseline = _baseline(store, record, model, ref, ref_scores, geo)
+    checks: dict[str, StabilityCheck] = {}
+    if cur is not None and ref is not None:
+        columns = {n: (ref.column(n), cur.column(n)) for n in _feature_columns(ref) if n in cur.column_names}
+        res.features = _stability(checks, columns, _Places.of(ref, geo), _Places.of(cur, geo), baseline)
     if ref_scores is not None:
-        learnt_scores = [model.score(t, reasons=None) for t in learnt]
-        column = {
-            "score": (
-                ref_scores.column("p_churn_1m"),
-                scores.column("p_churn_1m"),
-                [t.column("p_churn_1m") for t in learnt_scores],
-            )
-        }
+        column = {"score": (ref_scores.column("p_churn_1m"), scores.column("p_churn_1m"))}
         res.score_psi = _stability(
-            checks,
-            column,
-            _Places.of(ref_scores, geo),
-            _Places.of(scores, geo),
-            [_Places.of(t, geo) for t in learnt_scores],
+            checks, column, _Places.of(ref_scores, geo), _Places.of(scores, geo), baseline
         ).get("score")
     res.checks = judge(checks)
     base_auc = _validation_auc(record.metrics or {})
@@ -530,20 +510,24 @@ def _material(ref: np.ndarray, cur: np.ndarray) -> bool:
     return wasserstein_distance(rp, cp) / sd >= SMALL_EFFECT
 
 
+def _feature_columns(snapshot: pa.Table) -> list[str]:
+    skip = {"as_of", "feature_set", "version", "subscriber_id"}
+    return [n for n in snapshot.column_names if n not in skip]
+
+
 def _stability(
     checks: dict[str, StabilityCheck],
-    columns: dict[str, tuple[Any, Any, list[Any]]],
+    columns: dict[str, tuple[Any, Any]],
     ref: _Places,
     cur: _Places,
-    learnt: list[_Places],
+    baseline: dict[str, float],
 ) -> dict[str, float]:
-    """Add the checks of each column (reference, current, the learnt months' values) over all lines
-    and within each county to ``checks``; return the all-lines PSI of each column."""
+    """Add the checks of each column (reference and current values) over all lines and within each
+    county to ``checks``, with the ``baseline`` of its key; return the all-lines PSI of each column."""
     psis: dict[str, float] = {}
     segments = sorted(ref.segments() & cur.segments())
-    for name, (r_col, c_col, l_cols) in columns.items():
+    for name, (r_col, c_col) in columns.items():
         r_all, c_all = _as_array(r_col), _as_array(c_col)
-        l_all = [_as_array(x) for x in l_cols]
         grid_level = _grid_level(r_all, ref.grid) and _grid_level(c_all, cur.grid)
         for segment in (None, *segments):
             rm, cm = ref.mask(segment), cur.mask(segment)
@@ -553,18 +537,90 @@ def _stability(
                 continue
             if segment is None:
                 psis[name] = out[0]
-            units = ("grid", ref.grids(rm), cur.grids(cm)) if grid_level else ("line", len(r), len(c))
-            base = [
-                psi(r, x[p.mask(segment)])
-                for x, p in zip(l_all, learnt, strict=True)
-                if len(x) == len(p.county)
-            ]
-            check = _check(
-                out[0], out[1], *units, baseline=max((b for b in base if b is not None), default=0.0)
-            )
             key = name if segment is None else f"{name}@{segment}"
+            units = ("grid", ref.grids(rm), cur.grids(cm)) if grid_level else ("line", len(r), len(c))
+            check = _check(out[0], out[1], *units, baseline=baseline.get(key, 0.0))
             checks[key] = replace(check, segment=segment, material=_material(r, c))
     return psis
+
+
+def _baseline(
+    store: Path,
+    record: Any,
+    model: Any,
+    ref: pa.Table | None,
+    ref_scores: pa.Table | None,
+    geo: pa.Table | None,
+) -> dict[str, float]:
+    """The largest PSI of the model's training months against its reference month, per check key
+    (feature or ``score``, ``@county`` within a county). Computed once per model from the months'
+    features and kept in :data:`BASELINE_TABLE`."""
+    from churnradar.store import Store
+    from churnradar.store.derived import replace_rows
+
+    with Store.open(store, read_only=True) as st:
+        con = st.connection
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [BASELINE_TABLE]
+        ).fetchone()[0]:
+            rows = con.execute(
+                f'SELECT item, psi FROM "{BASELINE_TABLE}" WHERE model_id = ?', [record.model_id]
+            ).fetchall()
+            if rows:
+                return {k: v for k, v in rows if k != ""}
+    if ref is None:
+        return {}
+    from churnradar.features import compute_features, get_feature_set
+    from churnradar.store.backends import open_backend
+
+    learnt: list[pa.Table] = []
+    bk = open_backend(store, "duckdb")
+    try:
+        fs = get_feature_set(record.feature_set)
+        for m in (model.meta or {}).get("feature_months", []):
+            learnt.append(compute_features(bk, parse_month(m), fs).to_pyarrow())
+    finally:
+        bk.close()
+    out: dict[str, float] = {}
+    ref_at = _Places.of(ref, geo)
+    pairs = [(t, _Places.of(t, geo)) for t in learnt]
+    named = {n: ref.column(n) for n in _feature_columns(ref)}
+    if ref_scores is not None:
+        scored = [(model.score(t, reasons=None), p) for t, p in pairs]
+        _largest(
+            out, {"score": ref_scores.column("p_churn_1m")}, _Places.of(ref_scores, geo), scored, "p_churn_1m"
+        )
+    _largest(out, named, ref_at, pairs)
+    keys = list(out) or [""]  # an empty marker row: computed, nothing to keep
+    rows = pa.table(
+        {
+            "model_id": pa.array([record.model_id] * len(keys), pa.string()),
+            "item": pa.array(keys, pa.string()),
+            "psi": pa.array([out.get(k, 0.0) for k in keys], pa.float64()),
+        }
+    )
+    replace_rows(store, BASELINE_TABLE, rows, {"model_id": record.model_id})
+    return out
+
+
+def _largest(
+    out: dict[str, float],
+    columns: dict[str, Any],
+    ref: _Places,
+    months: list[tuple[pa.Table, _Places]],
+    column: str | None = None,
+) -> None:
+    """Into ``out``: per column and county, the largest PSI of ``months`` against the reference."""
+    for name, r_col in columns.items():
+        r_all = _as_array(r_col)
+        values = [
+            (_as_array(t.column(column or name)), p) for t, p in months if (column or name) in t.column_names
+        ]
+        for segment in (None, *sorted(ref.segments())):
+            r = r_all[ref.mask(segment)]
+            found = [psi(r, v[p.mask(segment)]) for v, p in values]
+            key = name if segment is None else f"{name}@{segment}"
+            out[key] = max((b for b in found if b is not None), default=0.0)
 
 
 def _auc_se(auc: float, churners: int, others: int) -> float:
