@@ -39,18 +39,26 @@ CNY_DATES: dict[int, str] = {
 }
 
 
-_MONTH_RE = re.compile(r"^(\d{4})-?(\d{2})(?:-01)?$")
+_MONTH_RE = re.compile(r"^(\d{4})-?(\d{2})(?:-(\d{2}))?$")
 
 
-def parse_month(text: str | date) -> date:
-    """``"2024-03"``, ``"202403"`` or ``"2024-03-01"`` → ``date(2024, 3, 1)``."""
+def parse_month(text: str | date, what: str = "month") -> date:
+    """``"2024-03"``, ``"202403"`` or a day of the month (``"2024-03-01"``, ``"2024-03-15"``) →
+    ``date(2024, 3, 1)``; a date → the first day of its month. ``what`` names the value in the
+    error (``"as-of"``, ``"start month"``)."""
     if isinstance(text, datetime):
         return date(text.year, text.month, 1)
     if isinstance(text, date):
         return date(text.year, text.month, 1)
     m = _MONTH_RE.match(str(text).strip())
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
-        raise ConfigError(f"month {text!r} is not valid; expected YYYY-MM, e.g. 2024-03")
+    ok = bool(m) and 1 <= int(m.group(2)) <= 12 and int(m.group(1)) >= 1
+    if ok and m.group(3) is not None:
+        try:
+            date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ConfigError(f"{what} {text!r} is not valid; expected YYYY-MM, e.g. 2024-03")
     return date(int(m.group(1)), int(m.group(2)), 1)
 
 

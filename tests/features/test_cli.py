@@ -73,7 +73,7 @@ def test_features_writes_the_snapshot_and_replaces_the_same_month(store, capsys)
 
 def test_bad_input_is_one_line_and_exit_code_1(store, capsys):
     assert main(["features", "--store", str(store), "--as-of", "2024-13"]) == 1
-    assert "not a month" in capsys.readouterr().err
+    assert "is not valid; expected YYYY-MM" in capsys.readouterr().err
     assert main(["features", "--store", str(store), "--as-of", "2024-09", "--feature-set", "x"]) == 1
     assert "unknown feature set" in capsys.readouterr().err
     assert main(["features", "--store", str(store.parent / "missing.duckdb"), "--as-of", "2024-09"]) == 1

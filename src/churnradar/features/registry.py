@@ -12,6 +12,7 @@ one Ibis expression (one scan and one group-by in the compiled query).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import textwrap
@@ -303,6 +304,7 @@ class FeatureSet:
     def fingerprint(self) -> str:
         nodes = self.nodes()
         h = hashlib.sha256(self.name.encode() + b"\0")
+        h.update(_shared_definitions_source())
         for feat in self.resolve():
             h.update(feat.name.encode() + b"\0" + definition_hash(feat, nodes).encode() + b"\0")
         return h.hexdigest()
@@ -311,6 +313,17 @@ class FeatureSet:
     def full_version(self) -> str:
         """``version+fingerprint`` (12 hex digits): what a feature snapshot records."""
         return f"{self.version}+{self.fingerprint[:12]}"
+
+
+@functools.cache
+def _shared_definitions_source() -> bytes:
+    """Source of the business definitions features read beside their own nodes (who is in
+    network at T, when a line ends: :mod:`churnradar.metrics.population`) and of the month
+    arithmetic: a change there changes every feature set's fingerprint."""
+    import churnradar.features.timeframe as timeframe
+    import churnradar.metrics.population as population
+
+    return inspect.getsource(population).encode() + inspect.getsource(timeframe).encode()
 
 
 _LOADED = False

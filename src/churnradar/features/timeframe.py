@@ -8,20 +8,14 @@ DuckDB and Spark agree.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from churnradar.errors import ConfigError
+from churnradar.periods import add_months, parse_month
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-
-def _add_months(d: date, k: int) -> date:
-    n = d.year * 12 + d.month - 1 + k
-    return date(n // 12, n % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -35,19 +29,12 @@ class AsOf:
         """``YYYY-MM`` (or ``YYYY-MM-DD``, any day of the month, or a date) → the month it falls in."""
         if isinstance(value, AsOf):
             return value
-        if isinstance(value, datetime):
-            value = value.date()
-        if isinstance(value, date):
-            return cls(date(value.year, value.month, 1))
-        m = re.fullmatch(r"\s*(\d{4})-?(\d{2})(?:-(\d{2}))?\s*", str(value))
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ConfigError(f"as-of {value!r} is not a month; expected YYYY-MM, e.g. 2025-06")
-        return cls(date(int(m.group(1)), int(m.group(2)), 1))
+        return cls(parse_month(value, "as-of"))
 
     @property
     def end(self) -> date:
         """First day of month T+1: the first date that is *not* visible."""
-        return _add_months(self.month, 1)
+        return add_months(self.month, 1)
 
     @property
     def end_ts(self) -> datetime:
@@ -61,7 +48,7 @@ class AsOf:
 
     def month_start(self, back: int) -> date:
         """First day of month T-``back`` (``month_start(0)`` is T itself)."""
-        return _add_months(self.month, -back)
+        return add_months(self.month, -back)
 
     def ts_start(self, back: int) -> datetime:
         d = self.month_start(back)
