@@ -20,7 +20,7 @@ from churnradar.api.errors import status_of
 from churnradar.api.routes import ROUTERS
 from churnradar.api.routes.pages import error_page
 from churnradar.errors import ChurnRadarError, ConfigError
-from churnradar.opstore import WEB_MIGRATIONS, default_url, migrate, open_engine
+from churnradar.opstore import default_url, open_engine
 
 log = logging.getLogger("churnradar.api")
 
@@ -179,7 +179,6 @@ def create_app(
     )
     data = AnalyticalData(store_path)
     engine = open_engine(database_url or default_url(store_path))
-    migrate(engine, "web", WEB_MIGRATIONS)
 
     app = FastAPI(
         title=title,

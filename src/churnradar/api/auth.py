@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from churnradar.api.roles import ALL_REGION_ROLES, Role, Scope, parse_role
 from churnradar.errors import ChurnRadarError
-from churnradar.opstore import api_token, app_user, audit, login_attempt, now, web_session
+from churnradar.opstore import api_token, app_user, audit, login_attempt, now, serialise, web_session
 
 SESSION_COOKIE = "churnradar_session"
 LOGIN_CSRF_COOKIE = "churnradar_login_csrf"
@@ -239,8 +239,7 @@ def reserve_attempt(engine: Engine, username: str, client: str) -> int:
     """
     since = now() - RATE_WINDOW
     with _LOGIN_LOCK, engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('churnradar.login'))"))
+        serialise(conn, "churnradar.login")
         attempt_id = conn.execute(
             login_attempt.insert().values(username=username, client=client[:64], at=now(), success=False)
         ).inserted_primary_key[0]

@@ -26,7 +26,7 @@ from churnradar.opstore.engine import (
     open_ops,
     ops_url,
 )
-from churnradar.opstore.migrations import current_version, migrate, now, schema_migration
+from churnradar.opstore.migrations import current_version, migrate, now, schema_migration, serialise
 from churnradar.opstore.retention import (
     RETENTION_MIGRATIONS,
     TABLES,
@@ -75,5 +75,6 @@ __all__ = [
     "outcome_record",
     "read_audit",
     "schema_migration",
+    "serialise",
     "web_session",
 ]

@@ -35,6 +35,21 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def serialise(conn: Connection, key: int | str = _PG_LOCK) -> None:
+    """Serialise the rest of ``conn``'s transaction against every other transaction that
+    serialises on ``key`` (an integer, or a name hashed by the database).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, every transaction
+    already holds the database's write lock from its start (``BEGIN IMMEDIATE``).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    if isinstance(key, int):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
 def _version(conn: Connection, component: str) -> int:
     v = conn.execute(
         sa.select(schema_migration.c.version).where(schema_migration.c.component == component)
@@ -45,14 +60,12 @@ def _version(conn: Connection, component: str) -> int:
 def migrate(engine: Engine, component: str, steps: Sequence[Step]) -> int:
     """Apply ``component``'s migrations not applied yet, each in its own transaction; return the version."""
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+        serialise(conn)
         schema_migration.create(conn, checkfirst=True)
     version = 0
     for i in range(1, len(steps) + 1):
         with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+            serialise(conn)
             version = _version(conn, component)
             if version >= i:
                 continue
