@@ -25,8 +25,12 @@ from churnradar.errors import ConfigError
 from churnradar.metrics.catalogue import CAMPAIGN_FOLLOWUP_MONTHS, CATALOGUE, Metric, catalogue
 from churnradar.metrics.population import (
     DEREGISTRATION_LAG_MONTHS,
+    ended_by,
     has_end_events,
+    in_network,
+    known_at,
     lifespans,
+    line_ends,
     open_at,
     population,
 )
@@ -39,7 +43,11 @@ __all__ = [
     "MetricsResult",
     "NotInRegion",
     "catalogue",
+    "ended_by",
+    "in_network",
+    "known_at",
     "lifespans",
+    "line_ends",
     "month_metrics",
     "open_at",
     "population",

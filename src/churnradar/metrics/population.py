@@ -15,13 +15,13 @@ Everything here is an Ibis expression over the canonical tables, so it runs on D
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 
-from churnradar.periods import month_end, month_end_exclusive
+from churnradar.periods import add_months, month_end, month_end_exclusive
 from churnradar.schema.enums import END_EVENTS
 
 if TYPE_CHECKING:
@@ -41,9 +41,16 @@ def has_end_events(bk: Backend) -> bool:
     )
 
 
-def line_ends(status_event: ir.Table) -> ir.Table:
-    """First deregistration or port-out of each line: ``subscriber_id``, ``end_time``, ``end_type``."""
+def line_ends(status_event: ir.Table, before: datetime | None = None) -> ir.Table:
+    """First deregistration or port-out of each line: ``subscriber_id``, ``end_time``, ``end_type``.
+
+    With ``before`` (an instant), only the lines that had ended before it, and only events before
+    it are read: the first end of a line is before ``before`` exactly when it has an end event
+    before ``before`` (a point-in-time view that reads no later event).
+    """
     ends = status_event.filter(status_event.event_type.isin(END_EVENTS))
+    if before is not None:
+        ends = ends.filter(ends.event_time < ibis.timestamp(before))
     return ends.group_by("subscriber_id").agg(
         end_time=ends.event_time.min(), end_type=ends.event_type.argmin(ends.event_time)
     )
@@ -75,8 +82,26 @@ def open_at(
     return (t.activation_date <= last) & (t.end_time.isnull() | (t.end_time >= nxt))
 
 
+def known_at(subscription: ir.Table, as_of: date) -> ir.Table:
+    """The rows of ``subscription`` activated on or before the last day of month ``as_of`` (later
+    lines do not exist yet then)."""
+    return subscription.filter(subscription.activation_date < ibis.date(add_months(as_of, 1)))
+
+
+def in_network(known: ir.Table, ended: ir.Table) -> ir.Table:
+    """The lines in network at the end of a month: those of ``known`` (:func:`known_at` the
+    month) that are not among ``ended`` (:func:`ended_by` the month). The same lines as
+    :func:`open_at` on :func:`lifespans`, computed from events up to the month's end only."""
+    return known.anti_join(ended, "subscriber_id").select(*known.columns)
+
+
+def ended_by(status_event: ir.Table, as_of: date) -> ir.Table:
+    """:func:`line_ends` of the lines that ended on or before the last instant of month ``as_of``."""
+    return line_ends(status_event, before=month_end_exclusive(as_of))
+
+
 def population(bk: Backend, as_of: date) -> ir.Table:
     """Lines in network at the end of ``as_of`` (``subscriber_id``): activated by then, no
     deregistration or port-out recorded by then. Uses only data up to the end of ``as_of``."""
-    life = lifespans(bk.table("subscription"), bk.table("status_event"))
-    return life.filter(open_at(life, as_of)).select("subscriber_id")
+    known = known_at(bk.table("subscription"), as_of)
+    return in_network(known, ended_by(bk.table("status_event"), as_of)).select("subscriber_id")
