@@ -145,3 +145,22 @@ def test_a_point_mass_crossing_a_decile_edge_is_not_a_material_shift() -> None:
     assert _material(ref, ref + np.std(ref) * 0.5)  # half a standard deviation: material
     with_missing = np.where(rng.random(ref.size) < 0.2, np.nan, ref)
     assert _material(ref, with_missing)  # a fifth of the values missing: Cohen's h 0.93
+
+
+def test_a_budget_runs_the_target_stage_alone_and_records_the_targeted_lines(
+    cycled, tmp_path, monkeypatch
+) -> None:
+    """The target stage's rows are the lines on the list (the plan's ``n_targeted``); the plan is
+    stood in for here (the small operator has too few logged campaigns to learn uplift from)."""
+    import churnradar.retention.targeting as targeting
+
+    store, _ = cycled
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(store, copy)
+    plan = type("Plan", (), {"summary": {"n_targeted": 123, "spend": 4_900.0}})()
+    monkeypatch.setattr(targeting, "plan_targets", lambda *a, **k: plan)
+    res = run_cycle(copy, "2024-12", CycleOptions(budget=5_000)).to_dict()
+    ran = {s["name"]: s for s in res["stages"] if s["status"] == "ran"}
+    assert "target" in ran and {"labels", "features", "train", "score"}.isdisjoint(ran)
+    assert ran["target"]["rows"] == 123
+    assert read_records(copy, parse_month("2024-12"))["target"].rows == 123

@@ -474,7 +474,7 @@ def run_cycle(
                     name,
                     "ran",
                     why,
-                    rows=int(tg.summary.get("targets", 0) or 0),
+                    rows=int(tg.summary.get("n_targeted", 0) or 0),
                     detail={k: v for k, v in tg.summary.items() if k != "uplift_metrics"},
                 )
                 finish(run, started)
