@@ -12,6 +12,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from churnradar.labels.definitions import ChurnDefinition
+from churnradar.metrics.population import line_ends
 from churnradar.schema.enums import END_EVENTS, SUSPEND_EVENTS
 from churnradar.store.backends import Backend
 
@@ -25,14 +26,11 @@ def _month_of(ts: ir.Value) -> ir.Value:
 
 
 def subscription_ends(bk: Backend) -> ir.Table:
-    """First deregistration or port-out of each subscriber: when, which, and to whom."""
-    ev = bk.table("status_event")
-    ends = ev.filter(ev.event_type.isin(END_EVENTS))
-    return ends.group_by("subscriber_id").agg(
-        end_time=ends.event_time.min(),
-        end_type=ends.event_type.argmin(ends.event_time),
-        end_reason=ends.reason.argmin(ends.event_time),
-        destination_operator=ends.destination_operator.argmin(ends.event_time),
+    """First deregistration or port-out of each subscriber: when, which, and to whom
+    (:func:`churnradar.metrics.population.line_ends` with the event's reason and destination)."""
+    return line_ends(
+        bk.table("status_event"),
+        details={"end_reason": "reason", "destination_operator": "destination_operator"},
     )
 
 

@@ -41,18 +41,22 @@ def has_end_events(bk: Backend) -> bool:
     )
 
 
-def line_ends(status_event: ir.Table, before: datetime | None = None) -> ir.Table:
+def line_ends(
+    status_event: ir.Table, before: datetime | None = None, details: dict[str, str] | None = None
+) -> ir.Table:
     """First deregistration or port-out of each line: ``subscriber_id``, ``end_time``, ``end_type``.
 
     With ``before`` (an instant), only the lines that had ended before it, and only events before
     it are read: the first end of a line is before ``before`` exactly when it has an end event
-    before ``before`` (a point-in-time view that reads no later event).
+    before ``before`` (a point-in-time view that reads no later event). ``details`` adds columns
+    of that first end event: ``{output name: status_event column}`` (e.g. its reason).
     """
     ends = status_event.filter(status_event.event_type.isin(END_EVENTS))
     if before is not None:
         ends = ends.filter(ends.event_time < ibis.timestamp(before))
+    extra = {name: ends[col].argmin(ends.event_time) for name, col in (details or {}).items()}
     return ends.group_by("subscriber_id").agg(
-        end_time=ends.event_time.min(), end_type=ends.event_type.argmin(ends.event_time)
+        end_time=ends.event_time.min(), end_type=ends.event_type.argmin(ends.event_time), **extra
     )
 
 
