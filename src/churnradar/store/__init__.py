@@ -3,4 +3,4 @@
 from churnradar.store.connection import connect
 from churnradar.store.duckdb_store import FORMAT, FORMAT_VERSION, META_TABLES, Store
 
-__all__ = ["connect", "FORMAT", "FORMAT_VERSION", "META_TABLES", "Store"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "META_TABLES", "Store", "connect"]
