@@ -45,44 +45,33 @@ def ensure_demo_key(out: Path) -> Path | None:
 
 
 def store_summary(store_path: Path) -> dict[str, Any]:
-    """Subscribers and recorded churn events by month, read back from the analytical store."""
-    from churnradar.store.connection import connect
+    """Subscriptions, and deregistrations (销户) and port-outs (携出) by month as the metrics layer
+    counts them (:mod:`churnradar.metrics`: first end of a line, by the month it was recorded)."""
+    from churnradar.metrics import series
+    from churnradar.periods import format_month, month_range, parse_month
+    from churnradar.store.backends import open_backend
 
-    con = connect(store_path, read_only=True)
+    bk = open_backend(store_path)
     try:
-        subscribers = con.sql("SELECT count(*) FROM subscription").fetchone()[0]
-        customers = con.sql("SELECT count(*) FROM customer").fetchone()[0]
-        months = con.sql(
-            "SELECT strftime(min(month), '%Y-%m'), strftime(max(month), '%Y-%m') FROM usage_monthly"
-        ).fetchone()
-        rows = con.sql(
-            """
-            WITH ev AS (
-              SELECT date_trunc('month', e.event_time) AS month,
-                     CASE WHEN e.event_type = 'deregister' THEN 'deregistered'
-                          WHEN e.event_type = 'port_out' THEN 'ported_out'
-                          WHEN e.event_type = 'package_change' AND e.reason = 'downgrade'
-                               AND p.brand = 'budget' THEN 'brand_downgrade' END AS kind
-              FROM status_event e LEFT JOIN package p ON p.package_id = e.package_id
-            )
-            SELECT strftime(month, '%Y-%m') AS month, kind, count(*) AS n
-            FROM ev WHERE kind IS NOT NULL GROUP BY ALL ORDER BY month, kind
-            """
-        ).fetchall()
+        subscribers = bk.to_pyarrow(bk.table("subscription").count().as_table()).column(0)[0].as_py()
+        customers = bk.to_pyarrow(bk.table("customer").count().as_table()).column(0)[0].as_py()
+        u = bk.table("usage_monthly")
+        first, last = bk.to_pyarrow(u.aggregate(a=u.month.min(), b=u.month.max())).to_pylist()[0].values()
+        months = month_range(parse_month(first), parse_month(last))
+        frame = series(bk, months, ids=["deregistrations", "port_outs"])
     finally:
-        con.close()
+        bk.close()
+    names = {"deregistrations": "deregistered", "port_outs": "ported_out"}
     by_month: dict[str, dict[str, int]] = {}
-    for month, kind, n in rows:
-        by_month.setdefault(month, {})[kind] = n
-    totals: dict[str, int] = {}
-    for kinds in by_month.values():
-        for kind, n in kinds.items():
-            totals[kind] = totals.get(kind, 0) + n
+    for row in frame.reset_index().to_dict("records"):
+        counts = {names[k]: int(row[k]) for k in names if row.get(k) is not None and row[k] == row[k]}
+        by_month[format_month(parse_month(row["month"]))] = counts
+    totals = {v: sum(c.get(v, 0) for c in by_month.values()) for v in names.values()}
     return {
         "subscribers": subscribers,
         "customers": customers,
-        "first_month": months[0],
-        "last_month": months[1],
+        "first_month": format_month(months[0]),
+        "last_month": format_month(months[-1]),
         "recorded_churn_by_kind": totals,
         "recorded_churn_by_month": by_month,
     }

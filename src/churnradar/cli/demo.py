@@ -49,7 +49,9 @@ def demo(
             f"loaded {result.ingest['loaded']:,}, rejected {result.ingest['rejected']:,}."
         )
         kinds = sorted(s["recorded_churn_by_kind"])
-        table = RichTable(title="Recorded churn events by month / 每月记录的离网事件", title_justify="left")
+        table = RichTable(
+            title="Deregistrations and port-outs by month / 每月销户与携出", title_justify="left"
+        )
         table.add_column("month")
         for k in kinds:
             table.add_column(k, justify="right")
