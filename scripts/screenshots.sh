@@ -4,5 +4,5 @@
 # scored operator. Needs the test environment (bash scripts/test.sh installs it, Chromium included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python -m pytest tests/browser/test_screenshots.py -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest tests/browser/test_screenshots.py -q -p no:cacheprovider -m "slow or not slow" "$@"
 echo "screenshots in $(pwd)/out/screenshots/pages/"

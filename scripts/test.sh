@@ -38,7 +38,7 @@ ruff format --check src tests benchmarks
 
 echo "== pytest"
 # in parallel, one worker per core (PYTEST_WORKERS to change; 0 runs in this process)
-python -m pytest -n "${PYTEST_WORKERS:-auto}" "$@"
+python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"
 
 # the hostile suite (corrupted files, SIGKILLs, every route x role x region, API fuzzing): CI sets
 # CHURNRADAR_TEST_HOSTILE=1; run it by hand with `python -m pytest -m hostile`

@@ -143,3 +143,12 @@ def chromium_args() -> list[str]:
         "--disable-component-update",
         "--disable-sync",
     ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start Apache Spark (marked ``spark`` or run with the ``spark`` backend) share one
+    worker under ``--dist loadgroup``: one JVM per run instead of one per worker."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("spark") or "spark" in params.values():
+            item.add_marker(pytest.mark.xdist_group("spark"))

@@ -155,11 +155,17 @@ def _postgres_database(url: str) -> str:
 
 def pytest_collection_modifyitems(config, items):
     """Tests of a module with ``OPS_STORE = False`` (it reads the analytical store only) run on the
-    SQLite operational store alone: their PostgreSQL variant would test nothing more."""
+    SQLite operational store alone: their PostgreSQL variant would test nothing more. A module's
+    ``POSTGRES_KEEP`` (parts of test ids) keeps the PostgreSQL variant of those tests only: the
+    ones whose operational side differs (the rest repeat an analytical check)."""
     keep, drop = [], []
     for item in items:
         param = getattr(getattr(item, "callspec", None), "params", {}).get("database_url")
-        if param == "postgresql" and getattr(item.module, "OPS_STORE", True) is False:
+        pg_keep = getattr(item.module, "POSTGRES_KEEP", None)
+        if param == "postgresql" and (
+            getattr(item.module, "OPS_STORE", True) is False
+            or (pg_keep is not None and not any(k in item.nodeid for k in pg_keep))
+        ):
             drop.append(item)
         else:
             keep.append(item)
