@@ -145,6 +145,7 @@ def chromium_args() -> list[str]:
     ]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the groups
 def pytest_collection_modifyitems(config, items):
     """Tests that start Apache Spark (marked ``spark`` or run with the ``spark`` backend) share one
     worker under ``--dist loadgroup``: one JVM per run instead of one per worker."""
