@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,3 +154,22 @@ def pytest_collection_modifyitems(config, items):
         params = getattr(getattr(item, "callspec", None), "params", {})
         if item.get_closest_marker("spark") or "spark" in params.values():
             item.add_marker(pytest.mark.xdist_group("spark"))
+
+
+def postgres_database(url: str, prefix: str) -> str:
+    """A fresh database named ``prefix_<random>`` on the test PostgreSQL server; returns its URL."""
+    import psycopg
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(
+        host=base.host,
+        port=base.port,
+        user=base.username,
+        password=base.password,
+        dbname=base.database or "postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base.set(database=name).render_as_string(hide_password=False)

@@ -4,7 +4,6 @@ every role, and the app on SQLite and (when ``CHURNRADAR_TEST_POSTGRES_URL`` is 
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from tests.conftest import postgres_database
 
 from churnradar.api import auth
 
@@ -134,25 +134,6 @@ def api_world(small_operator, tmp_path_factory) -> World:
     return World(store=store, ops_contacts={}, **facts)
 
 
-def _postgres_database(url: str) -> str:
-    """A fresh database on the test server; returns its URL."""
-    import psycopg
-    import sqlalchemy as sa
-
-    base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"churnradar_test_{secrets.token_hex(4)}"
-    with psycopg.connect(
-        host=base.host,
-        port=base.port,
-        user=base.username,
-        password=base.password,
-        dbname=base.database or "postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
 def pytest_collection_modifyitems(config, items):
     """Tests of a module with ``OPS_STORE = False`` (it reads the analytical store only) run on the
     SQLite operational store alone: their PostgreSQL variant would test nothing more. A module's
@@ -182,7 +163,7 @@ def database_url(request, tmp_path_factory) -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"{POSTGRES_ENV} is not set (scripts/test.sh starts a throwaway PostgreSQL and sets it)")
-    return _postgres_database(url)
+    return postgres_database(url, "churnradar_test")
 
 
 def _seed_ops_campaigns(world: World, url: str) -> None:

@@ -4,30 +4,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 import pytest
+from tests.conftest import postgres_database
 
 POSTGRES_ENV = "CHURNRADAR_TEST_POSTGRES_URL"
-
-
-def _postgres_database(url: str) -> str:
-    """A fresh database on the test server; returns its URL."""
-    import psycopg
-    import sqlalchemy as sa
-
-    base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"churnradar_ops_{secrets.token_hex(4)}"
-    with psycopg.connect(
-        host=base.host,
-        port=base.port,
-        user=base.username,
-        password=base.password,
-        dbname=base.database or "postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,6 +25,6 @@ def url(request, tmp_path, monkeypatch) -> str:
             pytest.skip(
                 f"{POSTGRES_ENV} is not set (scripts/test.sh starts a throwaway PostgreSQL and sets it)"
             )
-        got = _postgres_database(server)
+        got = postgres_database(server, "churnradar_ops")
     yield got
     dispose_all()
