@@ -1,7 +1,8 @@
 """Message catalogue for what people read: report headings, column names, notes (zh-CN and en).
 
-One JSON file per language (``zh.json``, ``en.json``) maps a dotted key to its text; ``t(key, lang)``
-looks one up, formatting ``{placeholders}`` from keyword arguments. zh-CN is the default language.
+One JSON file per language (``zh.json``, ``en.json``) maps a dotted key to its text, and an area may
+keep its messages in its own pair of files (``zh.<area>.json``, ``en.<area>.json``, e.g. ``zh.admin.json``)
+that are merged in (a key defined twice is an error); ``t(key, lang)`` looks one up, formatting ``{placeholders}`` from keyword arguments. zh-CN is the default language.
 Enumerations of the data model keep their labels in :mod:`churnradar.schema.enums`; ``enum_label``
 reaches them through the same ``lang`` argument.
 
@@ -36,8 +37,16 @@ def normalise_lang(lang: str | None) -> str:
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     """Every message of ``lang`` (``"zh"`` or ``"en"``)."""
-    path = Path(__file__).with_name(f"{normalise_lang(lang)}.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    lang = normalise_lang(lang)
+    here = Path(__file__).parent
+    messages: dict[str, str] = {}
+    for path in [here / f"{lang}.json", *sorted(here.glob(f"{lang}.*.json"))]:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(set(part) & set(messages))
+        if twice:
+            raise ConfigError(f"{path.name}: message keys {twice[:5]} are already defined in another file")
+        messages.update(part)
+    return messages
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **values: object) -> str:
