@@ -32,7 +32,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from churnradar.api.roles import ALL_REGION_ROLES, Role, Scope, parse_role
+from churnradar.api.roles import ALL_REGION_ROLES, NotInScope, PermissionDenied, Role, Scope, parse_role
 from churnradar.errors import ChurnRadarError
 from churnradar.opstore import api_token, app_user, audit, login_attempt, now, serialise, web_session
 
@@ -69,7 +69,20 @@ class CsrfError(ChurnRadarError):
 
 
 class UserError(ChurnRadarError):
-    """A user account request is invalid (unknown user, duplicate name, weak password...)."""
+    """A user account request is invalid (unknown user, duplicate name, weak password...).
+
+    ``key`` names the message in the catalogue (``admin.err.*``) and ``values`` fill it, so the
+    dashboard can say it in the reader's language; the message itself stays English for the CLI.
+    """
+
+    def __init__(self, message: str, key: str = "", **values: Any):
+        super().__init__(message)
+        self.key = key
+        self.values = values
+
+
+class NoSuchAccount(UserError, NotInScope):
+    """The named account or API token does not exist (answered as 404)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,51 @@ def _dummy_verify(password: str) -> None:
 
 
 # -- accounts -----------------------------------------------------------------------------------
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(
+            f"password too short ({len(password)} characters); expected at least {MIN_PASSWORD}",
+            "admin.err.password_short",
+            n=len(password),
+            min=MIN_PASSWORD,
+        )
+
+
+def _role_and_regions(
+    role: str, regions: list[str] | tuple[str, ...], known_regions: set[str] | None
+) -> tuple[Role, list[str]]:
+    """The role and its sorted regions, checked: all-region roles take none, the others at least one
+    county or grid id (of ``known_regions`` when given)."""
+    try:
+        r = parse_role(role)
+    except PermissionDenied as exc:
+        raise UserError(str(exc), "admin.err.role") from None
+    regs = sorted({x.strip() for x in regions if x.strip()})
+    if r in ALL_REGION_ROLES and regs:
+        raise UserError(f"role {r.value} sees every region; do not give --region", "admin.err.all_regions")
+    if r not in ALL_REGION_ROLES and not regs:
+        raise UserError(
+            f"role {r.value} needs at least one region (county or grid id)", "admin.err.needs_region"
+        )
+    if known_regions is not None:
+        unknown = [x for x in regs if x not in known_regions]
+        if unknown:
+            raise UserError(
+                f"unknown region(s) {', '.join(unknown)}; expected county or grid ids such as "
+                f"{', '.join(sorted(known_regions)[:4])}",
+                "admin.err.unknown_region",
+                regions=", ".join(unknown),
+            )
+    return r, regs
+
+
+def _user_id(conn: Any, username: str) -> int:
+    uid = conn.execute(sa.select(app_user.c.user_id).where(app_user.c.username == username)).scalar()
+    if uid is None:
+        raise NoSuchAccount(f"no user {username!r}", "admin.err.no_user", username=username)
+    return int(uid)
+
+
 def add_user(
     engine: Engine,
     username: str,
@@ -127,29 +185,20 @@ def add_user(
     *,
     known_regions: set[str] | None = None,
     actor: str = "cli",
+    client: str = "",
 ) -> dict[str, Any]:
     """Create an account. Regional managers and agents need at least one county or grid id."""
     if not USERNAME_RE.match(username):
-        raise UserError(f"username {username!r} is not allowed; use 1-64 letters, digits, '_', '.', '-'")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short ({len(password)} characters); expected at least {MIN_PASSWORD}")
-    r = parse_role(role)
-    regs = sorted({x.strip() for x in regions if x.strip()})
-    if r in ALL_REGION_ROLES and regs:
-        raise UserError(f"role {r.value} sees every region; do not give --region")
-    if r not in ALL_REGION_ROLES and not regs:
-        raise UserError(f"role {r.value} needs at least one region (county or grid id)")
-    if known_regions is not None:
-        unknown = [x for x in regs if x not in known_regions]
-        if unknown:
-            raise UserError(
-                f"unknown region(s) {', '.join(unknown)}; expected county or grid ids such as "
-                f"{', '.join(sorted(known_regions)[:4])}"
-            )
+        raise UserError(
+            f"username {username!r} is not allowed; use 1-64 letters, digits, '_', '.', '-'",
+            "admin.err.username",
+        )
+    _check_password(password)
+    r, regs = _role_and_regions(role, regions, known_regions)
     with engine.begin() as conn:
         exists = conn.execute(sa.select(app_user.c.user_id).where(app_user.c.username == username)).first()
         if exists:
-            raise UserError(f"user {username!r} already exists")
+            raise UserError(f"user {username!r} already exists", "admin.err.exists", username=username)
         conn.execute(
             app_user.insert().values(
                 username=username,
@@ -161,42 +210,146 @@ def add_user(
             )
         )
         audit(
-            conn, actor=actor, action="user.add", target=username, detail={"role": r.value, "regions": regs}
+            conn,
+            actor=actor,
+            action="user.add",
+            target=username,
+            client=client,
+            detail={"role": r.value, "regions": regs},
         )
     return {"username": username, "role": r.value, "regions": regs}
 
 
 def list_users(engine: Engine) -> list[dict[str, Any]]:
+    """Every account (never its password hash) with its role, regions and live API tokens, by name."""
+    live = (
+        sa.select(sa.func.count())
+        .where(api_token.c.user_id == app_user.c.user_id, ~api_token.c.revoked)
+        .scalar_subquery()
+    )
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(
-                app_user.c.username, app_user.c.role, app_user.c.regions, app_user.c.created_at
+                app_user.c.username,
+                app_user.c.role,
+                app_user.c.regions,
+                app_user.c.created_at,
+                app_user.c.active,
+                live.label("tokens"),
             ).order_by(app_user.c.username)
         ).all()
     return [
-        {"username": u, "role": r, "regions": [x for x in g.split(",") if x], "created_at": c}
-        for u, r, g, c in rows
+        {
+            "username": u,
+            "role": r,
+            "regions": [x for x in g.split(",") if x],
+            "created_at": c,
+            "active": bool(a),
+            "tokens": int(n or 0),
+        }
+        for u, r, g, c, a, n in rows
     ]
 
 
-def remove_user(engine: Engine, username: str, *, actor: str = "cli") -> None:
+def _other_admins(conn: Any, uid: int) -> int:
+    """Active admins other than account ``uid``."""
+    c = app_user.c
+    return conn.execute(
+        sa.select(sa.func.count()).where(c.role == Role.admin.value, c.active, c.user_id != uid)
+    ).scalar()
+
+
+def _keep_an_admin(conn: Any, uid: int, role: str, username: str, doing: str) -> None:
+    """Refuse ``doing`` (removing or demoting the admin ``username``) when no other admin is left.
+
+    Runs in the write transaction, serialised against every other change of admins, so two admins
+    removing each other at once cannot leave none."""
+    serialise(conn, "churnradar.admins")
+    if role == Role.admin.value and _other_admins(conn, uid) == 0:
+        raise UserError(
+            f"cannot {doing} {username!r}: it is the last administrator; add another administrator first",
+            "admin.err.last_admin",
+            username=username,
+        )
+
+
+def update_user(
+    engine: Engine,
+    username: str,
+    *,
+    role: str | None = None,
+    regions: list[str] | tuple[str, ...] | None = None,
+    password: str | None = None,
+    known_regions: set[str] | None = None,
+    actor: str = "cli",
+    client: str = "",
+) -> dict[str, Any]:
+    """Change an account's role and regions, or set a new password (which ends its sessions).
+
+    Given alone, ``role`` keeps the account's regions and ``regions`` keeps its role; the pair is
+    checked as :func:`add_user` checks it. The last administrator cannot be given another role.
+    The audit row names what changed, never the password.
+    """
+    if password is not None:
+        _check_password(password)
     with engine.begin() as conn:
-        uid = conn.execute(sa.select(app_user.c.user_id).where(app_user.c.username == username)).scalar()
-        if uid is None:
-            raise UserError(f"no user {username!r}")
+        uid = _user_id(conn, username)
+        row = conn.execute(
+            sa.select(app_user.c.role, app_user.c.regions).where(app_user.c.user_id == uid)
+        ).one()
+        new_role = row.role if role is None else role
+        if regions is not None:
+            new_regions = list(regions)
+        elif role is not None and role in {r.value for r in ALL_REGION_ROLES}:
+            new_regions = []  # an all-region role takes no regions
+        else:
+            new_regions = [x for x in row.regions.split(",") if x]
+        r, regs = _role_and_regions(new_role, new_regions, known_regions)
+        if r != Role.admin:
+            _keep_an_admin(conn, uid, row.role, username, "change the role of")
+        values: dict[str, Any] = {"role": r.value, "regions": ",".join(regs)}
+        changed: dict[str, Any] = {}
+        if r.value != row.role:
+            changed["role"] = r.value
+        if ",".join(regs) != row.regions:
+            changed["regions"] = regs
+        if password is not None:
+            values["password_hash"] = hash_password(password)
+            conn.execute(web_session.delete().where(web_session.c.user_id == uid))
+        conn.execute(app_user.update().where(app_user.c.user_id == uid).values(**values))
+        if changed:
+            audit(conn, actor=actor, action="user.update", target=username, client=client, detail=changed)
+        if password is not None:
+            audit(conn, actor=actor, action="user.password", target=username, client=client)
+    return {"username": username, "role": r.value, "regions": regs}
+
+
+def remove_user(engine: Engine, username: str, *, actor: str = "cli", client: str = "") -> None:
+    """Remove an account with its sessions and API tokens. An administrator cannot remove their own
+    account (``actor``), and the last administrator is never removed."""
+    with engine.begin() as conn:
+        uid = _user_id(conn, username)
+        if actor == username:
+            raise UserError(
+                f"cannot remove {username!r}: it is your own account; another administrator may remove it",
+                "admin.err.self",
+                username=username,
+            )
+        role = conn.execute(sa.select(app_user.c.role).where(app_user.c.user_id == uid)).scalar()
+        _keep_an_admin(conn, uid, role, username, "remove")
         conn.execute(web_session.delete().where(web_session.c.user_id == uid))
         conn.execute(api_token.delete().where(api_token.c.user_id == uid))
         conn.execute(app_user.delete().where(app_user.c.user_id == uid))
-        audit(conn, actor=actor, action="user.remove", target=username)
+        audit(conn, actor=actor, action="user.remove", target=username, client=client)
 
 
-def create_token(engine: Engine, username: str, label: str = "", *, actor: str = "cli") -> str:
+def create_token(
+    engine: Engine, username: str, label: str = "", *, actor: str = "cli", client: str = ""
+) -> str:
     """A new API token for ``username``; the returned text is shown once and never stored."""
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     with engine.begin() as conn:
-        uid = conn.execute(sa.select(app_user.c.user_id).where(app_user.c.username == username)).scalar()
-        if uid is None:
-            raise UserError(f"no user {username!r}")
+        uid = _user_id(conn, username)
         conn.execute(
             api_token.insert().values(
                 token_id=token_id,
@@ -206,8 +359,62 @@ def create_token(engine: Engine, username: str, label: str = "", *, actor: str =
                 created_at=now(),
             )
         )
-        audit(conn, actor=actor, action="token.create", target=username, detail={"token_id": token_id})
+        audit(
+            conn,
+            actor=actor,
+            action="token.create",
+            target=username,
+            client=client,
+            detail={"token_id": token_id, "label": label[:128]},
+        )
     return f"cr_{token_id}_{secret}"
+
+
+def token_id_of(token: str) -> str:
+    """The public id of a token text ``cr_<id>_<secret>`` (what lists and the audit log show)."""
+    return token.split("_")[1]
+
+
+def list_tokens(engine: Engine, username: str | None = None) -> list[dict[str, Any]]:
+    """API tokens (never their secret), newest first: id, owner, label, created, revoked."""
+    q = (
+        sa.select(
+            api_token.c.token_id,
+            app_user.c.username,
+            api_token.c.label,
+            api_token.c.created_at,
+            api_token.c.revoked,
+        )
+        .join(app_user, app_user.c.user_id == api_token.c.user_id)
+        .order_by(api_token.c.created_at.desc(), api_token.c.token_id)
+    )
+    if username is not None:
+        q = q.where(app_user.c.username == username)
+    with engine.connect() as conn:
+        return [{**r, "revoked": bool(r["revoked"])} for r in conn.execute(q).mappings().all()]
+
+
+def revoke_token(engine: Engine, token_id: str, *, actor: str = "cli", client: str = "") -> dict[str, Any]:
+    """Revoke an API token by its id: it stops working on its next request. Revoking twice is a no-op."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(api_token.c.revoked, app_user.c.username)
+            .join(app_user, app_user.c.user_id == api_token.c.user_id)
+            .where(api_token.c.token_id == token_id)
+        ).first()
+        if row is None:
+            raise NoSuchAccount(f"no API token {token_id!r}", "admin.err.no_token", token_id=token_id)
+        if not row.revoked:
+            conn.execute(api_token.update().where(api_token.c.token_id == token_id).values(revoked=True))
+            audit(
+                conn,
+                actor=actor,
+                action="token.revoke",
+                target=row.username,
+                client=client,
+                detail={"token_id": token_id},
+            )
+    return {"token_id": token_id, "username": row.username, "revoked": True}
 
 
 # -- login, rate limit, sessions ---------------------------------------------------------------

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from churnradar.errors import ConfigError
 from churnradar.opstore.migrations import now
 
 COMPONENT = "web"
@@ -121,3 +123,57 @@ def read_audit(engine: Engine, limit: int = 100, action: str | None = None) -> l
     with engine.connect() as conn:
         rows = conn.execute(q).mappings().all()
     return [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows]
+
+
+#: rows per page of :func:`audit_page` at most
+MAX_AUDIT_PAGE = 500
+
+
+def audit_page(
+    engine: Engine,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> dict[str, Any]:
+    """One page of the audit log, newest first, with the number of matching rows.
+
+    ``actor`` matches the account exactly; ``action`` matches an action (``user.add``) or a family
+    of them (``user``: ``user.add``, ``user.remove``...); ``since`` and ``until`` are days (UTC),
+    both included. Returns ``{"total", "page", "page_size", "rows"}``.
+    """
+    if page < 1:
+        raise ConfigError(f"audit page {page} is not valid; expected 1 or more")
+    if not 1 <= page_size <= MAX_AUDIT_PAGE:
+        raise ConfigError(f"audit page size {page_size} is not valid; expected 1 to {MAX_AUDIT_PAGE}")
+    if since is not None and until is not None and until < since:
+        raise ConfigError(f"audit period ends ({until}) before it starts ({since})")
+    c = audit_log.c
+    where = []
+    if actor:
+        where.append(c.actor == actor)
+    if action:
+        where.append(sa.or_(c.action == action, c.action.startswith(action + ".", autoescape=True)))
+    if since is not None:
+        where.append(c.at >= datetime.combine(since, time(0), UTC))
+    if until is not None:
+        where.append(c.at < datetime.combine(until + timedelta(days=1), time(0), UTC))
+    q = sa.select(audit_log).where(*where).order_by(c.audit_id.desc())
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(*where)).scalar()
+        rows = conn.execute(q.limit(page_size).offset((page - 1) * page_size)).mappings().all()
+    return {
+        "total": int(total or 0),
+        "page": page,
+        "page_size": page_size,
+        "rows": [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows],
+    }
+
+
+def audit_actions(engine: Engine) -> list[str]:
+    """Every action the audit log holds, sorted (the choices of a filter)."""
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(audit_log.c.action).distinct()).scalars())
