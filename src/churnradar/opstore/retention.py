@@ -127,5 +127,11 @@ def _retention_v1(conn: Connection) -> None:
         t.create(conn, checkfirst=True)
 
 
+def _retention_v2(conn: Connection) -> None:
+    from churnradar.opstore.targets import retention_v2
+
+    retention_v2(conn)
+
+
 #: Migrations of the ``retention`` component, applied in order; append, never edit a released one.
-RETENTION_MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_retention_v1,)
+RETENTION_MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_retention_v1, _retention_v2)

@@ -8,6 +8,7 @@ and region, stored in the operational store.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -114,6 +115,7 @@ def create_campaign(
     seed: int | None = None,
     actor: str = "cli",
     campaign_id: str | None = None,
+    planned_offer: str | None = None,
 ) -> CampaignResult:
     """Randomise ``members`` (``subscriber_id`` plus the ``strata`` columns) into offers and control.
 
@@ -121,6 +123,10 @@ def create_campaign(
     dropped before randomisation; members without consent on their offer's channel stay in their arm
     (intention to treat) but are never listed. Everything is written in one transaction with an
     audit row.
+
+    With ``planned_offer`` (a column of ``members`` naming each member's offer kind, as a target
+    list does) a member is randomised between control and their own offer only, within the strata
+    and their offer (``control_share`` of each); every planned kind needs one offer of that kind.
     """
     offers = [o.validate() for o in offers]
     if not offers:
@@ -149,8 +155,11 @@ def create_campaign(
     why = screen(engine, store_path, m["subscriber_id"], start, rules).reindex(m["subscriber_id"]).to_numpy()
     excluded = {r: int((why == r).sum()) for r in ("do_not_contact", "frequency")}
     m = m[why == ""].reset_index(drop=True)
-    key = m[list(strata)].astype(str).agg("|".join, axis=1) if strata else pd.Series("", index=m.index)
-    arm = stratified_arms(key, len(offers), control_share, rng)
+    if planned_offer is None:
+        key = m[list(strata)].astype(str).agg("|".join, axis=1) if strata else pd.Series("", index=m.index)
+        arm = stratified_arms(key, len(offers), control_share, rng)
+    else:
+        arm = _planned_arms(m, planned_offer, offers, list(strata), control_share, rng)
     offer_ids = [f"{cid}-O{j + 1}" for j in range(len(offers))]
     consent = consent_matrix(store_path, m["subscriber_id"])
     chan = np.array([o.channel for o in offers])
@@ -238,6 +247,91 @@ def create_campaign(
     )
 
 
+def _planned_arms(
+    m: pd.DataFrame,
+    column: str,
+    offers: Sequence[OfferSpec],
+    strata: list[str],
+    control_share: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Arm of each member (−1 control, else the index of the offer of their planned kind): control
+    drawn within every stratum × planned kind, the rest keep their planned offer."""
+    if column not in m.columns:
+        raise CampaignError(f"planned offer column {column!r} is not a column of the members")
+    index = {}
+    for j, o in enumerate(offers):
+        index.setdefault(o.kind, j)
+    kinds = m[column].astype(str)
+    unknown = sorted(set(kinds) - set(index))
+    if unknown:
+        raise CampaignError(
+            f"planned offer kinds {unknown} have no offer in the campaign; offers are {sorted(index)}"
+        )
+    key = m[[*strata, column]].astype(str).agg("|".join, axis=1)
+    control = stratified_arms(key, 1, control_share, rng) < 0
+    return np.where(control, -1, kinds.map(index).to_numpy(dtype=np.int64))
+
+
+def assign_agents(
+    engine: Engine,
+    campaign_id: str,
+    agents: Sequence[str],
+    *,
+    contact_ids: Sequence[str] | None = None,
+    actor: str = "cli",
+) -> dict[str, int]:
+    """Deal the campaign's listable members (treated and eligible; only ``contact_ids`` when given)
+    to ``agents`` in turn, ordered by region then contact, replacing earlier assignments of those
+    members; audited. Returns the members per agent."""
+    from churnradar.opstore.targets import contact_agent
+
+    names = [a.strip() for a in agents]
+    bad = [a for a in names if not re.fullmatch(AGENT_NAME, a)]
+    if not names or bad:
+        raise CampaignError(
+            f"agent names {bad or names!r} are not valid; expected 1 to 64 letters, digits, '_', '.', '-' or '@'"
+        )
+    if len(set(names)) != len(names):
+        raise CampaignError(f"agent names {names!r} repeat a name; expected each agent once")
+    a = ops.contact_assignment
+    q = (
+        sa.select(a.c.contact_id)
+        .where(a.c.campaign_id == campaign_id, a.c.eligible, sa.not_(a.c.is_control))
+        .order_by(a.c.region, a.c.contact_id)
+    )
+    now = ops_now()
+    with engine.begin() as conn:
+        if (
+            conn.execute(
+                sa.select(ops.campaign_header.c.campaign_id).where(
+                    ops.campaign_header.c.campaign_id == campaign_id
+                )
+            ).first()
+            is None
+        ):
+            raise CampaignError(f"campaign {campaign_id!r} does not exist in the operational store")
+        ids = [r[0] for r in conn.execute(q)]
+        if contact_ids is not None:
+            keep = set(contact_ids)
+            ids = [c for c in ids if c in keep]
+        rows = [
+            {"contact_id": c, "agent": names[i % len(names)], "assigned_by": actor, "assigned_at": now}
+            for i, c in enumerate(ids)
+        ]
+        for lo in range(0, len(ids), 5000):
+            conn.execute(contact_agent.delete().where(contact_agent.c.contact_id.in_(ids[lo : lo + 5000])))
+        for lo in range(0, len(rows), 5000):
+            conn.execute(contact_agent.insert(), rows[lo : lo + 5000])
+        counts = {n: sum(1 for r in rows if r["agent"] == n) for n in names}
+        ops.audit(conn, actor=actor, action="campaign.assign", target=campaign_id, detail={"agents": counts})
+    return counts
+
+
+#: An agent's name: a login name or staff number.
+AGENT_NAME = r"[A-Za-z0-9_.@\-]{1,64}"
+
+
 def list_campaigns(engine: Engine) -> list[dict[str, Any]]:
     """Campaigns of the operational store with member, listed and outcome counts, newest first."""
     h, a, o = ops.campaign_header, ops.contact_assignment, ops.outcome_record
@@ -272,7 +366,10 @@ def list_campaigns(engine: Engine) -> list[dict[str, Any]]:
 
 
 def campaign_frames(engine: Engine, campaign_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """(header, offers, assignments with their latest contact and outcome) of an operational campaign."""
+    """(header, offers, assignments with their agent ('' when none), latest contact and outcome) of
+    an operational campaign."""
+    from churnradar.opstore.targets import contact_agent
+
     h, a, off = ops.campaign_header, ops.contact_assignment, ops.campaign_offer
     with engine.connect() as conn:
         head = conn.execute(sa.select(h).where(h.c.campaign_id == campaign_id)).mappings().first()
@@ -281,8 +378,15 @@ def campaign_frames(engine: Engine, campaign_id: str) -> tuple[dict[str, Any], p
         offers = pd.DataFrame(
             conn.execute(sa.select(off).where(off.c.campaign_id == campaign_id)).mappings().all()
         )
+        g = contact_agent
         members = pd.DataFrame(
-            conn.execute(sa.select(a).where(a.c.campaign_id == campaign_id)).mappings().all()
+            conn.execute(
+                sa.select(a, sa.func.coalesce(g.c.agent, "").label("agent"))
+                .outerjoin(g, g.c.contact_id == a.c.contact_id)
+                .where(a.c.campaign_id == campaign_id)
+            )
+            .mappings()
+            .all()
         )
 
         def of_members(table: sa.Table) -> pd.DataFrame:

@@ -163,28 +163,19 @@ LIST_COLUMNS = (
     "offer_zh",
     "offer_en",
     "cost",
+    "agent",
 )
 
 
-def export_lists(
-    engine: Engine,
-    store_path: Path | str | None,
-    campaign_id: str,
-    out_dir: Path | str,
-    formats: tuple[str, ...] = ("csv", "xlsx"),
-    actor: str = "cli",
-) -> dict[str, Any]:
-    """Write one contact list per region and channel (``<campaign>_<region>_<channel>.csv|xlsx``).
+def current_list(
+    engine: Engine, store_path: Path | str | None, campaign_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(listed, dropped) of a campaign now: its eligible treated members (:data:`LIST_COLUMNS`, the
+    agent each is assigned to or ''), consent on the offer's channel and the do-not-contact flags
+    re-checked; ``dropped`` are the members those checks remove, with their ``reason``."""
+    from churnradar.opstore.targets import contact_agent
 
-    Only treated members who are eligible *now* are listed: consent on the offer's channel and no
-    do-not-contact flag are re-checked at export; listed members get ``listed_at`` (which the
-    frequency rule counts), and newly excluded ones are audited. Text cells are written as text
-    (see :mod:`churnradar.reports.safe_cells`): a region or segment name is never a formula.
-    """
-    for f in formats:
-        if f not in ("csv", "xlsx"):
-            raise CampaignError(f"list format {f!r} is not supported; expected csv or xlsx")
-    a, o = ops.contact_assignment, ops.campaign_offer
+    a, o, g = ops.contact_assignment, ops.campaign_offer, contact_agent
     with engine.connect() as conn:
         if (
             conn.execute(
@@ -206,8 +197,10 @@ def export_lists(
                     a.c.offer_id,
                     o.c.kind.label("offer_kind"),
                     o.c.cost,
+                    sa.func.coalesce(g.c.agent, "").label("agent"),
                 )
                 .join(o, o.c.offer_id == a.c.offer_id)
+                .outerjoin(g, g.c.contact_id == a.c.contact_id)
                 .where(a.c.campaign_id == campaign_id, a.c.eligible, sa.not_(a.c.is_control))
                 .order_by(a.c.region, o.c.channel, a.c.contact_id)
             )
@@ -222,11 +215,66 @@ def export_lists(
     reason = pd.Series("", index=rows.index, dtype="object")
     reason[~pd.Series(ok_consent, index=rows.index, dtype=bool)] = "no_consent"
     reason[rows["subscriber_id"].isin(list(dnc))] = "do_not_contact"
-    dropped = rows[reason != ""]
+    dropped = rows[reason != ""].assign(reason=reason[reason != ""])
     listed = rows[reason == ""].copy()
     listed["offer_zh"] = [E.label(E.OFFER_KIND, k, "zh") for k in listed["offer_kind"]]
     listed["offer_en"] = [E.label(E.OFFER_KIND, k, "en") for k in listed["offer_kind"]]
-    listed = listed[list(LIST_COLUMNS)]
+    return listed[list(LIST_COLUMNS)].reset_index(drop=True), dropped
+
+
+def mark_listed(
+    engine: Engine,
+    campaign_id: str,
+    listed: pd.DataFrame,
+    dropped: pd.DataFrame,
+    actor: str,
+    files: list[str] | None = None,
+) -> None:
+    """Record an export: ``listed_at`` on the listed members (the frequency rule counts them), the
+    dropped ones made ineligible with their reason, and one audit row."""
+    now = ops_now()
+    with engine.begin() as conn:
+        if len(listed):
+            conn.execute(
+                ops.contact_assignment.update()
+                .where(ops.contact_assignment.c.contact_id.in_(listed["contact_id"].tolist()))
+                .values(listed_at=now)
+            )
+        for reason_code, part in dropped.groupby("reason") if len(dropped) else []:
+            conn.execute(
+                ops.contact_assignment.update()
+                .where(ops.contact_assignment.c.contact_id.in_(part["contact_id"].tolist()))
+                .values(eligible=False, exclusion=str(reason_code))
+            )
+        ops.audit(
+            conn,
+            actor=actor,
+            action="campaign.export",
+            target=campaign_id,
+            detail={"listed": len(listed), "excluded_at_export": len(dropped), "files": files or []},
+        )
+
+
+def export_lists(
+    engine: Engine,
+    store_path: Path | str | None,
+    campaign_id: str,
+    out_dir: Path | str,
+    formats: tuple[str, ...] = ("csv", "xlsx"),
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Write one contact list per region and channel (``<campaign>_<region>_<channel>.csv|xlsx``).
+
+    Only treated members who are eligible *now* are listed: consent on the offer's channel and no
+    do-not-contact flag are re-checked at export (:func:`current_list`); listed members get
+    ``listed_at`` (which the frequency rule counts), and newly excluded ones are audited. Text cells
+    are written as text (see :mod:`churnradar.reports.safe_cells`): a region or segment name is
+    never a formula.
+    """
+    for f in formats:
+        if f not in ("csv", "xlsx"):
+            raise CampaignError(f"list format {f!r} is not supported; expected csv or xlsx")
+    listed, dropped = current_list(engine, store_path, campaign_id)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
@@ -240,27 +288,7 @@ def export_lists(
             path = out / f"{stem}.xlsx"
             write_xlsx_table(path, part, "contacts")
             files.append(str(path))
-    now = ops_now()
-    with engine.begin() as conn:
-        if len(listed):
-            conn.execute(
-                ops.contact_assignment.update()
-                .where(ops.contact_assignment.c.contact_id.in_(listed["contact_id"].tolist()))
-                .values(listed_at=now)
-            )
-        for reason_code, part in dropped.groupby(reason[reason != ""]):
-            conn.execute(
-                ops.contact_assignment.update()
-                .where(ops.contact_assignment.c.contact_id.in_(part["contact_id"].tolist()))
-                .values(eligible=False, exclusion=str(reason_code))
-            )
-        ops.audit(
-            conn,
-            actor=actor,
-            action="campaign.export",
-            target=campaign_id,
-            detail={"listed": len(listed), "excluded_at_export": len(dropped), "files": files},
-        )
+    mark_listed(engine, campaign_id, listed, dropped, actor, files)
     return {"campaign_id": campaign_id, "listed": len(listed), "excluded": len(dropped), "files": files}
 
 

@@ -87,8 +87,13 @@ def plan_targets(
     seed: int = 0,
     min_arm_rows: int = 300,
     progress=None,
+    candidates=None,
+    segments=None,
 ) -> TargetResult:
-    """Build, optimise and (with ``write``) store the target list; see the module docstring."""
+    """Build, optimise and (with ``write``) store the target list; see the module docstring.
+
+    ``candidates`` (subscriber ids) and ``segments`` (value × risk segments) restrict who may be
+    listed; everyone else stays in the month's covariates but is infeasible for every offer."""
     from churnradar.retention.contacts import ContactRules, consent_matrix, screen
     from churnradar.retention.covariates import covariates, design_matrix
     from churnradar.retention.policy import Policy, segment_and_act
@@ -150,6 +155,16 @@ def plan_targets(
     if engine is not None:
         why = screen(engine, store_path, cov["subscriber_id"], month, rules or ContactRules())
         feasible &= (why.reindex(cov["subscriber_id"]).to_numpy() == "")[:, None]
+    if candidates is not None:
+        feasible &= cov["subscriber_id"].astype(str).isin(set(map(str, candidates))).to_numpy()[:, None]
+    if segments:
+        known = set(val["segment"].astype(str))
+        bad = sorted(set(segments) - known)
+        if bad:
+            raise TargetingError(
+                f"segments {bad} do not occur in {format_month(month)}; expected some of {sorted(known)}"
+            )
+        feasible &= val["segment"].isin(list(segments)).to_numpy()[:, None]
     value = up * clv[:, None]
     plan = optimise(value, cost, budget, feasible, channel_of, capacity, method=method)
     say("target", 4, 5)
