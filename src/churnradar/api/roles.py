@@ -32,11 +32,14 @@ ALL_REGION_ROLES = frozenset({Role.admin, Role.analyst})
 #: What each role may do (besides reading subscribers and lists within its scope).
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
-        {"read", "reports", "model", "export", "campaigns", "outcomes", "score", "audit", "users"}
+        {"read", "reports", "model", "export", "campaigns", "outcomes", "score", "audit", "users", "targets"}
     ),
-    Role.analyst: frozenset({"read", "reports", "model", "export", "campaigns", "outcomes", "score"}),
+    Role.analyst: frozenset(
+        {"read", "reports", "model", "export", "campaigns", "outcomes", "score", "targets"}
+    ),
+    # "targets": run the optimiser, create campaigns from its list, assign agents, export lists
     Role.regional_manager: frozenset(
-        {"read", "reports", "model", "export", "campaigns", "outcomes", "score"}
+        {"read", "reports", "model", "export", "campaigns", "outcomes", "score", "targets"}
     ),
     Role.agent: frozenset({"read", "campaigns", "outcomes"}),
 }
