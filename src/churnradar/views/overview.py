@@ -176,7 +176,14 @@ def drill(store: ReadStore, scope: RegionScope, county: str | None = None) -> di
                 **risk.get(rid, {"mean_risk": None, "high_risk": None}),
             }
         )
-    return {"level": "grid" if county else "county", "county": county, "rows": out}
+    names_of = rows_in[0] if county else {}
+    return {
+        "level": "grid" if county else "county",
+        "county": county,
+        "county_name": names_of.get("county_name"),
+        "county_name_en": names_of.get("county_name_en"),
+        "rows": out,
+    }
 
 
 def _risk_by(store: ReadStore, scope: RegionScope, key: str) -> dict[str, dict[str, Any]]:
