@@ -24,7 +24,7 @@ target_plan = sa.Table(
     sa.Column("as_of", sa.String(7), nullable=False),  # YYYY-MM: the scored month
     sa.Column("budget", sa.Float, nullable=False),
     sa.Column("segments", sa.String(1024), nullable=False, server_default=""),  # comma-separated
-    sa.Column("regions", sa.String(1024), nullable=False, server_default=""),  # creator's; '' all
+    sa.Column("regions", sa.Text, nullable=False, server_default=""),  # grids of the creator; "" all
     sa.Column("summary", sa.Text, nullable=False),  # JSON of the optimiser's summary
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
