@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,13 +19,30 @@ DatabaseOption = Annotated[
 ]
 
 
-def run_server(store, database_url: str | None, host: str, port: int, workers: int = 1) -> None:
-    """Serve ``create_app(store, database_url)`` with uvicorn (blocking)."""
+TargetsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--targets",
+        help="KPI targets file (CSV: kpi,period,region,target,direction); the overview's cards and "
+        "county ranking show 完成率 against it. See docs/targets.md.",
+        envvar="CHURNRADAR_TARGETS",
+    ),
+]
+
+
+def run_server(
+    store, database_url: str | None, host: str, port: int, workers: int = 1, targets: Path | None = None
+) -> None:
+    """Serve ``create_app(store, database_url)`` with uvicorn (blocking); ``targets`` is a KPI
+    targets file, read and checked against the store's counties before the server starts."""
     import uvicorn
 
     from churnradar.api import create_app
+    from churnradar.metrics.targets import read_targets
 
     web = create_app(store, database_url)
+    if targets is not None:
+        web.state.targets = read_targets(targets, counties={c for _, c in web.state.data.region_rows()})
     warm_scorer(web)
     uvicorn.run(
         web,
@@ -54,16 +72,20 @@ def serve(
     database_url: DatabaseOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    targets: TargetsOption = None,
 ) -> None:
     """Serve the REST API (/api/, OpenAPI at /openapi.json) and the dashboard.
 
     Behind a reverse proxy (TLS), set CHURNRADAR_TRUSTED_PROXIES to its address (e.g. 127.0.0.1)
     so the client address and https scheme it forwards are used; without it they are ignored.
 
-    Example: `churnradar serve --store operator.duckdb --port 8000`
+    With `--targets FILE` the overview's KPI cards and county ranking compare each figure with the
+    operator's targets (完成率); the file is checked against the store's counties first.
+
+    Example: `churnradar serve --store operator.duckdb --port 8000 --targets targets.csv`
     """
     console.print(f"serving {store} on http://{host}:{port}/ (OpenAPI at /openapi.json); Ctrl-C stops")
-    run_server(store, database_url, host, port)
+    run_server(store, database_url, host, port, targets=targets)
 
 
 DEMO_PORT = 8000
