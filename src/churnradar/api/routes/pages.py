@@ -274,3 +274,56 @@ def wants_fragment(request: Request) -> bool:
     history cache sends ``HX-History-Restore-Request`` and needs the whole page)."""
     h = request.headers
     return h.get("HX-Request") == "true" and h.get("HX-History-Restore-Request") != "true"
+
+
+# -- the filter bar (every analytical page) ------------------------------------------------------
+def filter_bar(
+    request: Request,
+    page: str,
+    f: Any,
+    *,
+    target: str | None = None,
+    form_id: str = "filter-bar",
+    apply_id: str = "filter-apply",
+    keep: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``_filter_bar.html`` draws for ``page`` (a key of
+    :data:`churnradar.views.filters.PAGE_FILTERS`) with the filters ``f`` in force: the choices of
+    the reader's regions in the page's language, the data and score months, and the breadcrumbs
+    (operator › county › grid) as links that keep the other filters. With ``target`` the form
+    swaps that element through htmx and pushes the URL; ``keep`` adds query parameters the bar
+    carries (the risk list's page size)."""
+    p: Principal = request.state.principal
+    data = request.app.state.data
+    lang = lang_of(request)
+    choices = data.filter_choices(p.scope, page, lang)
+    values = f.query()
+    path = request.url.path
+
+    def link(**q: Any) -> str:
+        from urllib.parse import urlencode
+
+        kept = {k: v for k, v in {**values, **q}.items() if v}
+        return path + (f"?{urlencode(kept)}" if kept else "")
+
+    name = {c["code"]: c["label"] for k in ("county", "grid") for c in choices.get(k, [])}
+    crumbs = [(tr("filters.operator", lang), link(county=None, grid=None) if f.county or f.grid else None)]
+    if f.county:
+        crumbs.append((name.get(f.county, f.county), link(grid=None) if f.grid else None))
+    if f.grid:
+        crumbs.append((name.get(f.grid, f.grid), None))
+    info = data.score_info()
+    last = data.store.data_months()[1]
+    return {
+        "page": page,
+        "action": path,
+        "target": target,
+        "form_id": form_id,
+        "apply_id": apply_id,
+        "choices": choices,
+        "values": values,
+        "keep": keep or {},
+        "crumbs": crumbs if "county" in choices else [],
+        "data_month": _month(last),
+        "score_month": _month(info.get("as_of")),
+    }
