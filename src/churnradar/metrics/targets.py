@@ -134,7 +134,7 @@ def _number(text: str, kpi: str | None) -> float:
         raise ValueError(text)
     unit = CATALOGUE[kpi].unit if kpi in CATALOGUE else None
     if pct:
-        if unit not in ("ratio", "pp"):
+        if unit is not None and unit not in ("ratio", "pp"):  # an unknown kpi is reported once
             raise ValueError(text)
         v /= 100
     return v
