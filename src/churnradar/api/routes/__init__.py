@@ -1,12 +1,14 @@
 """One router per resource; ``ROUTERS`` is what the app includes, in order."""
 
 from churnradar.api.routes import (
+    admin,
     analytics,
     campaigns,
     health,
     kpis,
     me,
     model,
+    page_admin,
     page_campaigns,
     page_overview,
     page_reports,
@@ -15,7 +17,9 @@ from churnradar.api.routes import (
     reports,
     risk,
     scoring,
+    search,
     subscribers,
+    targets,
 )
 
 ROUTERS = [
@@ -26,12 +30,17 @@ ROUTERS = [
     analytics.router,
     kpis.router,
     campaigns.router,
+    targets.router,
     scoring.router,
     model.router,
     reports.router,
+    admin.router,
+    search.router,
     pages.router,
     page_overview.router,
     page_risk.router,
     page_campaigns.router,
     page_reports.router,
+    page_admin.router,
+    search.pages,
 ]
