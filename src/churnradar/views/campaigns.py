@@ -277,13 +277,19 @@ def contacts(
     engine: Any = None,
     page: int = 1,
     page_size: int = 50,
+    agent: str | None = None,
 ) -> dict[str, Any]:
-    """The campaign's contacts in ``scope`` with their outcomes, by contact id, paged."""
+    """The campaign's contacts in ``scope`` with their outcomes, by contact id, paged; an operational
+    campaign's contacts carry their ``agent`` ('' when none), ``agents`` lists the agents of the
+    contacts in scope and ``agent`` keeps one agent's contacts."""
     _check_page(page, page_size)
     members = ops_members(store, scope, engine, campaign_id)
     if members is not None:
         if not scope.everything and not len(members):
             raise NotInScope(f"no campaign {campaign_id!r} in your regions")
+        agents = sorted({a for a in members.get("agent", []) if a}) if len(members) else []
+        if agent and len(members):
+            members = members[members["agent"] == agent]
         rows = _records(members.sort_values("contact_id")) if len(members) else []
         start = (page - 1) * page_size
         return {
@@ -291,8 +297,12 @@ def contacts(
             "page": page,
             "page_size": page_size,
             "source": "operational",
+            "agents": agents,
             "items": rows[start : start + page_size],
         }
+    if agent:
+        _history_campaign(store, scope, campaign_id)
+        raise ConfigError(f"campaign {campaign_id!r} is ingested history; its contacts have no agents")
     _history_campaign(store, scope, campaign_id)
     cte, params = subs_cte(scope)
     sql = f"""WITH {cte}

@@ -13,6 +13,7 @@ from churnradar.api.routes import (
     page_overview,
     page_reports,
     page_risk,
+    page_targets,
     pages,
     reports,
     risk,
@@ -42,5 +43,6 @@ ROUTERS = [
     page_campaigns.router,
     page_reports.router,
     page_admin.router,
+    page_targets.router,
     search.pages,
 ]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from churnradar.api.auth import Principal
@@ -27,12 +27,14 @@ from churnradar.api.data import MAX_PAGE_SIZE
 from churnradar.api.deps import csrf_protect, permission
 from churnradar.api.errors import OutcomeConflict
 from churnradar.api.roles import NotInScope, require
+from churnradar.retention.campaigns import AGENT_NAME
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 
 CampaignId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 ContactId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 CampaignsDep = Annotated[Principal, Depends(permission("campaigns"))]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class OutcomeIn(BaseModel):
@@ -98,11 +100,71 @@ def contacts(
     request: Request,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    agent: Annotated[str | None, Query(pattern=f"^{AGENT_NAME}$")] = None,
 ) -> dict[str, Any]:
-    """The campaign's contact list in the caller's regions, with recorded outcomes."""
-    return request.app.state.data.contacts(
-        p.scope, campaign_id, ops_engine(request), page=page, page_size=page_size
+    """The campaign's contact list in the caller's regions, with recorded outcomes and the agent of
+    each contact (``agent``: one agent's contacts only)."""
+    from churnradar.views.campaigns import contacts as contact_view
+
+    return contact_view(
+        request.app.state.data.store,
+        p.scope,
+        campaign_id,
+        ops_engine(request),
+        page=page,
+        page_size=page_size,
+        agent=agent,
     )
+
+
+class AgentsIn(BaseModel):
+    agents: list[Annotated[str, Field(pattern=f"^{AGENT_NAME}$")]] = Field(
+        min_length=1, max_length=200, description="Agents' names (login or staff number), dealt in turn"
+    )
+
+
+@router.post("/{campaign_id}/agents")
+def assign_agents(
+    campaign_id: CampaignId, body: AgentsIn, request: Request, p: Annotated[Principal, Depends(csrf_protect)]
+) -> dict[str, Any]:
+    """Assign the campaign's listable members in the caller's regions to agents round-robin, ordered
+    by region (earlier assignments of those members are replaced; audited). Returns members per agent."""
+    from churnradar.views.targets import assign_agents as deal
+
+    require(p.role, "targets")
+    counts = deal(
+        request.app.state.data.store, p.scope, ops_engine(request), campaign_id, body.agents, actor=p.username
+    )
+    return {"campaign_id": campaign_id, "agents": counts}
+
+
+@router.post("/{campaign_id}/export")
+def export(
+    campaign_id: CampaignId,
+    request: Request,
+    p: Annotated[Principal, Depends(csrf_protect)],
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    agent: Annotated[str | None, Query(pattern=f"^{AGENT_NAME}$")] = None,
+) -> Response:
+    """The contact list for the call/SMS system (CSV or XLSX, headers and names in the caller's
+    language) of the members in the caller's regions, one agent's when ``agent`` is given; consent
+    and do-not-contact are checked again and the listed members marked listed (audited)."""
+    from churnradar.api.routes.pages import lang_of
+    from churnradar.views.targets import export_list
+
+    require(p.role, "export")
+    data, name = export_list(
+        request.app.state.data.store,
+        p.scope,
+        ops_engine(request),
+        campaign_id,
+        format,
+        agent=agent,
+        lang=lang_of(request),
+        actor=p.username,
+    )
+    media = "text/csv; charset=utf-8" if format == "csv" else XLSX_TYPE
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post(

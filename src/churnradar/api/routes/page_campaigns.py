@@ -18,6 +18,7 @@ from churnradar.api.routes.pages import (
     render,
 )
 from churnradar.errors import ChurnRadarError
+from churnradar.retention.campaigns import AGENT_NAME
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,14 +33,22 @@ def campaigns_page(request: Request, p: PrincipalDep) -> Response:
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(
-    request: Request, p: PrincipalDep, campaign_id: str, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    request: Request,
+    p: PrincipalDep,
+    campaign_id: str,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    agent: Annotated[str | None, Query(pattern=f"^{AGENT_NAME}$")] = None,
 ) -> Response:
+    """A campaign: its evaluation, offers and contacts (one agent's with ``agent``); for an
+    operational campaign, agent assignment and the list export when the role allows them."""
     from churnradar.api.routes.campaigns import campaign, contacts
 
     require(p.role, "campaigns")
     c = campaign(campaign_id, p, request)
-    cl = contacts(campaign_id, p, request, page=page, page_size=50)
-    return render(request, "campaign.html", c=c, cl=cl, cid=campaign_id, page=page, new_key=_key)
+    cl = contacts(campaign_id, p, request, page=page, page_size=50, agent=agent or None)
+    return render(
+        request, "campaign.html", c=c, cl=cl, cid=campaign_id, page=page, new_key=_key, agent=agent or ""
+    )
 
 
 def _key() -> str:
