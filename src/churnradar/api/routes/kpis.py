@@ -78,8 +78,9 @@ def _page_month(ctx: Any) -> str | date | None:
 def kpi_panel(ctx: Any) -> dict[str, Any]:
     request = ctx["request"]
     p = request.state.principal
+    region = getattr(ctx.get("filters"), "region", None)  # the filter bar's county or grid
     return kpi_views.kpi_cards(
-        request.app.state.data.store, p.scope, _page_month(ctx), None, targets_of(request)
+        request.app.state.data.store, p.scope, _page_month(ctx), region, targets_of(request)
     )
 
 
