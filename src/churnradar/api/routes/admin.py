@@ -115,13 +115,13 @@ def add_user(body: NewUser, request: Request, p: AdminWrite) -> dict[str, Any]:
     )
 
 
-@router.patch("/users/{username}")
-def change_user(username: Username, body: UserChange, request: Request, p: AdminWrite) -> dict[str, Any]:
+@router.patch("/users/{name}")
+def change_user(name: Username, body: UserChange, request: Request, p: AdminWrite) -> dict[str, Any]:
     """Change an account's role and regions, or set a new password (its sessions end). The last
     administrator keeps the admin role. Audited (``user.update``, ``user.password``)."""
     return auth.update_user(
         _engine(request),
-        username,
+        name,
         role=body.role,
         regions=body.regions,
         password=body.password,
@@ -131,12 +131,12 @@ def change_user(username: Username, body: UserChange, request: Request, p: Admin
     )
 
 
-@router.delete("/users/{username}")
-def remove_user(username: Username, request: Request, p: AdminWrite) -> dict[str, Any]:
+@router.delete("/users/{name}")
+def remove_user(name: Username, request: Request, p: AdminWrite) -> dict[str, Any]:
     """Remove an account with its sessions and API tokens. Refused for your own account and for the
     last administrator. Audited (``user.remove``)."""
-    auth.remove_user(_engine(request), username, actor=p.username, client=client_of(request))
-    return {"username": username, "removed": True}
+    auth.remove_user(_engine(request), name, actor=p.username, client=client_of(request))
+    return {"username": name, "removed": True}
 
 
 # -- roles and regions ------------------------------------------------------------------------------
@@ -189,10 +189,10 @@ def create_token(body: NewToken, request: Request, p: AdminWrite) -> dict[str, A
     }
 
 
-@router.delete("/tokens/{token_id}")
-def revoke_token(token_id: TokenId, request: Request, p: AdminWrite) -> dict[str, Any]:
+@router.delete("/tokens/{name}")
+def revoke_token(name: TokenId, request: Request, p: AdminWrite) -> dict[str, Any]:
     """Revoke an API token: it stops working on its next request. Audited (``token.revoke``)."""
-    return auth.revoke_token(_engine(request), token_id, actor=p.username, client=client_of(request))
+    return auth.revoke_token(_engine(request), name, actor=p.username, client=client_of(request))
 
 
 # -- audit log --------------------------------------------------------------------------------------
