@@ -37,7 +37,8 @@ def test_unknown_report_is_not_found(api):
     assert api.client("analyst").get("/api/reports/nosuchreport").status_code == 404
 
 
-def test_forecast_explains_when_history_is_too_short(api):
-    # the small operator has 12 months; the backtest needs 18
+def test_forecast_on_a_short_history_is_non_seasonal(api):
+    # the small operator has 12 months; a seasonal backtest needs 18: non-seasonal models forecast
     r = api.client("analyst").get("/api/forecast").json()
-    assert r["state"] == "unavailable" and "18" in r["detail"]
+    assert r["state"] == "forecast" and r["seasonal"] is False and r["rows"]
+    assert r["summary"]["history_months"] == 12

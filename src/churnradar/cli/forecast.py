@@ -37,6 +37,10 @@ def forecast(
 ) -> None:
     """Forecast off-net churners per county and month; models chosen by backtest against seasonal-naive.
 
+    With fewer than 18 months of history (a 12-month season and two 3-month backtest windows) the
+    models are non-seasonal (ETS with a damped trend allowed, ARIMA) against the naive forecast,
+    and the output says so (`summary.seasonal` false in `--json`).
+
     Example: `churnradar forecast --store operator.duckdb --months 6 --coverage 0.3`
     """
     from churnradar.forecast import Scenario, forecast_store
@@ -54,10 +58,15 @@ def forecast(
     if json_out:
         emit_json({"summary": s, "forecast": fc.round(2).to_dict(orient="records")})
         return
+    note = res.note("en")
+    if note:  # too short a history for a season: the models and the baseline are non-seasonal
+        console.print(f"[yellow]{note}[/yellow]")
+    baseline = s["seasonal_naive_mape"] if res.seasonal else s["naive_mape"]
     console.print(
         "backtest MAPE: "
         + ", ".join(f"{k} {v * 100:.1f}%" for k, v in s["backtest_mape"].items())
-        + f"; chosen per series {s['chosen_mape'] * 100:.1f}% (seasonal-naive {s['seasonal_naive_mape'] * 100:.1f}%)"
+        + f"; chosen per series {_pct(s['chosen_mape'])} "
+        + f"({'seasonal-naive' if res.seasonal else 'naive'} {_pct(baseline)})"
     )
     table = RichTable(title=f"Forecast of off-net churners ({s['dating']} month)", title_justify="left")
     for c in ("region", "model", "month", "forecast", "80%", "95%") + (("scenario",) if scenario else ()):
@@ -75,6 +84,10 @@ def forecast(
             row.append(f"{r.scenario_forecast:,.0f}")
         table.add_row(*row)
     console.print(table)
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
 class _Null:

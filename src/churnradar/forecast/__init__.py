@@ -7,7 +7,10 @@ capacity-planning count), or by the month the customer left (complete three mont
 Per series, seasonal ETS (AutoETS) and ARIMA (AutoARIMA), both with a 12-month season, are compared
 by rolling-origin backtest (``n_windows`` origins, ``horizon`` months each) on MAPE; the better one
 forecasts, with 80% and 95% intervals. The seasonal-naive forecast (same month last year) is the
-baseline every model must beat. A :class:`Scenario` of planned retention effort lowers the forecast
+baseline every model must beat. A history too short for a seasonal backtest (fewer than
+:data:`MIN_SEASONAL_MONTHS`, e.g. the 12 months of the demo) is forecast with the same models
+without a season (ETS with a damped trend allowed, ARIMA) against the naive forecast (last month
+again), and the result says so (``seasonal`` false, :func:`model_note`). A :class:`Scenario` of planned retention effort lowers the forecast
 by ``coverage × effect`` (share of would-be churners reached × relative churn reduction when reached;
 ≈11% relative reduction in a randomised trial).
 
@@ -32,10 +35,16 @@ from churnradar.errors import ChurnRadarError
 from churnradar.periods import add_months
 
 SEASON = 12
+#: Months of history a seasonal backtest needs: a season plus two windows of three months.
+MIN_SEASONAL_MONTHS = SEASON + 3 * 2
+#: Months the shortest fit of a non-seasonal model is given in the backtest (ETS fits no fewer).
+MIN_FIT_MONTHS = 7
 MODELS = ("AutoETS", "AutoARIMA")
 #: The forecast report's columns per month, after the actual count.
 FORECAST_COLUMNS = ("forecast", "lo_80", "hi_80", "lo_95", "hi_95", "seasonal_naive", "scenario_forecast")
 BASELINE = "SeasonalNaive"
+#: The baseline of a non-seasonal forecast: the last month again.
+SHORT_BASELINE = "Naive"
 LEVELS = (80, 95)
 ALL = "ALL"
 
@@ -73,6 +82,17 @@ class ForecastResult:
     forecast: pd.DataFrame
     scenario: Scenario | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: False when the history was too short for a season (:data:`MIN_SEASONAL_MONTHS`)
+    seasonal: bool = True
+
+    @property
+    def baseline(self) -> str:
+        """The baseline the models were measured against: ``SeasonalNaive`` or ``Naive``."""
+        return BASELINE if self.seasonal else SHORT_BASELINE
+
+    def note(self, lang: str = "en") -> str | None:
+        """What a reader must know about the models (a short history), in ``lang``; None otherwise."""
+        return None if self.seasonal else model_note(lang)
 
     def summary(self) -> dict[str, Any]:
         bt = self.backtest
@@ -91,10 +111,25 @@ class ForecastResult:
             "horizon": int(self.forecast["ds"].nunique()) if len(self.forecast) else 0,
             "backtest_mape": {k: round(float(v), 4) for k, v in mape.items()},
             "chosen_mape": None if chosen_mape is None else round(chosen_mape, 4),
-            "seasonal_naive_mape": round(float(mape.get(BASELINE, np.nan)), 4) if mape else None,
+            "seasonal_naive_mape": _rounded(mape.get(BASELINE)),
+            "naive_mape": _rounded(mape.get(SHORT_BASELINE)),
+            "seasonal": self.seasonal,
+            "history_months": int(self.history.groupby("unique_id").size().min()) if len(self.history) else 0,
             "chosen": self.chosen,
             **self.meta,
         }
+
+
+def _rounded(v: Any) -> float | None:
+    return None if v is None or not np.isfinite(v) else round(float(v), 4)
+
+
+def model_note(lang: str = "en") -> str:
+    """The note of a forecast made without a season (a history shorter than
+    :data:`MIN_SEASONAL_MONTHS`), in ``lang``."""
+    from churnradar.i18n import t
+
+    return t("forecast.nonseasonal", lang, months=MIN_SEASONAL_MONTHS)
 
 
 def churn_series(ctx, dating: str = "recorded") -> pd.DataFrame:
@@ -128,9 +163,13 @@ def churn_series(ctx, dating: str = "recorded") -> pd.DataFrame:
     return out
 
 
-def _models():
-    from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive
+def _models(seasonal: bool = True):
+    """AutoETS, AutoARIMA and the baseline: with a 12-month season, or none (ETS then chooses
+    among error and trend forms, a damped trend included, with no seasonal component)."""
+    from statsforecast.models import AutoARIMA, AutoETS, Naive, SeasonalNaive
 
+    if not seasonal:
+        return [AutoETS(season_length=1, model="ZZN"), AutoARIMA(season_length=1), Naive()]
     return [
         AutoETS(season_length=SEASON, model="ZZZ"),
         AutoARIMA(season_length=SEASON),
@@ -138,28 +177,40 @@ def _models():
     ]
 
 
+def is_seasonal(series: pd.DataFrame, horizon: int = 3, n_windows: int = 2) -> bool:
+    """Whether ``series`` is long enough for the seasonal backtest (a season plus the windows)."""
+    n = series.groupby("unique_id").size().min()
+    return bool(n >= SEASON + horizon * n_windows)
+
+
 def _mape(y: np.ndarray, f: np.ndarray) -> float:
     m = y > 0
     return float(np.mean(np.abs(y[m] - f[m]) / y[m])) if m.any() else np.nan
 
 
-def backtest(series: pd.DataFrame, horizon: int = 3, n_windows: int = 2) -> pd.DataFrame:
-    """Rolling-origin backtest: MAPE per series and model (AutoETS, AutoARIMA, SeasonalNaive)."""
+def backtest(
+    series: pd.DataFrame, horizon: int = 3, n_windows: int = 2, seasonal: bool = True
+) -> pd.DataFrame:
+    """Rolling-origin backtest: MAPE per series and model (AutoETS, AutoARIMA and the baseline,
+    SeasonalNaive, or Naive when ``seasonal`` is false)."""
     from statsforecast import StatsForecast
 
     n = series.groupby("unique_id").size().min()
-    if n < SEASON + horizon * n_windows:
+    need = (SEASON if seasonal else MIN_FIT_MONTHS) + horizon * n_windows
+    if n < need:
+        kind = f"{SEASON}-month season" if seasonal else f"{MIN_FIT_MONTHS} months to fit"
         raise ForecastError(
             f"the churn history has {n} complete months; the backtest needs at least "
-            f"{SEASON + horizon * n_windows} ({SEASON}-month season + {n_windows} windows of {horizon})"
+            f"{need} ({kind} + {n_windows} windows of {horizon})"
         )
-    sf = StatsForecast(models=_models(), freq="MS", n_jobs=1)
+    baseline = BASELINE if seasonal else SHORT_BASELINE
+    sf = StatsForecast(models=_models(seasonal), freq="MS", n_jobs=1)
     with warnings.catch_warnings():  # AutoETS divides by zero residual dof on short candidate fits
         warnings.simplefilter("ignore", RuntimeWarning)
         cv = sf.cross_validation(df=series, h=horizon, n_windows=n_windows, step_size=horizon)
     rows = []
     for (uid, cutoff), g in cv.groupby(["unique_id", "cutoff"]):
-        for m in (*MODELS, BASELINE):
+        for m in (*MODELS, baseline):
             rows.append(
                 {
                     "unique_id": uid,
@@ -179,17 +230,24 @@ def forecast_series(
     n_windows: int = 2,
     scenario: Scenario | None = None,
 ) -> ForecastResult:
-    """Backtest, choose a model per series, and forecast ``months`` ahead with 80/95% intervals."""
+    """Backtest, choose a model per series, and forecast ``months`` ahead with 80/95% intervals.
+
+    A history shorter than :data:`MIN_SEASONAL_MONTHS` is forecast without a season (the result's
+    ``seasonal`` is false and its :meth:`ForecastResult.note` says so)."""
     from statsforecast import StatsForecast
 
     if not 1 <= int(months) <= 24:
         raise ForecastError(f"--months {months} is out of range; expected 1 to 24")
-    bt = backtest(series, horizon, n_windows)
+    seasonal = is_seasonal(series, horizon, n_windows)
+    if not seasonal:  # as many windows as the short history holds after the shortest fit
+        n = int(series.groupby("unique_id").size().min())
+        n_windows = max(1, min(n_windows, (n - MIN_FIT_MONTHS) // horizon))
+    bt = backtest(series, horizon, n_windows, seasonal)
     chosen = {}
     for uid, g in bt[bt["model"].isin(MODELS)].groupby("unique_id"):
         g = g.dropna(subset=["mape"])
         chosen[uid] = g.sort_values("mape").iloc[0]["model"] if len(g) else MODELS[0]
-    sf = StatsForecast(models=_models(), freq="MS", n_jobs=1)
+    sf = StatsForecast(models=_models(seasonal), freq="MS", n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fc = sf.forecast(df=series, h=int(months), level=list(LEVELS))
@@ -206,14 +264,17 @@ def forecast_series(
                 "hi_80": g[f"{m}-hi-80"].to_numpy(),
                 "lo_95": np.maximum(g[f"{m}-lo-95"].to_numpy(), 0),
                 "hi_95": g[f"{m}-hi-95"].to_numpy(),
-                "seasonal_naive": g[BASELINE].to_numpy(),
+                # the same month last year; a gap when the history is too short for a season
+                "seasonal_naive": g[BASELINE].to_numpy() if seasonal else np.full(len(g), np.nan),
             }
         )
         rows.append(part)
     out = pd.concat(rows, ignore_index=True)
     if scenario is not None:
         out["scenario_forecast"] = out["forecast"] * scenario.multiplier
-    return ForecastResult(series, bt, chosen, out, scenario)
+    res = ForecastResult(series, bt, chosen, out, scenario, seasonal=seasonal)
+    res.meta["backtest_windows"] = n_windows
+    return res
 
 
 def forecast_context(
@@ -237,7 +298,7 @@ def forecast_context(
     series = churn_series(ctx, dating)
     res = forecast_series(series, months, horizon, n_windows, scenario)
     last = series["ds"].max()
-    res.meta = {"dating": dating, "last_month": pd.Timestamp(last).strftime("%Y-%m")}
+    res.meta.update(dating=dating, last_month=pd.Timestamp(last).strftime("%Y-%m"))
     return res
 
 
@@ -293,6 +354,12 @@ def report_forecast(ctx):
     def name(u):
         return t("col.total", lang) if u == ALL else label_of(ctx, "county_id", u)
 
+    short = res.note(lang)  # the models had no season to learn from: say so beside every chart
+    note = (
+        t("note.forecast", lang)
+        if not short
+        else f"{short}{t('forecast.sep', lang)}{t('note.forecast.short', lang)}"
+    )
     secs = []
     for uid in [ALL, *sorted(u for u in res.chosen if u != ALL)]:
         h = res.history[res.history.unique_id == uid].rename(columns={"y": "actual"})
@@ -320,7 +387,7 @@ def report_forecast(ctx):
                     cols,
                     series_names={c: t(f"col.{c}", lang) for c in cols},
                 ),
-                t("note.forecast", lang),
+                note,
             )
         )
     bt = res.backtest.copy()
@@ -341,12 +408,13 @@ def report_forecast(ctx):
                 [c for c in w.columns if c != "label"],
                 fmt="pct",
             ),
-            t("note.forecast", lang),
+            note,
         ),
     )
     s = res.summary()
     findings = [
-        f"MAPE: {', '.join(f'{k} {v * 100:.1f}%' for k, v in s['backtest_mape'].items())}; chosen {s['chosen_mape'] * 100:.1f}%"
+        *([short] if short else []),
+        f"MAPE: {', '.join(f'{k} {v * 100:.1f}%' for k, v in s['backtest_mape'].items())}; chosen {s['chosen_mape'] * 100:.1f}%",
     ]
     return Report(
         "forecast",

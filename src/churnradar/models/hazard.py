@@ -294,6 +294,7 @@ class ChurnHazardModel:
         raw_cal = np.concatenate([self._raw(b) for b in cal.blocks]) + init_cal
         self.calibrator_ = HazardCalibrator(self.calibration).fit(raw_cal, cal.step, cal.event, cal.weight)
         self.fit_metrics_ = self._slice_metrics(raw_cal, cal.step, cal.event, cal.weight)
+        self.validation_curves_ = self._slice_curves(raw_cal, cal.step, cal.event, cal.weight)
         if self.refit:
             # the calibration map was learnt on a slice the booster had not seen; now the booster
             # also learns from that latest month (same settings) and keeps the map
@@ -406,6 +407,19 @@ class ChurnHazardModel:
                 out[f"hazard_auc_step{k}"] = round(auc, 4)
                 out[f"hazard_ece_step{k}"] = round(ece, 4)
         return out
+
+    def _slice_curves(
+        self, raw: np.ndarray, step: np.ndarray, event: np.ndarray, weight: np.ndarray | None = None
+    ) -> dict[str, Any] | None:
+        """ROC, gain and reliability points of the calibrated 1-month hazard on the calibration slice
+        (kept in the registry's metrics, not in the model); None without both outcomes there."""
+        from churnradar.models.curves import curve_points
+
+        m = step == 1
+        if not m.any() or not 0 < event[m].sum() < m.sum():
+            return None
+        h = self.calibrator_.transform(raw[m], 1)
+        return {"step": 1, **curve_points(event[m], h, None if weight is None else weight[m])}
 
     # -- prediction -----------------------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -4,7 +4,8 @@ One row per model: ``model_id`` (content hash of the artifact), ``kind``, ``as_o
 ``data_hash``, ``feature_set`` and ``feature_set_version``, ``label_definition`` and its version,
 ``params`` (the hyper-parameters in use, the capacity search that chose them — ``capacity_search``:
 budget, seconds, what was tried — and the training sample: ``sample_rate``, ``rows_used``,
-``rows_available``) and ``metrics`` (JSON text) and ``artifact`` (the serialised :class:`ChurnModel`:
+``rows_available``) and ``metrics`` (JSON text; ``curves``: ROC, gain and reliability points of
+the calibration slice, for the dashboard) and ``artifact`` (the serialised :class:`ChurnModel`:
 LightGBM model string, calibrator, reason map and health reference, zlib-compressed JSON).
 
 The ``model_champion`` table names the champion: the model that scores by default. One row each
@@ -87,7 +88,7 @@ def save_model(store: Path | str, model: ChurnModel, *, kind: str = "churn_hazar
             "capacity_search": model.hazard.search_summary(),
             **_sampling_params(m),
         },
-        metrics=m.get("metrics", {}),
+        metrics=_with_curves(m.get("metrics", {}), model),
     )
     row = pa.table(
         {
@@ -107,6 +108,13 @@ def save_model(store: Path | str, model: ChurnModel, *, kind: str = "churn_hazar
     )
     replace_rows(Path(store), MODEL_TABLE, row, {"model_id": model_id})
     return rec
+
+
+def _with_curves(metrics: dict[str, Any], model: ChurnModel) -> dict[str, Any]:
+    """The training metrics and, when the fit drew them, the calibration slice's curve points
+    (``curves``: ROC, gain, reliability of the 1-month probability; not part of the artifact)."""
+    curves = getattr(model.hazard, "validation_curves_", None)
+    return {**metrics, "curves": curves} if curves else dict(metrics)
 
 
 def _sampling_params(meta: dict[str, Any]) -> dict[str, Any]:
@@ -131,11 +139,9 @@ def _connect(store: Path | str) -> Any:
 
 
 def _has_table(con: Any, table: str = MODEL_TABLE) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal", [table]
-        ).fetchone()[0]
-    )
+    from churnradar.store import has_table
+
+    return has_table(con, table)
 
 
 _COLS = (

@@ -150,14 +150,30 @@ def forecast_rows(request: Request, p: Principal, months: int, county: str | Non
                 _FORECASTS.clear()
             _FORECASTS[key] = res
     if isinstance(res, ChurnRadarError):
-        return {"state": "unavailable", "detail": str(res), "rows": []}
+        return {"state": "unavailable", "detail": str(res), "rows": [], "history": []}
     fc = res.forecast.copy()
     fc["month"] = fc["ds"].dt.strftime("%Y-%m")
     fc = fc.drop(columns="ds")
-    if region is not None:
-        fc = fc[fc["unique_id"] == region]  # its ALL series is the same county again
+    hist = res.history.copy()
+    hist["month"] = hist["ds"].dt.strftime("%Y-%m")
+    hist = hist.drop(columns="ds").rename(columns={"y": "actual"})
+    if region is not None:  # its ALL series is the same county again
+        fc = fc[fc["unique_id"] == region]
+        hist = hist[hist["unique_id"] == region]
+    if not res.seasonal:  # no same-month-last-year forecast without a season: no column of gaps
+        fc = fc.drop(columns="seasonal_naive")
     rows = fc.rename(columns={"unique_id": "region"}).round(3).to_dict(orient="records")
-    return {"state": "forecast", "summary": _jsonable(res.summary()), "rows": _jsonable(rows)}
+    history = hist.rename(columns={"unique_id": "region"})[["region", "month", "actual"]].to_dict(
+        orient="records"
+    )
+    return {
+        "state": "forecast",
+        # seasonal false: fewer than forecast.MIN_SEASONAL_MONTHS months, non-seasonal models
+        "seasonal": res.seasonal,
+        "summary": _jsonable(res.summary()),
+        "rows": _jsonable(rows),
+        "history": _jsonable(history),
+    }
 
 
 @router.get("/forecast")
@@ -169,6 +185,8 @@ def forecast(
 ) -> dict[str, Any]:
     """Off-net churners per county and month with 80/95% intervals (statsforecast, chosen by backtest).
 
-    ``state`` is ``unavailable`` (with the reason) when the history is too short to backtest.
+    ``state`` is ``unavailable`` (with the reason) when the history is too short to backtest;
+    ``seasonal`` is false when it was too short for a season (fewer than 18 months: non-seasonal
+    models against the naive forecast). ``history`` holds the monthly counts the models learnt from.
     """
     return forecast_rows(request, p, months, county)
