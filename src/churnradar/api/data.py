@@ -8,21 +8,32 @@ reads one definition of each figure and nothing here reads a subscriber outside 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from churnradar import views
 from churnradar.api.roles import Scope
 from churnradar.views import campaigns as campaign_views
+from churnradar.views import filters as filter_views
 from churnradar.views import model as model_views
 from churnradar.views import overview as overview_views
 from churnradar.views import regions as region_views
 from churnradar.views import scores as score_views
 from churnradar.views._json import jsonable
+from churnradar.views.filters import Filters
 from churnradar.views.risk import MAX_PAGE_SIZE, RISK_LEVELS, STATUS_FILTERS, RiskFilters, risk_list
 from churnradar.views.subscriber import subscriber
 
-__all__ = ["MAX_PAGE_SIZE", "RISK_LEVELS", "STATUS_FILTERS", "AnalyticalData", "RiskFilters", "jsonable"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "RISK_LEVELS",
+    "STATUS_FILTERS",
+    "AnalyticalData",
+    "Filters",
+    "RiskFilters",
+    "jsonable",
+]
 
 
 class AnalyticalData:
@@ -77,17 +88,25 @@ class AnalyticalData:
     def metrics(self, scope: Scope, month: str | None = None, region: str | None = None) -> dict[str, Any]:
         return overview_views.metrics(self.store, scope, month, region)
 
-    def overview(self, scope: Scope) -> dict[str, Any]:
-        return overview_views.overview(self.store, scope)
+    def overview(self, scope: Scope, filters: Filters | None = None) -> dict[str, Any]:
+        return overview_views.overview(self.store, scope, filters=filters)
 
-    def drill(self, scope: Scope, county: str | None = None) -> dict[str, Any]:
-        return overview_views.drill(self.store, scope, county)
+    def drill(self, scope: Scope, county: str | None = None, month: date | None = None) -> dict[str, Any]:
+        return overview_views.drill(self.store, scope, county, month)
 
-    def reasons(self, scope: Scope) -> dict[str, Any]:
-        return overview_views.reasons(self.store, scope)
+    def reasons(self, scope: Scope, filters: Filters | None = None) -> dict[str, Any]:
+        return overview_views.reasons(self.store, scope, filters)
 
-    def package_view(self, scope: Scope) -> list[dict[str, Any]]:
-        return overview_views.package_view(self.store, scope)
+    def package_view(self, scope: Scope, filters: Filters | None = None) -> list[dict[str, Any]]:
+        return overview_views.package_view(self.store, scope, filters=filters)
+
+    # -- the filter bar -----------------------------------------------------------------------------
+    def filters(self, scope: Scope, page: str, params: Any, strict: bool = True) -> Filters:
+        """The filters of ``page`` in ``params`` (a query), checked against the store and ``scope``."""
+        return filter_views.parse(params, page, self.store, scope, strict=strict)
+
+    def filter_choices(self, scope: Scope, page: str, lang: str = "zh") -> dict[str, list[dict[str, Any]]]:
+        return filter_views.choices(self.store, scope, page, lang)
 
     # -- campaigns ----------------------------------------------------------------------------------
     def campaigns(self, scope: Scope, engine: Any = None) -> list[dict[str, Any]]:

@@ -7,9 +7,12 @@ score batch.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from churnradar.errors import ConfigError
 from churnradar.views._json import jsonable
+from churnradar.views.filters import Filters, line_conditions, month_choices, narrowed
 from churnradar.views.regions import regions, subs_cte
 from churnradar.views.scope import NotInScope, RegionScope
 from churnradar.views.scores import (
@@ -71,14 +74,22 @@ def card_definitions() -> dict[str, dict[str, str]]:
     return out
 
 
-def overview(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
-    """The metrics layer's figures of every month of data in ``scope`` (cards: the last month's
-    用户数 = 月末在网数, active lines, 销户数, 携出数, 离网率, revenue), the risk of the newest score
-    batch, and which months they are: ``data_month`` (the last month of data) and ``score_month``
-    (the newest score batch, None before scoring)."""
+def overview(
+    store: ReadStore, scope: RegionScope, month: date | None = None, filters: Filters | None = None
+) -> dict[str, Any]:
+    """The metrics layer's figures of every month of data in ``scope`` (narrowed to the county or
+    grid of ``filters``), the cards of ``month`` (default: the filters' month, else the last month
+    of data; 用户数 = 月末在网数, active lines, 销户数, 携出数, 离网率, revenue), the risk of the newest
+    score batch, and which months they are: ``month`` (the cards'), ``data_month`` (the last month
+    of data) and ``score_month`` (the newest score batch, None before scoring). Each month of the
+    trend says whether it is ``provisional`` (its exits dated by the month left can still grow)."""
     from churnradar.periods import month_range
 
+    f = filters or Filters()
+    scope = narrowed(scope, f, store)
     first, last = store.data_months()
+    month = _window_end(store, month or f.month)[1]
+    provisional = {c["month"] for c in month_choices(store) if c["provisional"]}
     df = store.series(month_range(first, last), scope.grids, list(OVERVIEW_METRICS))
 
     def count(x: Any) -> int | None:
@@ -96,10 +107,11 @@ def overview(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
             "churn_rate": num(r["offnet_rate"]),
             "revenue": num(r["revenue"]),
             "subscribers": count(r["lines_end"]),
+            "provisional": m in provisional,
         }
         for m, r in df.iterrows()
     ]
-    last_row = monthly[-1] if monthly else {}
+    last_row = next((r for r in monthly if r["month"] == month), {})
     kpis = {
         "subscribers": last_row.get("subscribers", 0),
         "active_last_month": last_row.get("active", 0),
@@ -130,17 +142,22 @@ def overview(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
         "kpis": kpis,
         "monthly": monthly,
         "model": jsonable(info),
+        "month": month,
         "data_month": last,
         "score_month": info["as_of"],
+        "filters": f.query(),
         "definitions": card_definitions(),
     }
 
 
-def drill(store: ReadStore, scope: RegionScope, county: str | None = None) -> dict[str, Any]:
+def drill(
+    store: ReadStore, scope: RegionScope, county: str | None = None, month: date | None = None
+) -> dict[str, Any]:
     """Lines in network and off-net churn by county, or by grid within ``county``, from the metrics
-    layer: ``subscribers`` = 月末在网数 of the last month of data, ``churned_12m`` = 离网数 (销户 +
-    携出, recorded, re-selections excluded) of the last 12 months, ``churn_rate_12m`` = that over
-    月初在网数 of the window's first month; risk from the newest score batch."""
+    layer: ``subscribers`` = 月末在网数 of ``month`` (default: the last month of data),
+    ``churned_12m`` = 离网数 (销户 + 携出, recorded, re-selections excluded) of the 12 months ending
+    with it, ``churn_rate_12m`` = that over 月初在网数 of the window's first month; risk from the
+    newest score batch. ``total`` adds the rows up (合计: the rate over the summed 月初在网数)."""
     from churnradar.periods import add_months, month_range
 
     if county is not None and not scope.allows_county(county):
@@ -150,10 +167,11 @@ def drill(store: ReadStore, scope: RegionScope, county: str | None = None) -> di
     if county and not rows_in:
         raise NotInScope(f"no county {county!r} in your regions")
     grids = frozenset(r["grid_id"] for r in rows_in)
-    first, last = store.data_months()
+    first, last = _window_end(store, month)
     months = month_range(max(first, add_months(last, 1 - DRILL_MONTHS)), last)
     df = store.series(months, grids, ["lines_start", "lines_end", "offnet_churn"], (key,))
     risk = _risk_by(store, scope, key)
+    starts = 0
     names: dict[str, tuple[str, str]] = {}
     for r in rows_in:
         names[r[key]] = (
@@ -165,6 +183,7 @@ def drill(store: ReadStore, scope: RegionScope, county: str | None = None) -> di
         end = int(sub["lines_end"].get(last, 0)) if sub is not None else 0
         start = int(sub["lines_start"].get(months[0], 0)) if sub is not None else 0
         churned = int(sub["offnet_churn"].sum()) if sub is not None else 0
+        starts += start
         out.append(
             {
                 "id": rid,
@@ -182,8 +201,36 @@ def drill(store: ReadStore, scope: RegionScope, county: str | None = None) -> di
         "county": county,
         "county_name": names_of.get("county_name"),
         "county_name_en": names_of.get("county_name_en"),
+        "month": last,
+        "first_month": months[0],
         "rows": out,
+        "total": _total(out, starts),
     }
+
+
+def _total(rows: list[dict[str, Any]], starts: int) -> dict[str, Any]:
+    """合计 of drill rows: lines and exits summed, the rate over the summed 月初在网数."""
+    churned = sum(r["churned_12m"] for r in rows)
+    high = [r["high_risk"] for r in rows if r.get("high_risk") is not None]
+    return {
+        "subscribers": sum(r["subscribers"] for r in rows),
+        "churned_12m": churned,
+        "churn_rate_12m": churned / starts if starts else None,
+        "high_risk": sum(high) if high else None,
+    }
+
+
+def _window_end(store: ReadStore, month: date | None) -> tuple[date, date]:
+    """(first month of data, ``month`` or the last month of data); a month outside the data is a
+    ConfigError naming the months there are."""
+    first, last = store.data_months()
+    if month is None:
+        return first, last
+    if not first <= month <= last:
+        raise ConfigError(
+            f"month {month:%Y-%m} is outside the data; expected a month from {first:%Y-%m} to {last:%Y-%m}"
+        )
+    return first, month
 
 
 def _risk_by(store: ReadStore, scope: RegionScope, key: str) -> dict[str, dict[str, Any]]:
@@ -202,9 +249,16 @@ def _risk_by(store: ReadStore, scope: RegionScope, key: str) -> dict[str, dict[s
     return {r.pop("id"): r for r in rows}
 
 
-def reasons(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
-    """Churn by reason (newest labels) and the commonest top reason among scored subscribers."""
-    cte, params = subs_cte(scope)
+def reasons(store: ReadStore, scope: RegionScope, filters: Filters | None = None) -> dict[str, Any]:
+    """Churn by reason (newest labels) and the commonest top reason among scored subscribers, of the
+    lines in ``scope`` that match ``filters`` (county, grid, customer group, brand, package,
+    channel)."""
+    f = filters or Filters()
+    cte, params = subs_cte(narrowed(scope, f, store))
+    lines, lparams = line_conditions(f, store, alias="s")
+    if lines:  # keep the matching lines in the ``subs`` expression every query below joins
+        cte = f"{cte.rstrip().removesuffix(')')} AND {' AND '.join(lines)}\n    )"
+        params = [*params, *lparams]
     labelled: list[dict[str, Any]] = []
     as_of = None
     if store.has("churn_label"):
@@ -232,13 +286,19 @@ def reasons(store: ReadStore, scope: RegionScope) -> dict[str, Any]:
     return {"labels_as_of": as_of, "labelled": labelled, "predicted_top_reason": predicted}
 
 
-def package_view(store: ReadStore, scope: RegionScope) -> list[dict[str, Any]]:
+def package_view(
+    store: ReadStore, scope: RegionScope, month: date | None = None, filters: Filters | None = None
+) -> list[dict[str, Any]]:
     """Lines and off-net churn by package at activation, from the metrics layer (as the drill-down:
-    月末在网数 of the last month, 离网数 of the last 12 months over 月初在网数 of the window's first
-    month), with the mean monthly bill of the package's lines (``arpu``)."""
+    月末在网数 of ``month``, default the filters' month or the last month of data, 离网数 of the 12
+    months ending with it over 月初在网数 of the window's first month, ``start``), with the mean
+    monthly bill of the package's lines (``arpu``), for the lines of ``scope`` narrowed to the
+    county or grid of ``filters``; with a ``brand`` filter, the packages of that brand."""
     from churnradar.periods import add_months, month_range
 
-    first, last = store.data_months()
+    f = filters or Filters()
+    scope = narrowed(scope, f, store)
+    first, last = _window_end(store, month or f.month)
     months = month_range(max(first, add_months(last, 1 - DRILL_MONTHS)), last)
     df = store.series(months, scope.grids, ["lines_start", "lines_end", "offnet_churn"], ("package_id",))
     cte, params = subs_cte(scope)
@@ -254,15 +314,18 @@ def package_view(store: ReadStore, scope: RegionScope) -> list[dict[str, Any]]:
         params,
     )
     keys = set(df.index.get_level_values("package_id")) if len(df) else set()
+    if f.brand:
+        facts = [r for r in facts if r["brand"] == f.brand]
     out = []
-    for f in facts:
-        pid = f["package_id"]
+    for fact in facts:
+        pid = fact["package_id"]
         sub = df.xs(pid, level="package_id") if pid in keys else None
         start = int(sub["lines_start"].get(months[0], 0)) if sub is not None else 0
         churned = int(sub["offnet_churn"].sum()) if sub is not None else 0
         out.append(
             {
-                **f,
+                **fact,
+                "start": start,
                 "subscribers": int(sub["lines_end"].get(last, 0)) if sub is not None else 0,
                 "churned": churned,
                 "churn_rate": churned / start if start else None,

@@ -13,8 +13,9 @@ from typing import Any
 
 from churnradar.errors import ConfigError
 from churnradar.views._json import jsonable
+from churnradar.views.filters import Filters, line_conditions, narrowed
 from churnradar.views.regions import subs_cte
-from churnradar.views.scope import RegionScope
+from churnradar.views.scope import NotInScope, RegionScope
 from churnradar.views.scores import decode_score, main_p, score_info, score_select
 from churnradar.views.store import ReadStore
 
@@ -26,6 +27,19 @@ MAX_PAGE_SIZE = 200
 STATUS_FILTERS = ("active", "ended", "all")
 
 
+#: The orders the list can be read in (``sort``): the column, ``-`` first for descending. The
+#: default is the riskiest first.
+SORT_KEYS = {
+    "p": "p",
+    "subscriber": "subscriber_id",
+    "county": "county_id",
+    "grid": "grid_id",
+    "package": "package_id",
+    "health": "health_score",
+    "value": "clv",
+}
+
+
 @dataclass
 class RiskFilters:
     region: str | None = None  # a county or grid id
@@ -35,6 +49,12 @@ class RiskFilters:
     value: str | None = None  # value tier
     min_p: float | None = None
     status: str | None = None  # one of STATUS_FILTERS; None: active
+    county: str | None = None  # a county id: outside the scope, NotInScope
+    grid: str | None = None  # a grid id: outside the scope (or the county), NotInScope
+    customer_group: str | None = None  # customer.customer_group of the line's customer
+    brand: str | None = None  # the brand at activation
+    channel: str | None = None  # the acquisition channel
+    sort: str | None = None  # one of SORT_KEYS, "-" first for descending; None: riskiest first
 
 
 def risk_list(
@@ -53,14 +73,23 @@ def risk_list(
     if status not in STATUS_FILTERS:
         raise ConfigError(f"status {status!r} unknown; expected one of {', '.join(STATUS_FILTERS)}")
     info = score_info(store)
+    scope = _narrowed(store, scope, filters)
     cte, params = subs_cte(scope)
     where, wparams = ["TRUE"], []
     if filters.region:
         where.append("(subs.county_id = ? OR subs.grid_id = ?)")
         wparams += [filters.region, filters.region]
-    if filters.package:
-        where.append("subs.package_id = ?")
-        wparams.append(filters.package)
+    lines, lparams = line_conditions(
+        Filters(
+            customer_group=filters.customer_group,
+            brand=filters.brand,
+            package=filters.package,
+            channel=filters.channel,
+        ),
+        store,
+    )
+    where += lines
+    wparams += lparams
     if status != "all":
         where.append("le.end_type IS NULL" if status == "active" else "le.end_type IS NOT NULL")
     ends = f"LEFT JOIN ({ended_lines_sql(store)}) le ON le.subscriber_id = subs.subscriber_id"
@@ -78,7 +107,7 @@ def risk_list(
                    subs.grid_name, subs.package_id, coalesce(le.end_type, 'active') AS status, NULL AS p,
                    NULL AS health
             FROM subs {base} {ends} WHERE {" AND ".join(where)}"""
-        order = "subs.subscriber_id"
+        order = _order(filters.sort, [], "subscriber_id")
         sort_cols: list[str] = []
     else:
         sel, cols = score_select(store)
@@ -103,11 +132,12 @@ def risk_list(
                    {sel_cols}
             FROM subs JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id {ends}
             WHERE {" AND ".join(where)}"""
-        order = f"sc.{pcol} DESC NULLS LAST, subs.subscriber_id"
-        sort_cols = [pcol]
+        order = _order(filters.sort, cols, "p DESC NULLS LAST, subscriber_id")
+        sort_cols = [filters.sort.lstrip("-") if filters.sort else pcol]
     total = store.value(f"SELECT count(*) FROM ({sql})", [*params, *wparams])
     items = store.rows(
-        f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [*params, *wparams, page_size, (page - 1) * page_size]
+        f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, *wparams, page_size, (page - 1) * page_size],
     )
     return {
         "model": jsonable(info),
@@ -119,6 +149,40 @@ def risk_list(
         "data_month": store.data_months()[1],
         "items": [decode_score(i) for i in items],
     }
+
+
+def _narrowed(store: ReadStore, scope: RegionScope, filters: RiskFilters) -> RegionScope:
+    """``scope`` narrowed to the filters' county and grid: one outside it raises NotInScope."""
+    if not (filters.county or filters.grid):
+        return scope
+    rows = store.region_rows()
+    county_of = dict(rows)
+    if filters.county and (
+        not scope.allows_county(filters.county) or filters.county not in set(county_of.values())
+    ):
+        raise NotInScope(f"no county {filters.county!r} in your regions")
+    if filters.grid and (not scope.allows_grid(filters.grid) or filters.grid not in county_of):
+        raise NotInScope(f"no region {filters.grid!r} in your regions")
+    if filters.grid and filters.county and county_of[filters.grid] != filters.county:
+        raise NotInScope(f"no region {filters.grid!r} in county {filters.county!r}")
+    return narrowed(scope, Filters(county=filters.county, grid=filters.grid), store)
+
+
+def _order(sort: str | None, cols: list[str], default: str) -> str:
+    """The ORDER BY of ``sort`` (a key of SORT_KEYS, ``-`` first for descending) over the list's
+    columns, the subscriber id breaking ties; ``default`` without one."""
+    if not sort:
+        return default
+    key = sort.lstrip("-")
+    if key not in SORT_KEYS:
+        raise ConfigError(
+            f"sort {sort!r} unknown; expected one of {', '.join(SORT_KEYS)}, with '-' first for descending"
+        )
+    col = SORT_KEYS[key]
+    known = {"p", "subscriber_id", "county_id", "grid_id", "package_id", *cols}
+    if col not in known:
+        return default  # a column this score batch does not carry: the default order
+    return f'"{col}" {"DESC" if sort.startswith("-") else "ASC"} NULLS LAST, subscriber_id'
 
 
 def ended_lines_sql(store: ReadStore) -> str:

@@ -8,18 +8,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from churnradar.api.data import RISK_LEVELS, STATUS_FILTERS, RiskFilters
+from churnradar.api.data import RiskFilters
 from churnradar.api.deps import PrincipalDep
 from churnradar.api.messages import tr
 from churnradar.api.routes.pages import (
     SAFE_ID,
     _safe_next,
-    _segment_options,
-    _value_options,
+    filter_bar,
     lang_of,
     render,
     wants_fragment,
 )
+from churnradar.views.risk import SORT_KEYS
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,22 +40,14 @@ def _back_to_list(request: Request) -> str:
     return "/risk"
 
 
-def _risk_filters(
-    region: str | None,
-    segment: str | None,
-    package: str | None,
-    risk: str | None,
-    value: str | None,
-    status: str | None = None,
-) -> RiskFilters:
-    clean = {
-        k: (v or None) for k, v in dict(region=region, segment=segment, package=package, value=value).items()
-    }
-    return RiskFilters(
-        **clean,
-        risk=risk if risk in RISK_LEVELS else None,
-        status=status if status in STATUS_FILTERS else None,
-    )
+def _legacy_region(request: Request, region: str | None) -> dict[str, str]:
+    """``region=`` of older links (a county or grid id) as the bar's ``county`` and ``grid``."""
+    if not region or request.query_params.get("county") or request.query_params.get("grid"):
+        return {}
+    county_of = dict(request.app.state.data.region_rows())
+    if region in county_of:
+        return {"county": county_of[region], "grid": region}
+    return {"county": region}
 
 
 @router.get("/risk")
@@ -63,29 +55,59 @@ def risk_page(
     request: Request,
     p: PrincipalDep,
     region: Annotated[str | None, Query(max_length=64)] = None,
-    segment: Annotated[str | None, Query(max_length=64)] = None,
-    package: Annotated[str | None, Query(max_length=64)] = None,
-    risk: Annotated[str | None, Query(max_length=16)] = None,
-    value: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    sort: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZES[0],
 ) -> Response:
+    """The risk list with the filter bar: region (county → grid), customer group, brand, package,
+    channel, segment, value tier, risk level and line status (active by default); sortable by a
+    header (``sort`` in the URL), paged; the export links carry every filter shown."""
     data = request.app.state.data
-    f = _risk_filters(region, segment, package, risk, value, status)
+    params = {**request.query_params, **_legacy_region(request, region)}
+    f = data.filters(p.scope, "risk", params, strict=False)
+    sort = sort if sort and sort.lstrip("-") in SORT_KEYS else None
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
-    result = data.risk_list(p.scope, f, page=page, page_size=size)
-    query = {k: v for k, v in f.__dict__.items() if v is not None and k != "min_p"}
+    rf = RiskFilters(
+        county=f.county,
+        grid=f.grid,
+        customer_group=f.customer_group,
+        brand=f.brand,
+        package=f.package,
+        channel=f.channel,
+        segment=f.segment,
+        value=f.value,
+        risk=f.risk,
+        status=f.status,
+        sort=sort,
+    )
+    result = data.risk_list(p.scope, rf, page=page, page_size=size)
+    query = {**f.query(), **({"sort": sort} if sort else {})}
     paging = {**query, **({"size": size} if size != PAGE_SIZES[0] else {})}
     lang = lang_of(request)
     names = {
         pk["package_id"]: (pk.get("package_name_en") if lang == "en" else pk.get("package_name"))
         for pk in data.packages()
     }
+
+    def sort_q(key: str) -> str:
+        """The list sorted by ``key``: riskiest first for the probability, else ascending; a second
+        click on the sorted column reverses it."""
+        first = f"-{key}" if key in ("p", "health", "value") else key
+        again = first[1:] if first.startswith("-") else f"-{first}"
+        return urlencode(
+            {
+                **f.query(),
+                **({"size": size} if size != PAGE_SIZES[0] else {}),
+                "sort": again if sort == first else first,
+            }
+        )
+
     ctx = {
         "result": result,
         "package_name": lambda code: names.get(code) or code or "",
         "f": f,
+        "sort": sort or "-p",
+        "sort_q": sort_q,
         "query": urlencode(query),
         "next_q": urlencode({**paging, "page": page + 1}),
         "prev_q": urlencode({**paging, "page": page - 1}),
@@ -94,15 +116,11 @@ def risk_page(
     }
     if wants_fragment(request):
         return render(request, "_risk_table.html", **ctx)
-    return render(
-        request,
-        "risk.html",
-        regions=data.regions(p.scope),
-        packages=data.packages(),
-        segments=_segment_options(lang),
-        tiers=_value_options(lang),
-        **ctx,
+    bar = filter_bar(
+        request, "risk", f, target="#risk-results", form_id="risk-filters", apply_id="risk-apply"
     )
+    bar.update(sizes=PAGE_SIZES, size=size)
+    return render(request, "risk.html", bar=bar, **ctx)
 
 
 @router.get("/subscribers/{subscriber_id}")

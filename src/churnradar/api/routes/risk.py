@@ -28,9 +28,27 @@ def filters_dep(
     value: Code = None,
     min_p: Annotated[float | None, Query(ge=0, le=1)] = None,
     status: Annotated[Literal["active", "ended", "all"] | None, Query()] = None,
+    county: Code = None,
+    grid: Code = None,
+    customer_group: Code = None,
+    brand: Code = None,
+    channel: Code = None,
+    sort: Annotated[str | None, Query(max_length=16, pattern=r"^-?[a-z_]+$")] = None,
 ) -> RiskFilters:
     return RiskFilters(
-        region=region, segment=segment, package=package, risk=risk, value=value, min_p=min_p, status=status
+        region=region,
+        segment=segment,
+        package=package,
+        risk=risk,
+        value=value,
+        min_p=min_p,
+        status=status,
+        county=county,
+        grid=grid,
+        customer_group=customer_group,
+        brand=brand,
+        channel=channel,
+        sort=sort,
     )
 
 
@@ -47,10 +65,14 @@ def risk_list(
 ) -> dict[str, Any]:
     """Subscribers in the caller's regions, riskiest first, with reasons and recommended action.
 
-    Filters: ``region`` (county or grid id), ``segment``, ``package``, ``risk`` (the model's risk
-    level), ``value`` (value tier), ``min_p``, ``status``: ``active`` (the default: lines in network
-    at the last month of data), ``ended`` (lines that have left by then) or ``all``. Each line
-    carries its ``status``: ``active`` (在网), ``deregister`` (销户) or ``port_out`` (携出).
+    Filters: ``region`` (county or grid id), ``county`` and ``grid`` (404 outside the caller's
+    regions, or a grid outside the county), ``customer_group``, ``brand`` (at activation),
+    ``package``, ``channel`` (acquisition channel), ``segment``, ``risk`` (the model's risk level),
+    ``value`` (value tier), ``min_p``, ``status``: ``active`` (the default: lines in network at the
+    last month of data), ``ended`` (lines that have left by then) or ``all``. ``sort``: ``p``,
+    ``subscriber``, ``county``, ``grid``, ``package``, ``health`` or ``value``, ``-`` first for
+    descending (default: the riskiest first). Each line carries its ``status``: ``active`` (在网),
+    ``deregister`` (销户) or ``port_out`` (携出).
     """
     return request.app.state.data.risk_list(p.scope, filters, page=page, page_size=page_size)
 
@@ -130,7 +152,7 @@ def _audit_export(request: Request, p: Principal, filters: RiskFilters, rows: in
         request.app.state.engine,
         actor=p.username,
         action="export.risk_list",
-        target=filters.region or "*",
+        target=filters.grid or filters.county or filters.region or "*",
         client=client_of(request),
         detail={"rows": rows, "filters": filters.__dict__, **({"format": fmt} if fmt != "csv" else {})},
     )
