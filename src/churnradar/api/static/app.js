@@ -82,3 +82,38 @@
   document.addEventListener("htmx:afterSwap", function (ev) { draw(ev.target); });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 })();
+// the filter bar: choosing a county narrows the grid list to its grids (a grid of another county
+// is cleared)
+(function () {
+  "use strict";
+  function narrow(form) {
+    var county = form.querySelector("select[name=county]"), grid = form.querySelector("select[name=grid]");
+    if (!county || !grid) { return; }
+    Array.prototype.forEach.call(grid.options, function (o) {
+      var other = !!county.value && !!o.dataset.county && o.dataset.county !== county.value;
+      o.hidden = other; o.disabled = other;
+      if (other && o.selected) { grid.value = ""; }
+    });
+  }
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches(".filter-bar select[name=county]")) { narrow(ev.target.form); }
+  });
+  // a table sorted by a click on its header keeps the order in the URL (sort=key or -key), and a
+  // page opened with one sorts its table so
+  document.addEventListener("click", function (ev) {
+    var th = ev.target.closest ? ev.target.closest("table.sortable thead th[data-key]") : null;
+    if (!th) { return; }
+    var url = new URL(window.location.href);
+    url.searchParams.set("sort", (th.getAttribute("aria-sort") === "descending" ? "-" : "") + th.dataset.key);
+    window.history.replaceState(window.history.state, "", url.pathname + url.search);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var sort = new URL(window.location.href).searchParams.get("sort");
+    if (!sort) { return; }
+    var key = sort.replace(/^-/, "");
+    var th = document.querySelector('table.sortable thead th[data-key="' + key.replace(/[^\w-]/g, "") + '"]');
+    if (!th) { return; }
+    th.click();  // descending first
+    if (sort.charAt(0) !== "-") { th.click(); }
+  });
+})();
