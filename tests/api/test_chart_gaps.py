@@ -21,8 +21,8 @@ def test_overview_trend_leaves_a_month_without_rate_as_a_gap(api, monkeypatch):
     data = api.app.state.data
     real = data.overview
 
-    def overview_with_a_missing_rate(scope):
-        ov = real(scope)
+    def overview_with_a_missing_rate(scope, *args, **kw):  # the page's filters passed through
+        ov = real(scope, *args, **kw)
         monthly = [dict(m) for m in ov["monthly"]]
         monthly[-1]["churn_rate"] = None  # e.g. a month whose base is suppressed or not final
         return {**ov, "monthly": monthly}
@@ -39,8 +39,8 @@ def test_region_chart_leaves_a_region_without_rate_as_a_gap(api, monkeypatch):
     data = api.app.state.data
     real = data.drill
 
-    def drill_with_a_missing_rate(scope, county=None):
-        d = real(scope, county)
+    def drill_with_a_missing_rate(scope, county=None, *args, **kw):  # the page's month passed through
+        d = real(scope, county, *args, **kw)
         rows = [dict(r) for r in d["rows"]]
         rows[0]["churn_rate_12m"] = None
         return {**d, "rows": rows}
