@@ -103,3 +103,128 @@ def test_workbook_chart_blocks_leave_unfinished_and_suppressed_cells_blank(built
     # blanks are gaps (xlsxwriter leaves out "gap", the default) and rows hidden by a filter are drawn
     assert xml and not [x for x in xml if re.search(r'dispBlanksAs val="(zero|span)"', x)]
     assert not [x for x in xml if '<c:plotVisOnly val="1"/>' in x]
+
+
+#: the kinds of chart drawn over a category axis (months, tenures, labels)
+AXIS_KINDS = ("line", "bar", "stacked_bar", "step")
+
+
+def _charts_over_months(built_reports):
+    """(report, section, chart) of every chart of every report drawn over months."""
+    for name, rep in built_reports.items():
+        for sec in rep.sections:
+            for ch in sec.all_charts():
+                if ch.kind in AXIS_KINDS and ch.x == "month":
+                    yield name, sec, ch
+
+
+def test_every_chart_over_months_draws_unfinished_months_as_gaps(built_reports):
+    """Not only the churn report's rate: every chart over months of every report (the 大客户 line of
+    the group charts, the county lines, the KPI report's group rates) leaves its not-final months
+    blank."""
+    checked = set()
+    for name, sec, ch in _charts_over_months(built_reports):
+        unfinished = provisional_months(sec)
+        if not unfinished:
+            continue
+        opt = chart_option(ch, "zh", unfinished)
+        months = [m[:7] for m in opt["xAxis"]["data"]]
+        for s in opt["series"]:
+            for m, v in zip(months, s["data"], strict=True):
+                if m in unfinished:
+                    assert v is None, (name, sec.key, s["name"], m, v)
+        checked.add((name, sec.key))
+    assert {("churn", "group"), ("geography", "county"), ("kpi", "group_rates")} <= checked, checked
+
+
+def test_every_suppressed_or_missing_cell_of_a_chart_over_months_is_a_gap(built_reports):
+    """Where a section's table has no rate for a series' month (a suppressed cell, too few lines),
+    its chart has no point there: never 0, in any report."""
+    checked: dict[tuple[str, str], int] = {}
+    for name, sec, ch in _charts_over_months(built_reports):
+        tab = sec.table
+        if not {"label", "month", "rate"} <= set(tab.columns):
+            continue
+        opt = chart_option(ch, "zh", provisional_months(sec))
+        months = [m[:7] for m in opt["xAxis"]["data"]]
+        series = _series_by_name(opt)
+        missing = tab[tab["rate"].isna()]
+        for _, r in missing.iterrows():
+            month = str(r["month"])[:7]
+            if r["label"] in series and month in months:
+                assert series[r["label"]][months.index(month)] is None, (name, sec.key, r["label"], month)
+                checked[(name, sec.key)] = checked.get((name, sec.key), 0) + 1
+    # the small groups (大客户 among them) have suppressed months in the churn and KPI reports
+    assert checked.get(("churn", "group"), 0) > 0 and checked.get(("kpi", "group_rates"), 0) > 0, checked
+    key_accounts = built_reports["churn"].section("group").table
+    gaps = key_accounts[(key_accounts["label"] == "大客户") & key_accounts["rate"].isna()]
+    assert len(gaps) > 0  # the 大客户 line really has gaps to draw
+
+
+def test_heat_map_legends_span_their_values_and_never_read_0_to_0():
+    """A heat map whose cells are all one value, or all missing, still has a legend with two
+    different ends (ECharts would print "0 — 0" and colour nothing)."""
+    import numpy as np
+    import pandas as pd
+
+    from churnradar.reports.model import Chart
+
+    def heat(values):
+        df = pd.DataFrame({"tenure": [1, 2, 10], "cohort": ["2024-01"] * 3, "rate": values})
+        return chart_option(Chart("heatmap", "t", df, "tenure", y="cohort", value="rate", fmt="pct"), "zh")
+
+    spread = heat([0.01, 0.03, 0.02])["visualMap"]
+    assert (spread["min"], spread["max"]) == (0.01, 0.03)
+    for values in ([0.0, 0.0, 0.0], [0.02, 0.02, 0.02], [np.nan, np.nan, np.nan]):
+        vm = heat(values)["visualMap"]
+        assert vm["max"] > vm["min"], (values, vm)
+        assert vm["min"] <= min((v for v in values if v == v), default=vm["min"]) <= vm["max"]
+    assert heat([np.nan] * 3)["visualMap"]["show"] is False  # nothing to colour: no legend
+    assert heat([1, 2, 10])["xAxis"]["data"] == ["1", "2", "10"]  # tenures in numeric order
+
+
+def test_report_heat_maps_have_a_legend_with_two_ends(built_reports):
+    found = 0
+    for rep in built_reports.values():
+        for sec in rep.sections:
+            for ch in sec.all_charts():
+                if ch.kind == "heatmap":
+                    vm = chart_option(ch, "zh")["visualMap"]
+                    assert vm["max"] > vm["min"], (rep.name, sec.key, vm)
+                    found += 1
+    assert found >= 3
+
+
+def test_every_workbook_chart_block_leaves_unfinished_months_blank(built_reports, tmp_path):
+    """The workbook's chart blocks (the cells its native charts read) of every section with
+    not-final months are blank in those months, whatever the report."""
+    reports = [built_reports[n] for n in ("churn", "geography", "kpi")]
+    wb = openpyxl.load_workbook(render_xlsx(reports, tmp_path / "three.xlsx"))
+    sheets = {}
+    for rep in reports:
+        for sec in rep.sections:
+            if provisional_months(sec) and any(
+                ch.kind in AXIS_KINDS and ch.x == "month" for ch in sec.all_charts()
+            ):
+                sheets[sec.title] = set(provisional_months(sec))
+    checked = 0
+    for ws in wb.worksheets:
+        title = ws.cell(1, 1).value
+        if title not in sheets or not ws.auto_filter.ref:
+            continue
+        unfinished = sheets[title]
+        table_end = range_boundaries(ws.auto_filter.ref)[2]
+        cells = {(c.row, c.column): c.value for row in ws.iter_rows() for c in row if c.value is not None}
+        heads = [(r, c) for (r, c), v in sorted(cells.items()) if v == "月份" and c > table_end]
+        assert heads, ws.title
+        for r0, c0 in heads:
+            width = 0
+            while (r0, c0 + width + 1) in cells:
+                width += 1
+            r = r0 + 1
+            while (r, c0) in cells:
+                if str(cells[(r, c0)])[:7] in unfinished:
+                    assert all((r, c0 + j) not in cells for j in range(1, width + 1)), (ws.title, r)
+                    checked += 1
+                r += 1
+    assert checked >= 3 * len(sheets) > 0, (checked, sheets)

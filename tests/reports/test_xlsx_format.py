@@ -94,6 +94,41 @@ def test_sheet_names_are_whole_short_and_distinct(workbook):
     assert sum(1 for n in names if n.endswith(group) or n.endswith("By group")) >= 3, names
 
 
+def test_sheet_names_are_not_cut_mid_word(workbook):
+    """A long name loses whole words (en) or takes the section's short name (zh); it never ends in
+    half a word, whatever the section: each name is read back against the contents sheet, which
+    lists every sheet with its report and section title."""
+    from churnradar.reports.xlsx import REPORT_SHORT, SECTION_SHORT, _clean_sheet_text
+
+    lang, wb = workbook
+    toc = wb.worksheets[0]
+    rows = [
+        [c.value for c in r]
+        for r in toc.iter_rows(min_row=HEADER_ROW + 1, max_col=4)
+        if r[3].value is not None
+    ]
+    assert len(rows) == len(wb.worksheets) - 2  # every section sheet is listed (not contents, findings)
+    shorts = set(SECTION_SHORT[lang].values())
+    for _report, _month, section, name in rows:
+        assert name in wb.sheetnames and len(name) <= 31, name
+        base = re.sub(r" \(\d+\)$", "", name)  # a repeated name's counter
+        title = _clean_sheet_text(section)
+        wholes = shorts | {title, _clean_sheet_text(section.split(" · ")[0])}
+        if lang == "zh":
+            rest = base.split("·", 1)[1] if base.split("·", 1)[0] in REPORT_SHORT["zh"].values() else base
+            assert rest in wholes, (name, section)
+        else:
+            vocab = {
+                w for x in wholes | set(REPORT_SHORT["en"].values()) for w in x.replace("·", " ").split()
+            }
+            words = base.replace("·", " ").split()
+            assert words and all(w in vocab for w in words), (
+                name,
+                section,
+                [w for w in words if w not in vocab],
+            )
+
+
 def test_headers_of_a_table_are_unique_and_names_come_before_codes(workbook):
     lang, wb = workbook
     for ws in wb.worksheets:

@@ -193,14 +193,15 @@ def chart_option(ch: Chart, lang: str = "zh", unfinished: list[str] | tuple[str,
             for _, r in df.iterrows()
             if _clean(r[ch.value]) is not None
         ]
-        vals = [d[2] for d in data] or [0]
+        lo, hi = _legend_range([d[2] for d in data])
         base.update(
             tooltip={"position": "top"},
             xAxis={"type": "category", "data": xs, "axisLabel": {"rotate": 45}},
             yAxis={"type": "category", "data": ys},
             visualMap={
-                "min": float(min(vals)),
-                "max": float(max(vals)),
+                "min": lo,
+                "max": hi,
+                "show": bool(data),  # nothing to colour: no legend
                 "calculable": True,
                 "orient": "horizontal",
                 "left": "center",
@@ -211,6 +212,21 @@ def chart_option(ch: Chart, lang: str = "zh", unfinished: list[str] | tuple[str,
         )
         base["grid"]["bottom"] = 80
     return base
+
+
+def _legend_range(values: list[float]) -> tuple[float, float]:
+    """Ends of a heat map's legend: the values' range, widened when every value is the same (the
+    legend would read "0 — 0" and colour nothing) to start at 0, or to 0 … 1 for all zeros."""
+    if not values:
+        return 0.0, 1.0
+    lo, hi = float(min(values)), float(max(values))
+    if hi > lo:
+        return lo, hi
+    if lo > 0:
+        return 0.0, lo
+    if lo < 0:
+        return lo, 0.0
+    return 0.0, 1.0
 
 
 def _category(v: Any) -> str:
