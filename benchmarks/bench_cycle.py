@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from _proc import churnradar, mem_available_gib, rss, tree
+
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key-not-secret"
 TIME = Path("/usr/bin/time")
@@ -74,52 +76,7 @@ SEPARATE_OF = {
 }
 
 
-def churnradar(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from churnradar.cli import _console_main; _console_main()", *args]
-
-
 # -- sampling a process tree --------------------------------------------------------------
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (from /proc)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def _rss(pids: list[int]) -> int:
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * page
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def _cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system, with reaped children's) of the processes so far."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / tick
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -206,12 +163,12 @@ def run(
 
         def sample() -> None:
             while not stop.is_set():
-                pids = _tree(proc.pid)
-                rss = _rss(pids)
+                pids = tree(proc.pid)
+                resident = rss(pids)
                 tmp = sum(_folder_bytes(f) for f in tmp_folders if f.exists()) + _deleted_open_bytes(pids)
-                samples.append((time.perf_counter() - started, rss, tmp, _cpu(pids)))
-                if rss > kill_bytes and not killed:
-                    killed.append(f"killed by the benchmark at {rss / 2**30:.2f} GiB tree RSS")
+                samples.append((time.perf_counter() - started, resident, tmp, cpu(pids)))
+                if resident > kill_bytes and not killed:
+                    killed.append(f"killed by the benchmark at {resident / 2**30:.2f} GiB tree RSS")
                     os.killpg(proc.pid, signal.SIGKILL)
                 stop.wait(sample_s)
 
@@ -286,14 +243,6 @@ def snapshot(commit: str, work: Path) -> tuple[str, Path]:
         if vendor.is_dir():
             shutil.copytree(vendor, folder / "src" / "churnradar" / "_static" / "vendor", dirs_exist_ok=True)
     return sha_s, folder / "src"
-
-
-def mem_available_gib() -> float:
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 2**20
-    return float("inf")
 
 
 def wait_for_memory(args: argparse.Namespace, n: int, what: str) -> float:

@@ -35,17 +35,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _proc import churnradar, mem_available_gib, tree_rss
+
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key-not-secret"
 TIME = Path("/usr/bin/time")
-
-
-def mem_available_gib() -> float:
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 2**20
-    return float("inf")
 
 
 def wait_for_memory(need_gib: float, max_wait_s: float) -> float:
@@ -60,22 +54,6 @@ def wait_for_memory(need_gib: float, max_wait_s: float) -> float:
         time.sleep(60)
         waited += 60
     return waited
-
-
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and its descendants (from /proc)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, stdout: Path | None = None) -> dict:
@@ -106,7 +84,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, stdout: Path | None =
             def poll() -> None:
                 nonlocal peak
                 while not stop.is_set():
-                    peak = max(peak, _tree_rss(proc.pid))
+                    peak = max(peak, tree_rss(proc.pid))
                     stop.wait(0.2)
 
             t = threading.Thread(target=poll, daemon=True)
@@ -133,10 +111,6 @@ def _last_json(text: str) -> dict:
     """The JSON object a command printed (older versions let DuckDB's progress bar into stdout)."""
     start = 0 if text.startswith("{") else text.index("\n{") + 1
     return json.loads(text[start:])
-
-
-def churnradar(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from churnradar.cli import _console_main; _console_main()", *args]
 
 
 def build(args: argparse.Namespace, n: int, folder: Path) -> dict:

@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 
 from churnradar.periods import add_months, format_month, parse_month
+from churnradar.store.connection import has_table
 
 #: A feature or score PSI above this raises the alert (and asks for retraining) when it is beyond
 #: sampling noise; 0.10 to this is a shift worth a look (listed, no alert).
@@ -267,9 +268,7 @@ def _snapshot(store: Path, month: date, feature_set: str, *, write: bool = False
     def read() -> pa.Table | None:
         with Store.open(store, read_only=True) as st:
             con = st.connection
-            if not con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SNAPSHOT_TABLE]
-            ).fetchone()[0]:
+            if not has_table(con, SNAPSHOT_TABLE):
                 return None
             t = con.execute(
                 f'SELECT * FROM "{SNAPSHOT_TABLE}" WHERE as_of = ? AND feature_set = ?', [month, feature_set]
@@ -291,9 +290,7 @@ def _scores(store: Path, month: date, model_id: str | None = None) -> pa.Table |
 
     with Store.open(store, read_only=True) as st:
         con = st.connection
-        if not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [SCORE_TABLE]
-        ).fetchone()[0]:
+        if not has_table(con, SCORE_TABLE):
             return None
         sql = f'SELECT subscriber_id, p_churn_1m, model_id FROM "{SCORE_TABLE}" WHERE as_of = ?'
         args: list[Any] = [month]
@@ -560,9 +557,7 @@ def _baseline(
 
     with Store.open(store, read_only=True) as st:
         con = st.connection
-        if con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [BASELINE_TABLE]
-        ).fetchone()[0]:
+        if has_table(con, BASELINE_TABLE):
             rows = con.execute(
                 f'SELECT item, psi FROM "{BASELINE_TABLE}" WHERE model_id = ?', [record.model_id]
             ).fetchall()

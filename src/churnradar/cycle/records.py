@@ -13,6 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from churnradar.store.connection import has_table
+
 RUN_TABLE = "cycle_run"
 
 
@@ -35,9 +37,7 @@ def read_records(store: Path, month: date) -> dict[str, StageRecord]:
 
     with Store.open(store, read_only=True) as st:
         con = st.connection
-        if not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [RUN_TABLE]
-        ).fetchone()[0]:
+        if not has_table(con, RUN_TABLE):
             return {}
         rows = con.execute(
             f'SELECT month, stage, inputs, status, rows, seconds, peak_rss, finished, detail FROM "{RUN_TABLE}" '

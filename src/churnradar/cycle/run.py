@@ -218,13 +218,11 @@ def _scoring_model(store: Path, month: date, definition: str) -> str | None:
 def _challenged(store: Path, model_id: str) -> bool:
     """Whether a finished train stage of any month judged ``model_id`` against the champion."""
     from churnradar.cycle.records import RUN_TABLE
-    from churnradar.store import Store
+    from churnradar.store import Store, has_table
 
     with Store.open(store, read_only=True) as st:
         con = st.connection
-        if not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [RUN_TABLE]
-        ).fetchone()[0]:
+        if not has_table(con, RUN_TABLE):
             return False
         details = con.execute(f"SELECT detail FROM \"{RUN_TABLE}\" WHERE stage = 'train'").fetchall()
     for (d,) in details:

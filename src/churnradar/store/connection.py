@@ -33,3 +33,11 @@ def connect(
         return duckdb.connect(str(p), read_only=read_only, config=config or {})
     except duckdb.IOException as e:
         raise StoreError(f"{p}: cannot open the store: {e}") from e
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Does the connected store hold a (non-internal) table named ``table``?"""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal", [table]
+    ).fetchone()
+    return bool(row and row[0])
