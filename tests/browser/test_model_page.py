@@ -171,5 +171,5 @@ def test_trained_model_shows_its_validation_charts(analyst_page, live_server, co
     assert _numbers(charts["model-calibration"]["option"]["series"][0]["data"])
     expect(page.locator("#no-drift")).to_be_visible()
     expect(page.locator("#no-outcomes")).to_be_visible()
-    assert page.locator("#model-validation tbody tr").count() >= 1  # held-out AUC per step
+    assert page.locator("#model-metrics tbody tr").count() >= 1  # held-out AUC per step
     assert console_errors == []
