@@ -286,8 +286,30 @@ def choices(
                 for r in regions(store, scope)
             ]
         else:
-            out[name] = [{"code": o["code"], "label": o["en" if en else "zh"]} for o in _options(store, name)]
+            opts = _options(store, name)
+            if (
+                name == "channel"
+            ):  # another county's shop is named after it: only channels of the scope's lines
+                used = _channels_in(store, scope)
+                opts = [o for o in opts if o["code"] in used]
+            out[name] = [{"code": o["code"], "label": o["en" if en else "zh"]} for o in opts]
     return {k: v for k, v in out.items() if v}
+
+
+def _channels_in(store: ReadStore, scope: RegionScope) -> set[str]:
+    """The acquisition channels of the lines in ``scope``."""
+    from churnradar.views.regions import subs_cte
+
+    key = "*" if scope.grids is None else ",".join(sorted(scope.grids))
+
+    def build() -> set[str]:
+        cte, params = subs_cte(scope)
+        rows = store.rows(
+            f"WITH {cte} SELECT DISTINCT channel_id FROM subs WHERE channel_id IS NOT NULL", params
+        )
+        return {r["channel_id"] for r in rows}
+
+    return store.memo(f"filter_channels:{key}", build)
 
 
 def narrowed(scope: RegionScope, f: Filters, store: ReadStore) -> RegionScope:

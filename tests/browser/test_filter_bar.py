@@ -1,0 +1,262 @@
+"""One filter bar on every analytical page (issue 18), in Chromium: choosing filters puts them in the
+URL, Back returns to the whole styled page with its filters, the language toggle keeps them, the
+export of the risk list has the rows on screen (status included), ended lines show only when asked,
+and the month choice gives the overview the figures ``churnradar metrics`` prints for that month."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _full_page(page, form: str = ".filter-bar") -> None:
+    """The whole styled page (navigation, stylesheet, filter bar), not a bare htmx fragment."""
+    expect(page.locator("header.top nav")).to_be_visible()
+    expect(page.locator("link[rel=stylesheet]")).to_have_count(1)
+    expect(page.locator(form)).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") != "inline"
+
+
+def _second_option(page, name: str) -> str:
+    """The value of the first real choice (after 全部) of a drop-down of the bar."""
+    return page.locator(f".filter-bar select[name={name}] option:not([value=''])").first.get_attribute(
+        "value"
+    )
+
+
+def test_choosing_filters_on_each_page_updates_the_url(page, analyst_page, live_server, console_errors):
+    w = live_server["world"]
+    for path, name, value in [
+        ("/", "county", w.county_a),
+        ("/regions", "county", w.county_a),
+        ("/reasons", "county", w.county_a),
+        ("/packages", "county", w.county_a),
+        ("/risk", "county", w.county_a),
+    ]:
+        page.goto(live_server["url"] + path)
+        _full_page(page)
+        page.select_option(f".filter-bar select[name={name}]", value)
+        page.locator(".filter-bar button[type=submit]").click()
+        expect(page).to_have_url(re.compile(rf"{re.escape(path)}\?(.*&)?{name}={value}"))
+        expect(page.locator(f".filter-bar select[name={name}]")).to_have_value(value)
+        if path != "/risk":  # a whole new page: the breadcrumbs name the county
+            expect(page.locator("#crumbs [aria-current=page]")).not_to_be_empty()
+    # a second filter on top of the first: both stay in the URL
+    page.goto(live_server["url"] + f"/packages?county={w.county_a}")
+    brand = _second_option(page, "brand")
+    page.select_option(".filter-bar select[name=brand]", brand)
+    page.locator(".filter-bar button[type=submit]").click()
+    expect(page).to_have_url(
+        re.compile(rf"county={w.county_a}.*brand={brand}|brand={brand}.*county={w.county_a}")
+    )
+    assert console_errors == []
+
+
+def test_choosing_a_county_narrows_the_grid_list(page, analyst_page, live_server, console_errors):
+    w = live_server["world"]
+    page.goto(live_server["url"] + "/risk")
+    grids = page.locator(".filter-bar select[name=grid] option[data-county]")
+    assert grids.count() > len({grids.nth(i).get_attribute("data-county") for i in range(grids.count())}) > 1
+    page.select_option(".filter-bar select[name=county]", w.county_a)
+    shown = page.eval_on_selector_all(
+        ".filter-bar select[name=grid] option[data-county]",
+        "os => os.filter(o => !o.hidden).map(o => o.dataset.county)",
+    )
+    assert shown and set(shown) == {w.county_a}
+    page.select_option(".filter-bar select[name=grid]", w.grid_a)
+    page.click("#risk-apply")
+    expect(page).to_have_url(re.compile(rf"grid={w.grid_a}"))
+    grids_listed = page.locator("#risk-table tbody tr td:nth-child(3) small").all_inner_texts()
+    assert grids_listed and set(grids_listed) == {w.grid_a}
+    assert console_errors == []
+
+
+def test_back_after_a_filter_keeps_the_full_styled_page(page, analyst_page, live_server, console_errors):
+    w = live_server["world"]
+    page.goto(live_server["url"] + "/")
+    page.select_option(".filter-bar select[name=county]", w.county_a)
+    page.locator(".filter-bar button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"county={w.county_a}"))
+    page.click("header.top nav a[href='/risk']")
+    expect(page.locator("#risk-table")).to_be_visible()
+    page.select_option("select[name=status]", "all")
+    page.click("#risk-apply")  # htmx swaps the results and pushes the URL
+    expect(page).to_have_url(re.compile(r"/risk\?.*status=all"))
+    page.click("header.top nav a[href='/packages']")
+    expect(page.locator("#package-table")).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/risk\?.*status=all"))
+    _full_page(page, "#risk-filters")
+    expect(page.locator("select[name=status]")).to_have_value("all")
+    page.go_back()
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/\?county={w.county_a}"))
+    _full_page(page)
+    expect(page.locator(".filter-bar select[name=county]")).to_have_value(w.county_a)
+    assert console_errors == []
+
+
+def test_the_language_toggle_keeps_the_filters(page, analyst_page, live_server, console_errors):
+    w = live_server["world"]
+    page.goto(live_server["url"] + "/packages")
+    brand = _second_option(page, "brand")
+    page.select_option(".filter-bar select[name=county]", w.county_a)
+    page.select_option(".filter-bar select[name=brand]", brand)
+    page.locator(".filter-bar button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"brand={brand}"))
+    rows_zh = page.locator("#package-table tbody tr").count()
+    page.click("#lang-toggle")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(rf"/packages\?.*county={w.county_a}"))
+    expect(page.locator(".filter-bar select[name=brand]")).to_have_value(brand)
+    expect(page.locator(".filter-bar select[name=county]")).to_have_value(w.county_a)
+    assert page.locator("#package-table tbody tr").count() == rows_zh
+    label = page.locator(".filter-bar select[name=brand] option:checked").inner_text()
+    assert label and re.search(r"[\u4e00-\u9fff]", label) is None  # the brand's English name
+    page.click("#lang-toggle")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page).to_have_url(re.compile(rf"brand={brand}"))
+    assert console_errors == []
+
+
+def _metrics_cli(store: Path, month: str) -> dict:
+    exe = Path(sys.executable).with_name("churnradar")
+    out = subprocess.run(
+        [str(exe), "metrics", "--store", str(store), "--month", month, "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return {k: v["value"] for k, v in json.loads(out.stdout)["metrics"].items()}
+
+
+def test_the_month_choice_gives_the_overview_that_months_metrics(
+    page, analyst_page, live_server, console_errors
+):
+    server = live_server
+    page.goto(server["url"] + "/")
+    months = page.locator(".filter-bar select[name=month] option").evaluate_all("os => os.map(o => o.value)")
+    assert len(months) >= 6
+    expect(page.locator(".filter-bar select[name=month]")).to_have_value(months[0])  # the latest
+    assert page.locator("#data-month").inner_text() == months[0]
+    chosen = months[4]
+    page.select_option(".filter-bar select[name=month]", chosen)
+    page.locator(".filter-bar button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"month={chosen}"))
+    want = _metrics_cli(server["world"].store, chosen)
+    latest = _metrics_cli(server["world"].store, months[0])
+    assert want["lines_end"] != latest["lines_end"]
+    expect(page.locator("#kpi-subscribers > b")).to_have_text(f"{want['lines_end']:,.0f}")
+    expect(page.locator("#kpi-churned_last_month > b")).to_have_text(f"{want['deregistrations']:,.0f}")
+    expect(page.locator("#kpi-churn_rate_last_month > b")).to_have_text(f"{want['offnet_rate'] * 100:.2f}%")
+    assert console_errors == []
+
+
+# -- a store in which some scored lines have left: the status control and the export -------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def leavers_server(api_world, tmp_path_factory):
+    """The app on a copy of the store where some scored lines of county A left in the last month."""
+    import uvicorn
+    from tests.api._ended import store_with_leavers
+    from tests.api.conftest import PASSWORD
+
+    from churnradar.api import auth, create_app
+
+    folder = tmp_path_factory.mktemp("leavers_browser")
+    path, leavers = store_with_leavers(api_world.store, folder, api_world.county_a)
+    app = create_app(path, f"sqlite:///{folder / 'ops.sqlite'}")
+    auth.add_user(app.state.engine, "leavers_analyst", PASSWORD, "analyst", actor="test")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "password": PASSWORD, "leavers": leavers, "world": api_world}
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.data.close()
+
+
+def _sign_in(page, server) -> None:
+    page.goto(server["url"] + "/login")
+    page.fill("input[name=username]", "leavers_analyst")
+    page.fill("input[name=password]", server["password"])
+    page.click("button[type=submit]")
+    expect(page.locator("header.top")).to_be_visible()
+
+
+def _export_rows(page) -> list[dict]:
+    with page.expect_download() as dl:
+        page.click("#risk-export-csv")
+    return list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8-sig"))))
+
+
+def test_status_control_shows_ended_lines_only_when_asked(page, leavers_server, console_errors):
+    server = leavers_server
+    _sign_in(page, server)
+    page.goto(server["url"] + f"/risk?county={server['world'].county_a}&size=200")
+    expect(page.locator("select[name=status]")).to_have_value("active")
+    ids = page.locator("#risk-table a.sub-link").all_inner_texts()
+    assert ids and not set(ids) & set(server["leavers"])
+    assert set(page.locator("#risk-table td.line-status").all_inner_texts()) == {"在网"}
+    active = int(page.locator("#risk-total").get_attribute("data-total"))
+
+    page.select_option("select[name=status]", "ended")
+    page.click("#risk-apply")
+    expect(page).to_have_url(re.compile(r"status=ended"))
+    expect(page.locator("#risk-total")).to_have_attribute("data-total", str(len(server["leavers"])))
+    ids = page.locator("#risk-table a.sub-link").all_inner_texts()
+    assert sorted(ids) == sorted(server["leavers"])
+    assert set(page.locator("#risk-table td.line-status").all_inner_texts()) == {"销户", "携号转网（携出）"}
+    rows = _export_rows(page)
+    assert sorted(r["subscriber_id"] for r in rows) == sorted(server["leavers"])
+    assert {r["status"] for r in rows} == {"deregister", "port_out"}
+
+    page.select_option("select[name=status]", "all")
+    page.click("#risk-apply")
+    expect(page).to_have_url(re.compile(r"status=all"))
+    expect(page.locator("#risk-total")).to_have_attribute("data-total", str(active + len(server["leavers"])))
+    assert [e for e in console_errors if not e.startswith("requestfailed: ") or "/export.csv" not in e] == []
+
+
+def test_export_rows_equal_the_total_on_screen_with_every_filter(page, leavers_server, console_errors):
+    server = leavers_server
+    _sign_in(page, server)
+    page.goto(server["url"] + "/risk")
+    page.select_option("select[name=county]", server["world"].county_a)
+    page.select_option("select[name=status]", "all")
+    page.select_option("select[name=brand]", _second_option(page, "brand"))
+    page.click("#risk-apply")
+    expect(page).to_have_url(re.compile(r"status=all.*brand=|brand=.*status=all"))
+    page.locator("#risk-table th[data-key=health] a").click()  # sorted by a header: in the URL too
+    expect(page).to_have_url(re.compile(r"sort=-health"))
+    total = int(page.locator("#risk-total").get_attribute("data-total"))
+    href = page.locator("#risk-export-csv").get_attribute("href")
+    for part in ("status=all", f"county={server['world'].county_a}", "brand=", "sort=-health"):
+        assert part in href, (part, href)
+    rows = _export_rows(page)
+    assert len(rows) == total > 0
+    on_screen = page.locator("#risk-table a.sub-link").all_inner_texts()
+    assert [r["subscriber_id"] for r in rows[: len(on_screen)]] == on_screen
+    assert [e for e in console_errors if not e.startswith("requestfailed: ") or "/export.csv" not in e] == []
