@@ -73,7 +73,8 @@ def _mape_line(summary: dict[str, Any], lang: str) -> str | None:
     if chosen is None:
         return None
     pct = lambda v: "—" if v is None else f"{v * 100:.1f}%"  # noqa: E731
-    return tr("forecast.backtest", lang, chosen=pct(chosen), baseline=pct(baseline))
+    name = tr("forecast.model." + ("SeasonalNaive" if summary.get("seasonal", True) else "Naive"), lang)
+    return tr("forecast.backtest", lang, chosen=pct(chosen), baseline=pct(baseline), name=name)
 
 
 def _forecast_chart(fc: dict[str, Any], names: dict[str, str], lang: str) -> dict[str, Any] | None:
