@@ -3,7 +3,8 @@
 ``GET /api/kpis`` and ``GET /api/kpis/counties`` return :func:`churnradar.views.kpis.kpi_cards`
 and :func:`~churnradar.views.kpis.county_ranking` for the caller's regions. The overview's partials
 ``_kpi_cards.html`` and ``_county_ranking.html`` call the same views through the template functions
-registered here (``kpi_panel``, ``ranking_panel``), with the page's month when it has one.
+registered here (``kpi_panel``, ``ranking_panel``), with the page's filters (month, county or grid)
+when it has them.
 
 Targets are the file given to ``churnradar serve --targets`` (``app.state.targets``); without one
 no card shows a 完成率.
@@ -64,34 +65,34 @@ def county_ranking(
 
 
 # -- the overview's panels ---------------------------------------------------------------------
-def _page_month(ctx: Any) -> str | date | None:
-    """The month the page shows: the template's ``month`` when it is one (the overview's month
-    choice), else the ``month`` query parameter, else None (the latest complete month)."""
-    m = ctx.get("month")
-    if isinstance(m, str | date) and m:
-        return m
+def _page_filters(ctx: Any) -> tuple[str | date | None, str | None]:
+    """The month and region the page shows: the overview's filters (``filters``: the month, and the
+    county or grid chosen) when the page has them, else the ``month`` query parameter; (None, None)
+    for the latest complete month of the reader's whole scope."""
+    f = ctx.get("filters")
+    if f is not None and hasattr(f, "month"):
+        return f.month, getattr(f, "region", None)
     q = ctx["request"].query_params.get("month")
-    return q or None
+    return q or None, None
 
 
 @pass_context
 def kpi_panel(ctx: Any) -> dict[str, Any]:
     request = ctx["request"]
     p = request.state.principal
-    region = getattr(ctx.get("filters"), "region", None)  # the filter bar's county or grid
-    return kpi_views.kpi_cards(
-        request.app.state.data.store, p.scope, _page_month(ctx), region, targets_of(request)
-    )
+    month, region = _page_filters(ctx)
+    return kpi_views.kpi_cards(request.app.state.data.store, p.scope, month, region, targets_of(request))
 
 
 @pass_context
 def ranking_panel(ctx: Any) -> dict[str, Any]:
+    """The county ranking of the page's month (every county of the reader's scope, whichever county
+    the page is narrowed to: the ranking compares them)."""
     request = ctx["request"]
     p = request.state.principal
     kpi = request.query_params.get("rank") or kpi_views.DEFAULT_RANKING
-    return kpi_views.county_ranking(
-        request.app.state.data.store, p.scope, _page_month(ctx), kpi, targets_of(request)
-    )
+    month, _ = _page_filters(ctx)
+    return kpi_views.county_ranking(request.app.state.data.store, p.scope, month, kpi, targets_of(request))
 
 
 def kpi_value(value: Any, unit: str, lang: str) -> str:
