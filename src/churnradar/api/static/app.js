@@ -98,6 +98,21 @@
   document.addEventListener("change", function (ev) {
     if (ev.target.matches && ev.target.matches(".filter-bar select[name=county]")) { narrow(ev.target.form); }
   });
+  // a filter left at 全部 stays out of the URL (a page's form and the risk list's htmx request)
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.matches || !form.matches(".filter-bar") || form.hasAttribute("hx-get")) { return; }
+    var emptied = Array.prototype.filter.call(form.elements, function (el) { return el.name && el.value === "" && !el.disabled; });
+    emptied.forEach(function (el) { el.disabled = true; });
+    setTimeout(function () { emptied.forEach(function (el) { el.disabled = false; }); }, 0);
+  });
+  document.addEventListener("htmx:configRequest", function (ev) {
+    var fd = ev.detail.formData;
+    if (!ev.target.closest || !ev.target.closest(".filter-bar") || !fd || !fd.forEach) { return; }
+    var empty = [];
+    fd.forEach(function (v, k) { if (v === "") { empty.push(k); } });
+    empty.forEach(function (k) { fd.delete(k); });
+  });
   // a table sorted by a click on its header keeps the order in the URL (sort=key or -key), and a
   // page opened with one sorts its table so
   document.addEventListener("click", function (ev) {
