@@ -6,6 +6,7 @@ ranks their own county only. The pages with targets read in one language only.""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -31,13 +32,33 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ANALYST, MANAGER = "kpi_analyst", "kpi_rm"
 
 
+@contextlib.contextmanager
+def _serving(app):
+    """``app`` served by uvicorn in a thread on a free loopback port; yields its URL."""
+    import uvicorn
+    from tests.browser.conftest import _free_port
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def kpi_server(api_world, tmp_path_factory):
     """The app with an operator's targets file (the company's churn rate for the data's year, revenue
     of the last month, county A's churn rate), served by uvicorn in a thread."""
-    import uvicorn
     from tests.api import conftest as api_fixtures
-    from tests.browser.conftest import _free_port
 
     from churnradar.api import auth, create_app
 
@@ -56,24 +77,36 @@ def kpi_server(api_world, tmp_path_factory):
     app.state.targets = read_targets(targets, counties={c for _, c in app.state.data.region_rows()})
     auth.add_user(app.state.engine, ANALYST, api_fixtures.PASSWORD, "analyst")
     auth.add_user(app.state.engine, MANAGER, api_fixtures.PASSWORD, "regional_manager", [api_world.county_a])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {
-        "url": f"http://127.0.0.1:{port}",
-        "world": api_world,
-        "password": api_fixtures.PASSWORD,
-        "month": month,
-        "targets": app.state.targets,
-    }
-    server.should_exit = True
-    thread.join(timeout=10)
+    with _serving(app) as url:
+        yield {
+            "url": url,
+            "world": api_world,
+            "password": api_fixtures.PASSWORD,
+            "month": month,
+            "targets": app.state.targets,
+        }
+
+
+@pytest.fixture(scope="module")
+def year_server(tmp_path_factory):
+    """The app on 14 months of data (2023-09 … 2024-10, the monitoring tests' operator, built once
+    and cached), so a month has the same month of the year before."""
+    import shutil
+
+    from tests.api import conftest as api_fixtures
+    from tests.conftest import build_operator
+    from tests.cycle.test_drift_and_champion import LAUNCH, SIM
+
+    from churnradar.api import auth, create_app
+
+    root = tmp_path_factory.mktemp("kpi_year")
+    op = build_operator(root / "op", **SIM, config=LAUNCH)
+    store = root / "store.duckdb"
+    shutil.copy(op.store, store)
+    app = create_app(store, f"sqlite:///{root / 'ops.sqlite'}")
+    auth.add_user(app.state.engine, ANALYST, api_fixtures.PASSWORD, "analyst")
+    with _serving(app) as url:
+        yield {"url": url, "store": store, "password": api_fixtures.PASSWORD}
 
 
 def _sign_in(page, server, user: str, lang: str = "zh"):
@@ -207,4 +240,27 @@ def test_overview_with_targets_reads_in_one_language(page, kpi_server, console_e
         allowed = {"中文"} | _data_words(page, kpi_server, ANALYST)[1] | _catalogue_glosses()
         assert not sorted(set(_HAN.findall(text)) - allowed)
         assert "Attainment" in text and "MoM" in text and "YoY" in text
+    assert console_errors == []
+
+
+def test_cards_show_yoy_arrows_and_values_against_the_same_month_a_year_before(
+    page, year_server, console_errors
+):
+    _sign_in(page, year_server, ANALYST)
+    page.goto(year_server["url"] + "/?month=2024-10")
+    expect(page.locator("#kpi-period")).to_contain_text("2023-10")
+    now, then = store_metrics(year_server["store"], "2024-10"), store_metrics(year_server["store"], "2023-10")
+    shown = 0
+    for key, mid in CARDS.items():
+        u = CATALOGUE[mid].unit
+        yoy = change(now.values[mid], then.values[mid], u)
+        kind = "difference" if u in ("ratio", "pp") else "share"
+        card = page.locator(f"#kpi-{key}")
+        expect(card.locator("li.yoy .v")).to_have_text(kpi_change(yoy, kind, "zh"))
+        expect(card.locator("li.yoy")).to_contain_text("同比 " + _arrow(yoy))
+        shown += yoy is not None
+    assert shown >= len(CARDS) - 2  # a count that was 0 a year before has no share to show
+    # 2024-08 has no 2023-08 in the data: "—", never 0
+    page.goto(year_server["url"] + "/?month=2024-08")
+    expect(page.locator("#kpi-churn_rate_last_month li.yoy")).to_have_text("同比 — —")
     assert console_errors == []
