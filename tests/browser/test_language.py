@@ -81,6 +81,10 @@ def _data_words(page, server, user: str) -> tuple[set[str], set[str]]:
     names.append(user)
     latin = set().union(*(_latin_words(n) for n in names))
     han = {run for n in names for run in _HAN.findall(n)}
+    # a channel's Chinese name as the operator typed it (网上营业厅及APP, the filter bar's choice): its
+    # Latin words are data
+    choices = page.request.get(server["url"] + "/api/filters", params={"page": "risk", "lang": "zh"}).json()
+    latin |= set().union(*(_latin_words(c["label"]) for c in choices.get("channel", [])))
     return latin, han
 
 
