@@ -235,7 +235,9 @@ def test_every_stored_digest_is_the_hmac_of_its_raw_identifier_in_and_outside_ke
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_hash: bool
 ) -> None:
     """Identifiers outside a key (imei, msisdn, certificate) are joined to their digests when
-    published, identifiers in a key (call_edge.peer_msisdn) replaced before the key checks; both give
+    published, identifiers in a key (call_edge.peer_msisdn) too (the duplicate-key check compares the
+    raw values, equal exactly when their digests are; ids checked against the store are replaced
+    before the checks); both give
     the HMAC of the raw value, an empty identifier stays NULL, and a duplicate key on a raw
     identifier is reported with its digest. The publication join matches on the identifiers' 64-bit
     hash, or on their text when two of them share a hash; both give the same store."""

@@ -234,6 +234,19 @@ def _new_batch_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
+def _replaced_first(t: Table, name: str, hashed: bool) -> bool:
+    """Whether raw column ``name`` of ``t`` is replaced by its digests in the staging table before the
+    checks (they compare it with digests in the store: a foreign key, a column other tables refer to,
+    or a pseudonymised id that may be either); other raw identifiers are hashed by the publication
+    join."""
+    target = f"{t.name}.{name}"
+    return (
+        hashed
+        or any(c.name == name and c.references for c in t.columns)
+        or any(c.references == target for other in TABLES.values() for c in other.columns)
+    )
+
+
 def ingest(
     paths: Iterable[str | Path] | str | Path,
     store: Store | str | Path,
@@ -798,10 +811,15 @@ class _Batch:
     def _pseudonymise(self, key: bytes) -> None:
         """Hash every distinct raw identifier of the batch once into ``_ing_pii (v, h)``.
 
-        Identifiers that are part of a table's key are replaced in the staging tables at once (the
-        duplicate-key check and its messages need the digests); the others are swapped for their
-        digests by the join in the publication view (:meth:`_publish_view`), which costs less than
-        rewriting a column of the staging table. Either way only digests leave the temporary tables.
+        Identifiers that the checks compare with the store (a foreign key, or an id the mapping
+        pseudonymises, which may be one) are replaced in the staging tables at once; the others,
+        a raw number in a table's key included, are swapped for their digests by the join in the
+        publication view (:meth:`_publish_view`), which costs less than rewriting a column of the
+        staging table and keeps the staged text short (a digest is 64 characters: rewriting the
+        called numbers of ``call_edge`` took more temporary disk than staging every file). The
+        duplicate-key check may compare the raw values: two values are equal exactly when their
+        digests are, and its messages mask digit runs. Either way only digests leave the temporary
+        tables.
         """
         cols = [(f, cs.column.name, cs.hashed) for f in self.files for cs in f.sources if cs.to_hash]
         if not cols:
@@ -817,7 +835,7 @@ class _Batch:
             )
         )
         for f, name, hashed in cols:
-            if name in f.table.key or hashed:  # a pseudonymised id may be a foreign key: digests first
+            if _replaced_first(f.table, name, hashed):
                 self._replace_key_pii(f, name)
                 f.key_pii.append(name)
             else:
@@ -874,7 +892,18 @@ class _Batch:
                 )
             ):
                 shown = ", ".join(t.key)
-                value = "concat_ws(', ', " + ", ".join(f"CAST({q(k)} AS VARCHAR)" for k in t.key) + ")"
+                # a raw identifier of the key not replaced yet is shown by its digest
+                raw = {c for f in self.files if f.table is t for c in f.deferred_pii}
+                value = (
+                    "concat_ws(', ', "
+                    + ", ".join(
+                        f"(SELECT m.h FROM _ing_pii m WHERE m.v = {q(k)})"
+                        if k in raw
+                        else f"CAST({q(k)} AS VARCHAR)"
+                        for k in t.key
+                    )
+                    + ")"
+                )
                 self._x(
                     f"""INSERT INTO _ing_errs (file_id, row, col_idx, column_name, value, reason, ref_file, ref_row)
                     SELECT _file, _row, -1, {lit(shown)}, {mask_digit_runs_sql(f"left({value}, 200)")},
@@ -967,7 +996,10 @@ class _Batch:
         costs the exact check."""
         for t in {f.table.name: f.table for f in self.files}.values():
             if any(
-                cs.to_hash and cs.column.name in t.key for f in self.files if f.table is t for cs in f.sources
+                cs.to_hash and cs.column.name in t.key and _replaced_first(t, cs.column.name, cs.hashed)
+                for f in self.files
+                if f.table is t
+                for cs in f.sources
             ):
                 continue  # the key's identifiers are replaced by their digests first
             self.key_repeats[t.name] = self.pool.submit(_has_repeat, self._key_hashes(t))
