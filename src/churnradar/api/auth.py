@@ -152,7 +152,7 @@ def _role_and_regions(
         raise UserError(str(exc), "admin.err.role") from None
     regs = sorted({x.strip() for x in regions if x.strip()})
     if r in ALL_REGION_ROLES and regs:
-        raise UserError(f"role {r.value} sees every region; do not give --region", "admin.err.all_regions")
+        raise UserError(f"role {r.value} sees every region; give it no regions", "admin.err.all_regions")
     if r not in ALL_REGION_ROLES and not regs:
         raise UserError(
             f"role {r.value} needs at least one region (county or grid id)", "admin.err.needs_region"
@@ -347,6 +347,11 @@ def create_token(
     engine: Engine, username: str, label: str = "", *, actor: str = "cli", client: str = ""
 ) -> str:
     """A new API token for ``username``; the returned text is shown once and never stored."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in label):
+        raise UserError(
+            "token label holds control characters; expected plain text such as 'nightly export'",
+            "admin.err.label",
+        )
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     with engine.begin() as conn:
         uid = _user_id(conn, username)

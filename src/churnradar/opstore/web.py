@@ -159,7 +159,7 @@ def audit_page(
         where.append(sa.or_(c.action == action, c.action.startswith(action + ".", autoescape=True)))
     if since is not None:
         where.append(c.at >= datetime.combine(since, time(0), UTC))
-    if until is not None:
+    if until is not None and until < date.max:
         where.append(c.at < datetime.combine(until + timedelta(days=1), time(0), UTC))
     q = sa.select(audit_log).where(*where).order_by(c.audit_id.desc())
     with engine.connect() as conn:
