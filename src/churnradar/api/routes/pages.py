@@ -285,14 +285,12 @@ def filter_bar(
     target: str | None = None,
     form_id: str = "filter-bar",
     apply_id: str = "filter-apply",
-    keep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``_filter_bar.html`` draws for ``page`` (a key of
     :data:`churnradar.views.filters.PAGE_FILTERS`) with the filters ``f`` in force: the choices of
     the reader's regions in the page's language, the data and score months, and the breadcrumbs
     (operator › county › grid) as links that keep the other filters. With ``target`` the form
-    swaps that element through htmx and pushes the URL; ``keep`` adds query parameters the bar
-    carries (the risk list's page size)."""
+    swaps that element through htmx and pushes the URL."""
     p: Principal = request.state.principal
     data = request.app.state.data
     lang = lang_of(request)
@@ -322,7 +320,6 @@ def filter_bar(
         "apply_id": apply_id,
         "choices": choices,
         "values": values,
-        "keep": keep or {},
         "crumbs": crumbs if "county" in choices else [],
         "data_month": _month(last),
         "score_month": _month(info.get("as_of")),
