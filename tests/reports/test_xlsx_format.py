@@ -220,3 +220,29 @@ def test_print_setup_fits_one_page_wide_with_the_header_repeated(workbook):
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, ws.title
         assert ws.print_title_rows.replace("$", "") == f"{HEADER_ROW}:{HEADER_ROW}", ws.title
+
+
+def test_retention_rates_and_intervals_are_percentages_beside_each_other(workbook):
+    """收保率 and 客保率 read as percentages, and an interval sits right after its rate in the same
+    format: the stock sheet's 客保率 bounds and the KPI sheet's bounds of every percentage row."""
+    from churnradar.reports.xlsx import _col_name
+
+    lang, wb = workbook
+    stock = wb[_sheet_with(wb, _col_name(lang, "revenue_retention"), _col_name(lang, "customer_retention"))]
+    header, rows = _table(stock)
+    j = header.index(_col_name(lang, "customer_retention"))
+    assert header[j + 1] == _col_name(lang, "customer_retention_lo")
+    assert header[j + 2] == _col_name(lang, "customer_retention_hi")
+    for col in (header.index(_col_name(lang, "revenue_retention")), j, j + 1, j + 2):
+        cells = [r[col] for r in rows if _is_number(r[col].value)]
+        assert cells and all("%" in c.number_format for c in cells), (header[col], cells[0].number_format)
+    header, rows = _table(wb[_sheet_with(wb, _col_name(lang, "unit"), _col_name(lang, "kpi"))])
+    j_val, j_unit = header.index(_col_name(lang, "value")), header.index(_col_name(lang, "unit"))
+    assert header[j_val + 1 : j_val + 3] == [_col_name(lang, "value_lo"), _col_name(lang, "value_hi")]
+    bounded = 0
+    for r in rows:
+        if r[j_unit].value in ("百分比", "percent") and _is_number(r[j_val + 1].value):
+            assert "%" in r[j_val + 1].number_format and "%" in r[j_val + 2].number_format, r[j_val].value
+            assert r[j_val + 1].value <= r[j_val].value <= r[j_val + 2].value
+            bounded += 1
+    assert bounded >= 3
