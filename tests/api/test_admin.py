@@ -390,6 +390,10 @@ def test_region_choices_are_the_stores_counties_and_grids_by_name(api):
     assert county_name in row and api.world.county_a not in row.replace(f"/admin/users/{mgr}", "")
     regions_page = api.login("admin").get("/admin/regions").text
     assert mgr in regions_page
+    # the audit log names the regions too
+    audit = api.login("admin").get("/admin/audit", params={"actor": "test", "action": "user.add"}).text
+    row = re.search(rf'<tr data-action="user.add">(?:(?!</tr>).)*?{mgr}.*?</tr>', audit, flags=re.S).group(0)
+    assert county_name in row and "区域经理" in row
 
 
 def test_the_page_form_creates_changes_and_removes_an_account(api):

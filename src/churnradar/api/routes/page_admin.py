@@ -287,32 +287,44 @@ def _day(text: str | None) -> date | None:
         raise ValueError(f"{text!r} is not a day; expected YYYY-MM-DD") from None
 
 
-def _detail_items(detail: Any, lang: str) -> list[tuple[str, str]]:
-    """(label, value) pairs of an audit row's detail, labels in ``lang``; values as recorded."""
+def _detail_items(detail: Any, lang: str, names: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, value) pairs of an audit row's detail, labels in ``lang``; values as recorded, but
+    regions by name (``names``: county and grid id → name)."""
     if not isinstance(detail, dict):
-        return [("", _value(detail, lang))] if detail not in (None, "", {}) else []
+        return [("", _value(detail, lang, names))] if detail not in (None, "", {}) else []
     out = []
     for k, v in detail.items():
         if v is None or v == "" or v == [] or v == {}:
             continue
         text = tr(f"audit.key.{k}", lang)
-        out.append((k if text == f"audit.key.{k}" else text, _value(v, lang, key=k)))
+        out.append((k if text == f"audit.key.{k}" else text, _value(v, lang, names, key=k)))
     return out
 
 
-def _value(v: Any, lang: str, key: str = "") -> str:
+#: detail keys whose values are county or grid ids
+_REGION_KEYS = ("regions", "region", "county")
+
+
+def _value(v: Any, lang: str, names: dict[str, str], key: str = "") -> str:
     if isinstance(v, bool):
         return tr("yes" if v else "no", lang)
     if key == "role" and isinstance(v, str):
         return tr(f"role.{v}", lang)
+    if key in _REGION_KEYS and isinstance(v, str):
+        return names.get(v, v)
     if isinstance(v, dict):
         sep = "；" if lang == "zh" else "; "
-        return sep.join(f"{label}={text}" for label, text in _detail_items(v, lang))
+        return sep.join(f"{label}={text}" for label, text in _detail_items(v, lang, names))
     if isinstance(v, list | tuple):
-        return ", ".join(_value(x, lang) for x in v)
+        return ", ".join(_value(x, lang, names, key=key) for x in v)
     if isinstance(v, float):
         return f"{v:,.2f}"
     return json.dumps(v, ensure_ascii=False) if not isinstance(v, str | int) else str(v)
+
+
+def _actor_label(actor: str, lang: str) -> str:
+    """An account's name as it is; the command line (``cli``) named in ``lang``."""
+    return tr("audit.actor.cli", lang) if actor == "cli" else actor
 
 
 def _action_label(action: str, lang: str) -> str:
@@ -332,6 +344,7 @@ def audit_log_page(
 ) -> Response:
     lang = lang_of(request)
     engine = request.app.state.engine
+    names = admin_views.region_names(request.app.state.data.store, lang)
     filters = {"actor": actor.strip(), "action": action.strip(), "since": since, "until": until}
     problem, result = None, {"total": 0, "page": page, "page_size": AUDIT_PAGE_SIZE, "rows": []}
     try:
@@ -357,7 +370,8 @@ def audit_log_page(
         filters=filters,
         actions=audit_actions(engine),
         action_label=lambda a: _action_label(a, lang),
-        detail_items=lambda d: _detail_items(d, lang),
+        detail_items=lambda d: _detail_items(d, lang, names),
+        actor_label=lambda a: _actor_label(a, lang),
         problem=problem,
         next_q=urlencode({**query, "page": page + 1}),
         prev_q=urlencode({**query, "page": page - 1}),
