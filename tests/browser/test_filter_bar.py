@@ -261,3 +261,45 @@ def test_export_rows_equal_the_total_on_screen_with_every_filter(page, leavers_s
     on_screen = page.locator("#risk-table a.sub-link").all_inner_texts()
     assert [r["subscriber_id"] for r in rows[: len(on_screen)]] == on_screen
     assert [e for e in console_errors if not e.startswith("requestfailed: ") or "/export.csv" not in e] == []
+
+
+def test_a_sorted_table_keeps_its_order_in_the_url_and_its_total_last(
+    page, analyst_page, live_server, console_errors
+):
+    page.goto(live_server["url"] + "/packages")
+    page.click("#package-table th[data-key=rate]")
+    expect(page).to_have_url(re.compile(r"/packages\?sort=-rate$"))
+    names = page.locator("#package-table tbody tr td:first-child a").all_inner_texts()
+    rates = [
+        t.replace("%", "") for t in page.locator("#package-table tbody tr td:nth-child(4)").all_inner_texts()
+    ]
+    numbers = [float(r) for r in rates if r]
+    assert numbers == sorted(numbers, reverse=True) and len(numbers) > 1
+    page.reload()
+    expect(page.locator("#package-table th[data-key=rate]")).to_have_attribute("aria-sort", "descending")
+    assert page.locator("#package-table tbody tr td:first-child a").all_inner_texts() == names
+    total = page.locator("#package-table tfoot tr.total td").first.inner_text()
+    rows = page.locator("#package-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert int(total.replace(",", "")) == sum(int(r.replace(",", "")) for r in rows)
+    assert console_errors == []
+
+
+def test_a_click_on_a_month_of_the_trend_shows_that_month(page, analyst_page, live_server, console_errors):
+    page.goto(live_server["url"] + "/")
+    expect(page.locator("#trend-chart canvas")).to_have_count(1)
+    point = page.evaluate(
+        """() => {
+        const el = document.getElementById('trend-chart');
+        const chart = echarts.getInstanceByDom(el);
+        const o = chart.getOption();
+        const i = o.xAxis[0].data.length - 5;
+        const total = o.series[0].data[i] + o.series[1].data[i];
+        const [x, y] = chart.convertToPixel({seriesIndex: 1}, [i, total]);
+        const r = el.getBoundingClientRect();
+        return {x: r.left + x, y: r.top + y + 3, month: o.xAxis[0].data[i]};
+    }"""
+    )
+    page.mouse.click(point["x"], point["y"])
+    expect(page).to_have_url(re.compile(rf"/\?month={point['month']}$"))
+    expect(page.locator(".filter-bar select[name=month]")).to_have_value(point["month"])
+    assert console_errors == []

@@ -81,8 +81,8 @@ def overview(
     grid of ``filters``), the cards of ``month`` (default: the filters' month, else the last month
     of data; 用户数 = 月末在网数, active lines, 销户数, 携出数, 离网率, revenue), the risk of the newest
     score batch, and which months they are: ``month`` (the cards'), ``data_month`` (the last month
-    of data) and ``score_month`` (the newest score batch, None before scoring). Each month of the
-    trend says whether it is ``provisional`` (its exits dated by the month left can still grow)."""
+    of data) and ``score_month`` (the newest score batch, None before scoring);
+    ``provisional_months``: those whose exits dated by the month left can still grow."""
     from churnradar.periods import month_range
 
     f = filters or Filters()
@@ -107,7 +107,6 @@ def overview(
             "churn_rate": num(r["offnet_rate"]),
             "revenue": num(r["revenue"]),
             "subscribers": count(r["lines_end"]),
-            "provisional": m in provisional,
         }
         for m, r in df.iterrows()
     ]
@@ -143,6 +142,9 @@ def overview(
         "monthly": monthly,
         "model": jsonable(info),
         "month": month,
+        # months whose exits dated by the month left can still grow (the cards' figures are dated
+        # by the month recorded and final)
+        "provisional_months": sorted(provisional),
         "data_month": last,
         "score_month": info["as_of"],
         "filters": f.query(),
