@@ -66,6 +66,10 @@ def body_for(call: Call, key: str = "test-key-0001") -> dict:
         return {"data": {"idempotency_key": key, "accepted": "no"}}
     if call.template == "/api/score":
         return {"json": {"features": {}}}
+    if call.template.endswith("/agents"):
+        return {"json": {"agents": ["A01"]}} if call.is_api else {"data": {"agents": "A01"}}
+    if call.template.endswith("/{plan_id}/campaign"):
+        return {"json": {"name": "access test"}} if call.is_api else {"data": {"name": "access test"}}
     return {}
 
 

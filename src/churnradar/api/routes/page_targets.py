@@ -124,9 +124,10 @@ def campaign_form(
     followup_months: Annotated[str, Form(max_length=4)] = "3",
 ) -> Response:
     """Create the plan's campaign (control share given in per cent), then open the campaign."""
-    from churnradar.api.routes.targets import CampaignIn, create_campaign
+    from churnradar.api.routes.targets import CampaignIn, create_campaign, plan
 
     require(p.role, "targets")
+    plan(plan_id, p, request, page=1, page_size=1)  # a plan outside the caller's regions: 404 first
     lang = lang_of(request)
     try:
         share = float(control_pct) / 100 if control_pct.strip() else 0.2
@@ -159,9 +160,12 @@ def agents_form(
     agents: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Assign the campaign's listable members to the agents typed (comma or space separated)."""
-    from churnradar.api.routes.campaigns import AgentsIn, assign_agents
+    from churnradar.api.routes.campaigns import AgentsIn, assign_agents, contacts
 
     require(p.role, "targets")
+    contacts(
+        campaign_id, p, request, page=1, page_size=1, agent=None
+    )  # outside the caller's regions: 404 first
     lang = lang_of(request)
     names = [a for a in agents.replace("，", ",").replace(",", " ").split() if a]
     try:
