@@ -368,7 +368,9 @@ def _campaign_members(store: ReadStore, scope: RegionScope, engine: Any, campaig
 
     members = ops_members(store, scope, engine, campaign_id)
     if members is None or (not scope.everything and not len(members)):
-        raise NotInScope(f"no operational campaign {campaign_id!r} in your regions")
+        raise NotInScope(
+            f"no campaign {campaign_id!r} in your regions with contacts to work (not an operational campaign)"
+        )
     return members
 
 
