@@ -235,9 +235,6 @@ def realised_outcomes(
     from churnradar.periods import add_months
     from churnradar.views.scores import score_months
 
-    col = f"p_churn_{int(horizon)}m"
-    if not store.has("score") or col not in store.columns("score"):
-        return []
     rec = current_model(store) or {}
     d = get_definition(rec.get("label_definition") or "offnet")
     if horizon not in d.horizons:
@@ -247,6 +244,9 @@ def realised_outcomes(
             f"horizon {horizon} is not labelled by churn definition {d.name!r}; expected one of "
             f"{', '.join(map(str, d.horizons))}"
         )
+    col = f"p_churn_{int(horizon)}m"
+    if not store.has("score") or col not in store.columns("score"):
+        return []
     last = store.data_months()[1]
     wait = horizon + confirmation_months(d)
     settled = [m for m in score_months(store) if add_months(m, wait) <= last][-months:]

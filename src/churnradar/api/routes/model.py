@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from churnradar.api.auth import Principal
 from churnradar.api.deps import permission
@@ -51,3 +51,24 @@ def backtest(p: ModelDep, request: Request) -> dict[str, Any]:
         "metrics": cur.get("metrics"),
         "backtest": data.backtest_rows(),  # a stored rolling-origin backtest, when one was written
     }
+
+
+@router.get("/outcomes")
+def outcomes(
+    p: ModelDep, request: Request, horizon: Annotated[int, Query(ge=1, le=24)] = 1
+) -> dict[str, Any]:
+    """Realised outcomes of earlier score batches in the caller's regions: per scored month whose
+    outcome window has closed and per risk level, lines scored, churned within ``horizon`` months,
+    realised rate, mean predicted probability, ROC-AUC and lift (the model page's table)."""
+    from churnradar.views.model import realised_outcomes
+
+    return {"horizon": horizon, "months": realised_outcomes(request.app.state.data.store, p.scope, horizon)}
+
+
+@router.get("/drift")
+def drift(p: ModelDep, request: Request) -> dict[str, Any]:
+    """PSI by month of the current model's score and features against its training month, from the
+    monitoring of the monthly cycle (empty before any)."""
+    from churnradar.views.model import drift as drift_view
+
+    return drift_view(request.app.state.data.store)
