@@ -8,6 +8,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,10 @@ from typing import Any
 import pytest
 
 TEST_KEY = "churnradar-test-key-not-secret"
+
+# Spark's Python workers (the scoring test's mapInArrow) run this interpreter, whichever test starts
+# the one Spark session of a worker, rather than the first `python3` on the PATH
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 @dataclass(frozen=True)
@@ -38,22 +43,34 @@ CACHE_ROOT = Path(
 
 #: the code an operator's files and store depend on: a change to any of it rebuilds the operator
 _BUILD_SOURCES = ("simulate", "ingest", "schema", "store", "periods.py", "errors.py")
+#: the whole package, for what trained models, scores and cycles depend on (nearly every part of it)
+WHOLE_PACKAGE = ("",)
+_DISTS = ("duckdb", "pyarrow", "numpy", "pandas")
+_MODEL_DISTS = (*_DISTS, "ibis-framework", "lightgbm", "numba", "scikit-learn", "scipy")
 
 
-def source_hash() -> str:
-    """Digest of the simulator's, ingest's and store's source and of the library versions they use."""
+def source_hash(sources: tuple[str, ...] = _BUILD_SOURCES) -> str:
+    """Digest of the package's ``sources`` (folders or files; ``WHOLE_PACKAGE``: its Python and TOML
+    files) and of the library versions they use."""
     import importlib.metadata as md
 
     import churnradar
 
     pkg = Path(churnradar.__file__).parent
+    whole = sources == WHOLE_PACKAGE
     h = hashlib.sha256()
-    for name in _BUILD_SOURCES:
+    for name in sources:
         base = pkg / name
-        for f in sorted(base.rglob("*.py")) if base.is_dir() else [base]:
+        if base.is_dir():
+            files = sorted(
+                f for pattern in ("*.py", "*.toml") if whole or pattern == "*.py" for f in base.rglob(pattern)
+            )
+        else:
+            files = [base]
+        for f in files:
             h.update(str(f.relative_to(pkg)).encode())
             h.update(f.read_bytes())
-    for dist in ("duckdb", "pyarrow", "numpy", "pandas"):
+    for dist in _MODEL_DISTS if whole else _DISTS:
         h.update(f"{dist}={md.version(dist)}".encode())
     return h.hexdigest()[:16]
 
@@ -69,13 +86,27 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def cached_build(key: str, build: Callable[[Path], None]) -> Path:
-    """The folder ``build(folder)`` fills, built once per ``key`` and source hash and kept on disk.
+def cached_build(
+    key: str,
+    build: Callable[[Path], None],
+    sources: tuple[str, ...] = _BUILD_SOURCES,
+    also: tuple[Path, ...] = (),
+) -> Path:
+    """The folder ``build(folder)`` fills, built once per ``key`` and hash of ``sources`` (the
+    package's parts it depends on; ``WHOLE_PACKAGE`` for anything that trains or scores a model) and
+    of the files ``also`` (the test module holding ``build``), kept on disk: the parallel workers of
+    a run (and later runs) build it once.
 
     Callers copy what they need out of it: tests write into their operator (labels, scores), and the
     cached original must stay as built.
     """
-    final = CACHE_ROOT / f"{key}-{source_hash()}"
+    digest = source_hash(sources)
+    if also:
+        h = hashlib.sha256(digest.encode())
+        for f in also:
+            h.update(Path(f).read_bytes())
+        digest = h.hexdigest()[:16]
+    final = CACHE_ROOT / f"{key}-{digest}"
     with _locked(CACHE_ROOT / f"{final.name}.lock"):
         if not (final / ".complete").exists():
             shutil.rmtree(final, ignore_errors=True)
@@ -86,6 +117,11 @@ def cached_build(key: str, build: Callable[[Path], None]) -> Path:
             (work / ".complete").write_text(key)
             work.rename(final)
     return final
+
+
+def params_digest(value: Any) -> str:
+    """A short digest of ``repr(value)``, for cache keys of fixtures built with settings."""
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:10]
 
 
 def build_operator(
@@ -114,7 +150,7 @@ def build_operator(
         )
         ingest([folder / "data"], store=folder / "store.duckdb", key=TEST_KEY)
 
-    cfg = "" if config is None else "-" + hashlib.sha256(repr(config).encode()).hexdigest()[:10]
+    cfg = "" if config is None else "-" + params_digest(config)
     cached = cached_build(f"op-{subscribers}x{months}-s{seed}-{start}{cfg}", build)
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(cached / "data", root / "data", dirs_exist_ok=True)
@@ -146,14 +182,70 @@ def chromium_args() -> list[str]:
     ]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the groups
+def is_spark_test(item: pytest.Item) -> bool:
+    """A test that starts Apache Spark: marked ``spark``, or run with the ``spark`` backend."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return item.get_closest_marker("spark") is not None or "spark" in params.values()
+
+
+def _shares_module_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a module- or class-scoped fixture (built once per module and worker)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(fd[-1].scope in ("module", "class") for fd in defs if fd)
+
+
+def _module_id(item: pytest.Item) -> str:
+    module = item.getparent(pytest.Module)
+    return module.nodeid if module is not None else item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(wrapper=True)  # around every other hook, xdist's included
 def pytest_collection_modifyitems(config, items):
-    """Tests that start Apache Spark (marked ``spark`` or run with the ``spark`` backend) share one
-    worker under ``--dist loadgroup``: one JVM per run instead of one per worker."""
+    """Groups for xdist's ``--dist loadgroup`` (pyproject's addopts), each run by one worker:
+
+    - ``spark``: the tests that start Apache Spark (one JVM per run instead of one per worker), and
+      the tests sharing a module-scoped fixture with one of them;
+    - the module's id: the other tests of a module that share a module- or class-scoped fixture
+      (the fixture is built once, not once per worker: the cycle, the backtests, the reports' scopes).
+
+    The controller groups tests by the ``@<group>`` suffix of the node ids the workers report.
+    pytest-xdist (3.8) writes it to ``item._nodeid``, which pytest 9 no longer reads (the id is
+    ``item._id``, a ``NodeId``), so each Spark test was scheduled on its own and both workers
+    started a JVM. The ``xdist_group`` markers are added before xdist's hook reads them, and the
+    suffix is set after it when xdist's did not take.
+    """
+    spark_modules = {_module_id(item) for item in items if is_spark_test(item)}
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if item.get_closest_marker("spark") or "spark" in params.values():
+        if item.get_closest_marker("xdist_group") is not None:
+            continue  # grouped by its author
+        if is_spark_test(item):
             item.add_marker(pytest.mark.xdist_group("spark"))
+        elif _shares_module_fixture(item):
+            module = _module_id(item)
+            item.add_marker(pytest.mark.xdist_group("spark" if module in spark_modules else module))
+    result = yield
+    if getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        for item in items:
+            _set_group_suffix(item)
+    return result
+
+
+def _set_group_suffix(item: pytest.Item) -> None:
+    groups = {
+        str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+        for m in item.iter_markers("xdist_group")
+    }
+    if not groups:
+        return
+    suffix = "@" + "_".join(sorted(groups))
+    if item.nodeid.endswith(suffix):
+        return  # set by xdist (pytest < 9)
+    node_id = getattr(item, "_id", None)
+    if node_id is None:  # pragma: no cover - pytest < 9, where xdist's own suffix takes
+        item._nodeid = item.nodeid + suffix
+    else:
+        item._id = type(node_id).parse(item.nodeid + suffix)
 
 
 def postgres_database(url: str, prefix: str) -> str:

@@ -3,6 +3,7 @@ every role, and the app on SQLite and (when ``CHURNRADAR_TEST_POSTGRES_URL`` is 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -61,20 +62,35 @@ def _train_and_score(store: Path) -> None:
 def api_world(small_operator, tmp_path_factory) -> World:
     """A copy of the small operator with scores and per-county campaigns in both stores.
 
-    Built once per session and reused by the browser tests (a marker file in the session's base
-    temporary folder), since training the model is the slow part.
+    Built once per source hash (``tests.conftest.cached_build``: training the model is the slow
+    part), copied once per session and reused by the browser tests (a marker file in the session's
+    base temporary folder).
     """
+    import json
+
+    from tests.conftest import WHOLE_PACKAGE, cached_build
+
+    root = tmp_path_factory.getbasetemp() / "api_store"
+    ready = root / "world.json"
+    if not ready.exists():
+        key = f"api-world-{small_operator.subscribers}x{small_operator.months}-s{small_operator.seed}"
+        build = functools.partial(_build_world, small_operator.store)
+        cached = cached_build(key, build, WHOLE_PACKAGE, also=(Path(__file__),))
+        root.mkdir(exist_ok=True)
+        shutil.copy(cached / "store.duckdb", root / "store.duckdb")
+        shutil.copy(cached / "world.json", ready)
+    return World(**{**json.loads(ready.read_text()), "store": root / "store.duckdb", "ops_contacts": {}})
+
+
+def _build_world(source: Path, folder: Path) -> None:
+    """``folder/store.duckdb``: a copy of ``source`` with two counties' campaigns, scored; the facts
+    the tests need in ``folder/world.json``."""
     import json
 
     import duckdb
 
-    root = tmp_path_factory.getbasetemp() / "api_store"
-    ready = root / "world.json"
-    if ready.exists():
-        return World(**{**json.loads(ready.read_text()), "store": root / "store.duckdb", "ops_contacts": {}})
-    root.mkdir(exist_ok=True)
-    store = root / "store.duckdb"
-    shutil.copy(small_operator.store, store)
+    store = folder / "store.duckdb"
+    shutil.copy(source, store)
     con = duckdb.connect(str(store))
     try:
         counties = [
@@ -130,8 +146,7 @@ def api_world(small_operator, tmp_path_factory) -> World:
         "ops_campaign": {a: f"OP{a}", b: f"OP{b}"},
         "hist_contacts": hist_contacts,
     }
-    ready.write_text(json.dumps(facts))
-    return World(store=store, ops_contacts={}, **facts)
+    (folder / "world.json").write_text(json.dumps(facts))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from tests.api._light_login import login
 from tests.api.conftest import PASSWORD
 from tests.conftest import TEST_KEY
 
@@ -65,7 +66,7 @@ def test_phone_search_finds_a_subscriber_in_scope(api, phones, operator_key):
     assert out["matches"][0]["matched"] == "phone" and out["matches"][0]["county_id"] == w.county_a
     assert out["by_phone"] is True and number not in r.text
 
-    session = api.login("rm_a")
+    session = login(api, "rm_a")
     r = session.post("/search", data={"q": number, "csrf_token": session.csrf}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/subscribers/{sid}"
     assert session.get(r.headers["location"]).status_code == 200
@@ -75,7 +76,7 @@ def test_id_search_reads_the_id_as_ingest_stores_it(api):
     """Ids are trimmed and upper-cased at ingest: `` u000000001 `` finds ``U000000001``; no key is needed."""
     w = api.world
     sid = w.subs[w.county_a][0]
-    session = api.login("rm_a")
+    session = login(api, "rm_a")
     r = session.post(
         "/search", data={"q": f"  {sid.lower()} ", "csrf_token": session.csrf}, follow_redirects=False
     )
@@ -89,7 +90,7 @@ def test_a_number_outside_your_regions_answers_as_an_unknown_number(api, phones,
     other_sid, other = next(iter(phones[w.county_b].items()))
     unknown = _unknown_number(phones)
     other_id = w.subs[w.county_b][0]
-    api_client, session = api.client("rm_a"), api.login("rm_a")
+    api_client, session = api.client("rm_a"), login(api, "rm_a")
     answers = {}
     for name, q in (
         ("other", other),
@@ -122,7 +123,7 @@ def test_the_number_never_reaches_a_url_log_audit_row_or_message(
     sid, mine = next(iter(phones[w.county_a].items()))
     _, theirs = next(iter(phones[w.county_b].items()))
     numbers = [mine, theirs, _unknown_number(phones)]
-    session = api.login("rm_a")
+    session = login(api, "rm_a")
     answers = []
     for n in numbers:
         answers.append(session.post("/search", data={"q": n, "csrf_token": session.csrf}))
@@ -199,7 +200,7 @@ def test_the_access_log_holds_no_number(api, phones, operator_key, caplog):
 
 
 def test_search_refuses_what_is_neither_an_id_nor_a_number(api, operator_key):
-    session = api.login("rm_a")
+    session = login(api, "rm_a")
     r = session.post("/search", data={"q": "not an id!", "csrf_token": session.csrf})
     assert r.status_code == 400 and "请输入用户编码" in r.text and "not an id!" not in r.text
     r = api.client("rm_a").post("/api/search", json={"q": "<script>"})
@@ -209,7 +210,7 @@ def test_search_refuses_what_is_neither_an_id_nor_a_number(api, operator_key):
 
 
 def test_a_search_with_a_session_needs_the_csrf_token(api):
-    session = api.login("rm_a")
+    session = login(api, "rm_a")
     assert session.post("/search", data={"q": "U000000001"}).status_code == 403
     assert session.post("/api/search", json={"q": "U000000001"}).status_code == 403
     assert (
@@ -221,7 +222,7 @@ def test_a_search_with_a_session_needs_the_csrf_token(api):
 
 
 def test_every_page_has_the_search_box_posting_to_the_server(api):
-    page = api.login("agent_a").get("/risk").text
+    page = login(api, "agent_a").get("/risk").text
     form = re.search(r'<form method="post" action="/search"[^>]*>.*?</form>', page, flags=re.S).group(0)
     assert 'name="q"' in form and 'name="csrf_token"' in form and 'autocomplete="off"' in form
-    assert api.login("agent_a").get("/search").status_code == 200
+    assert login(api, "agent_a").get("/search").status_code == 200

@@ -95,7 +95,7 @@ def test_admin_creates_a_manager_who_sees_only_their_regions_and_finds_a_subscri
 
     # a phone number of county A leads to the subscriber's page
     sid, number = next(iter(phones[w.county_a].items()))
-    page.goto(url + "/")
+    page.goto(url + "/search")
     box = page.locator("header form.search input[name=q]")
     box.fill(number)
     box.press("Enter")
@@ -105,7 +105,7 @@ def test_admin_creates_a_manager_who_sees_only_their_regions_and_finds_a_subscri
     # county B's number reads exactly as a number nobody has
     answers = []
     for q in (next(iter(phones[w.county_b].values())), "19900000000"):
-        page.goto(url + "/")
+        page.goto(url + "/search")
         page.locator("header form.search input[name=q]").fill(q)
         page.locator("header form.search button").click()
         expect(page.locator("#search-problem")).to_be_visible()

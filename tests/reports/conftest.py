@@ -1,4 +1,4 @@
-"""An operator big and long enough for the reports' effects, simulated and ingested once per session.
+"""An operator big and long enough for the reports' effects, simulated and ingested once (cached on disk).
 
 20,000 subscribers × 18 months from 2024-01 (seed 5): the ¥5 promotion card launches in 2024-03 and
 its churners leave at tenure 3–9 months; two Spring Festivals (Feb 2024, Jan 2025); 18 months of
@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-KEY = "churnradar-test-key-not-secret"
-
 
 @dataclass(frozen=True)
 class ReportOperator:
@@ -26,23 +24,19 @@ class ReportOperator:
 
 @pytest.fixture(scope="session")
 def report_operator(tmp_path_factory) -> ReportOperator:
-    from churnradar.ingest import ingest
-    from churnradar.simulate import SimConfig, simulate
+    from tests.conftest import build_operator
 
-    root = tmp_path_factory.mktemp("report_operator")
-    data = root / "data"
-    simulate(
+    from churnradar.simulate import SimConfig
+
+    op = build_operator(
+        tmp_path_factory.mktemp("report_operator"),
         subscribers=20_000,
         months=18,
         seed=5,
-        out=data,
-        fmt="parquet",
         start="2024-01",
         config=SimConfig(survey_share=0.3),
     )
-    store = root / "store.duckdb"
-    ingest([data], store=store, key=KEY)
-    return ReportOperator(store, data, data / "_truth" / "churn_truth.parquet")
+    return ReportOperator(op.store, op.data_dir, op.truth)
 
 
 @pytest.fixture(scope="session")
