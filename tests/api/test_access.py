@@ -209,7 +209,26 @@ def _scope_facts(api, user):
     return subs, other, allowed
 
 
-def _values(api, user, region):
+def _plans(api) -> dict[str, str]:
+    """A target plan of each county (made by its regional manager), by county id.
+
+    Each plan's campaign is made (or refused, for a plan that lists nobody) here, so that the
+    matrix's own attempts answer alike whichever caller comes first."""
+    w = api.world
+    month = api.client("analyst").get("/api/targets").json()["months"][0]
+    made = {}
+    for user, county in (("rm_a", w.county_a), ("rm_b", w.county_b)):
+        r = api.client(user).post(
+            "/api/targets/plans", json={"as_of": month, "budget": 20000, "min_arm_rows": 40}
+        )
+        assert r.status_code == 201, r.text
+        made[county] = r.json()["plan_id"]
+        r = api.client(user).post(f"/api/targets/plans/{made[county]}/campaign", json={"name": "access"})
+        assert r.status_code in (201, 400), r.text
+    return made
+
+
+def _values(api, user, region, plans):
     """Path values naming objects of the user's own region or of the other county."""
     w = api.world
     county = w.county_a if region == "own" else w.county_b
@@ -228,6 +247,7 @@ def _values(api, user, region):
         "subscriber_id": sub,
         "campaign_id": w.ops_campaign[county],
         "contact_id": contact,
+        "plan_id": plans[county],
         "county": county,
         "code": "en",
         "name": "competitor",  # the report that held every county's figures
@@ -247,6 +267,7 @@ def test_every_route_for_every_caller_and_region(api):
 
     calls = [c for c in all_calls(api.app) if c.template not in ("/logout", "/login")]
     statuses: dict[tuple, int] = {}
+    plans = _plans(api)
     checked = 0
     for user, via in CALLERS:
         if via == "anonymous":
@@ -258,7 +279,7 @@ def test_every_route_for_every_caller_and_region(api):
             headers = {"X-CSRF-Token": client.csrf}
         facts = _scope_facts(api, user) if user else None
         for region in ("own", "other"):
-            values = _values(api, user or "rm_a", region)
+            values = _values(api, user or "rm_a", region, plans)
             for call in calls:
                 url = fill(call.template, values)
                 params = (

@@ -185,3 +185,29 @@ def test_analysts_plan_is_not_a_regional_managers(api):
     regions = {x["region"] for x in _lines(api, "analyst", pid)}
     assert regions - {w.county_a}, "every line is in county A: the test cannot see the refusal"
     assert api.client("rm_a").get(f"/api/targets/plans/{pid}").status_code == 404
+
+
+def test_plan_keeps_to_the_segments_chosen(api, rm_plan):
+    seg = _lines(api, "rm_a", rm_plan["plan_id"])[0]["segment"]
+    r = api.client("rm_a").post(
+        "/api/targets/plans",
+        json={"as_of": _month(api), "budget": 20000, "segments": [seg], "min_arm_rows": MIN_ARM_ROWS},
+    )
+    assert r.status_code == 201, r.text
+    lines = _lines(api, "rm_a", r.json()["plan_id"])
+    assert lines and {x["segment"] for x in lines} == {seg}
+    assert r.json()["n_eligible"] < rm_plan["n_eligible"]
+
+
+def test_an_empty_plan_of_another_county_stays_hidden(api):
+    """A budget no offer fits lists nobody; the plan still belongs to county B's manager, and its
+    header (counts of county B) is not county A's to read."""
+    r = api.client("rm_b").post(
+        "/api/targets/plans", json={"as_of": _month(api), "budget": 0.01, "min_arm_rows": MIN_ARM_ROWS}
+    )
+    assert r.status_code == 201, r.text
+    pid = r.json()["plan_id"]
+    assert r.json()["n_targeted"] == 0
+    assert api.client("rm_b").get(f"/api/targets/plans/{pid}").status_code == 200
+    assert api.client("rm_a").get(f"/api/targets/plans/{pid}").status_code == 404
+    assert pid not in {p["plan_id"] for p in api.client("rm_a").get("/api/targets").json()["plans"]}

@@ -46,6 +46,22 @@ def test_greedy_is_close_to_the_milp_and_reports_its_gap():
     assert 0 <= greedy.gap < 0.01
 
 
+@pytest.mark.parametrize("method", ["auto", "milp", "greedy"])
+def test_no_offer_worth_its_cost_gives_an_empty_plan(method):
+    """Every offer costs more than it keeps: an empty plan with a zero bound, not an error."""
+    value, cost, feasible = _problem(n=50, seed=4)
+    plan = optimise(
+        np.zeros_like(value),
+        cost,
+        2000,
+        feasible,
+        channel_of=["sms", "call", "sms"],
+        capacity={"call": 5},
+        method=method,
+    )
+    assert (plan.choice == -1).all() and plan.objective == 0 and plan.cost == 0 and plan.bound == 0
+
+
 def test_bad_budget_and_capacity_name_the_problem():
     value, cost, _ = _problem(n=10)
     with pytest.raises(TargetingError, match="budget -1 is invalid"):

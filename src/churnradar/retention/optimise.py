@@ -82,6 +82,8 @@ def lagrangian_bound(net, cost, chan_idx, caps, budget, iters: int = 40) -> tupl
     """Minimise the dual over the budget multiplier λ (bisection on the budget subgradient) and the
     capacity multipliers μ (coordinate bisection). Returns (bound, λ, μ)."""
     mu = np.zeros(len(caps))
+    if not len(net):  # no subscriber has an offer worth its cost: nothing to plan, nothing to bound
+        return 0.0, 0.0, mu
     ratio = np.where(cost > 0, net / np.maximum(cost, 1e-12), 0.0)
     hi_lam = float(max(ratio.max(), 0.0)) + 1.0
     lam = 0.0

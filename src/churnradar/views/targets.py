@@ -242,9 +242,17 @@ def _readable(store: ReadStore, scope: RegionScope, engine: Any, plan_id: str) -
     members = _members(engine, plan_id)
     if not scope.everything:
         ids = members["subscriber_id"].tolist()
-        if (row["regions"] == "" and not ids) or len(in_scope_ids(store, scope, ids)) < len(set(ids)):
+        # made for regions within the caller's (so an empty plan of another county stays hidden),
+        # and every member in them
+        if not _made_within(row, scope) or len(in_scope_ids(store, scope, ids)) < len(set(ids)):
             raise NotInScope(f"no target plan {plan_id!r} in your regions")
     return row, members
+
+
+def _made_within(row: Any, scope: RegionScope) -> bool:
+    """Whether the plan was made for regions within ``scope``'s (a plan of every region is not)."""
+    grids = {g for g in (row["regions"] or "").split(",") if g}
+    return bool(grids) and all(scope.allows_grid(g) for g in grids)
 
 
 def plans(store: ReadStore, scope: RegionScope, engine: Any, limit: int = 20) -> list[dict[str, Any]]:
@@ -260,10 +268,8 @@ def plans(store: ReadStore, scope: RegionScope, engine: Any, limit: int = 20) ->
         )
     out = []
     for r in rows:
-        if not scope.everything:
-            grids = {g for g in (r["regions"] or "").split(",") if g}
-            if not grids or not all(scope.allows_grid(g) for g in grids):
-                continue
+        if not scope.everything and not _made_within(r, scope):
+            continue
         out.append(_header(r))
         if len(out) >= limit:
             break
