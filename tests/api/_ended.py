@@ -9,13 +9,15 @@ from pathlib import Path
 
 import duckdb
 
-#: how the copy's leavers end: alternately deregistered (销户) and ported out (携出)
-END_KINDS = ("deregister", "port_out")
+#: how the copy's leavers go, in turn: deregistered (销户), ported out (携出), pre-deregistered (预销户)
+END_KINDS = ("deregister", "port_out", "pre_deregister")
+#: states of lines still in the default list besides ``active``
+IN_SERVICE_STATES = {"active", "suspend_oneway", "suspend_twoway"}
 
 
 def store_with_leavers(store: Path, folder: Path, county: str, n: int = 6) -> tuple[Path, list[str]]:
-    """A copy of ``store`` in ``folder`` where ``n`` scored lines of ``county`` end in the middle of
-    the last month of data; returns its path and the leavers' ids."""
+    """A copy of ``store`` in ``folder`` where ``n`` scored lines of ``county`` end (or are
+    pre-deregistered) in the middle of the last month of data; returns its path and their ids."""
     path = folder / "store.duckdb"
     shutil.copy(store, path)
     con = duckdb.connect(str(path))
@@ -33,7 +35,7 @@ def store_with_leavers(store: Path, folder: Path, county: str, n: int = 6) -> tu
         for i, sid in enumerate(leavers):
             con.execute(
                 "INSERT INTO status_event (subscriber_id, event_time, event_type, reason) VALUES (?, ?, ?, 'test')",
-                [sid, datetime.combine(last.replace(day=15), time(10)), END_KINDS[i % 2]],
+                [sid, datetime.combine(last.replace(day=15), time(10)), END_KINDS[i % len(END_KINDS)]],
             )
     finally:
         con.close()

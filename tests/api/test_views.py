@@ -74,8 +74,8 @@ def test_stored_score_is_the_newest_batch_row_with_its_model_id(api_world, store
 @pytest.fixture(scope="module")
 def changed_store(api_world, tmp_path_factory):
     """A copy whose registry has a newer model than the one that wrote the scores, an ingested
-    campaign with members in two counties, and two scored lines that leave in the last month of
-    data (one deregistered, one ported out)."""
+    campaign with members in two counties, and three scored lines that leave in the last month of
+    data (deregistered, ported out, pre-deregistered)."""
     from churnradar.models.registry import load_model, save_model
     from churnradar.store import connect
 
@@ -98,10 +98,10 @@ def changed_store(api_world, tmp_path_factory):
             )
         leavers = con.execute(
             "SELECT subscriber_id FROM score WHERE as_of = (SELECT max(as_of) FROM score) "
-            "ORDER BY subscriber_id LIMIT 2"
+            "ORDER BY subscriber_id LIMIT 3"
         ).fetchall()
         last = con.execute("SELECT max(month) FROM usage_monthly").fetchone()[0]
-        for (sid,), kind in zip(leavers, ("deregister", "port_out"), strict=True):
+        for (sid,), kind in zip(leavers, ("deregister", "port_out", "pre_deregister"), strict=True):
             con.execute(
                 "INSERT INTO status_event (subscriber_id, event_time, event_type, reason) VALUES (?, ?, ?, 'test')",
                 [sid, datetime.combine(last.replace(day=15), time(10)), kind],
@@ -112,15 +112,34 @@ def changed_store(api_world, tmp_path_factory):
 
 
 def test_risk_list_status_of_each_line_and_lines_that_left_are_left_out(changed_store):
-    """Issue 18: 在网 / 销户 / 携出 per line at the last month of data; ended lines only on request."""
+    """Issue 18: 在网 / 单停 / 双停 / 预销户 / 销户 / 携出 per line at the last month of data; lines
+    ended or pre-deregistered only on request."""
     rs = views.ReadStore.open(changed_store)
     try:
         everyone = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="all"), page_size=200)
         active = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(), page_size=1)
-        ended = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="ended"))
-        assert active["status"] == "active" and active["total"] == everyone["total"] - 2
-        assert sorted(i["status"] for i in ended["items"]) == ["deregister", "port_out"]
-        assert {i["status"] for i in everyone["items"]} <= {"active", "deregister", "port_out"}
+        ended = risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="ended"), page_size=200)
+        assert active["status"] == "active" and active["total"] == everyone["total"] - ended["total"]
+        # the three lines changed above, and the simulated lines pre-deregistered on the arrears path
+        status = {i["subscriber_id"]: i["status"] for i in ended["items"]}
+        assert ended["total"] == len(status) > 3
+        changed = [
+            r["subscriber_id"]
+            for r in rs.rows(
+                "SELECT subscriber_id FROM score WHERE as_of = (SELECT max(as_of) FROM score) "
+                "ORDER BY subscriber_id LIMIT 3"
+            )
+        ]
+        assert [status[sid] for sid in changed] == ["deregister", "port_out", "pre_deregister"]
+        assert set(status.values()) == {"deregister", "port_out", "pre_deregister"}
+        assert {i["status"] for i in everyone["items"]} <= {
+            "active",
+            "suspend_oneway",
+            "suspend_twoway",
+            "deregister",
+            "port_out",
+            "pre_deregister",
+        }
         assert ended["data_month"] == rs.data_months()[1]
         with pytest.raises(ConfigError, match="status 'gone'"):
             risk.risk_list(rs, views.EVERYTHING, risk.RiskFilters(status="gone"))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from tests.api._ended import END_KINDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -220,24 +221,31 @@ def test_status_control_shows_ended_lines_only_when_asked(page, leavers_server, 
     expect(page.locator("select[name=status]")).to_have_value("active")
     ids = page.locator("#risk-table a.sub-link").all_inner_texts()
     assert ids and not set(ids) & set(server["leavers"])
-    assert set(page.locator("#risk-table td.line-status").all_inner_texts()) == {"在网"}
+    assert set(page.locator("#risk-table td.line-status").all_inner_texts()) <= {"在网", "单停", "双停"}
     active = int(page.locator("#risk-total").get_attribute("data-total"))
 
     page.select_option("select[name=status]", "ended")
     page.click("#risk-apply")
     expect(page).to_have_url(re.compile(r"status=ended"))
-    expect(page.locator("#risk-total")).to_have_attribute("data-total", str(len(server["leavers"])))
+    expect(page.locator("#risk-table td.line-status", has_text="在网")).to_have_count(0)
+    expect(page.locator("#risk-table td.line-status", has_text="销户").first).to_be_visible()
+    total = int(page.locator("#risk-total").get_attribute("data-total"))
     ids = page.locator("#risk-table a.sub-link").all_inner_texts()
-    assert sorted(ids) == sorted(server["leavers"])
-    assert set(page.locator("#risk-table td.line-status").all_inner_texts()) == {"销户", "携号转网（携出）"}
+    # the copy's leavers, and lines the simulator pre-deregistered on the arrears path
+    assert set(server["leavers"]) <= set(ids) and len(ids) == total
+    assert set(page.locator("#risk-table td.line-status").all_inner_texts()) == {
+        "销户",
+        "携号转网（携出）",
+        "预销户",
+    }
     rows = _export_rows(page)
-    assert sorted(r["subscriber_id"] for r in rows) == sorted(server["leavers"])
-    assert {r["status"] for r in rows} == {"deregister", "port_out"}
+    assert sorted(r["subscriber_id"] for r in rows) == sorted(ids)
+    assert {r["status"] for r in rows} == set(END_KINDS)
 
     page.select_option("select[name=status]", "all")
     page.click("#risk-apply")
     expect(page).to_have_url(re.compile(r"status=all"))
-    expect(page.locator("#risk-total")).to_have_attribute("data-total", str(active + len(server["leavers"])))
+    expect(page.locator("#risk-total")).to_have_attribute("data-total", str(active + total))
     assert [e for e in console_errors if not e.startswith("requestfailed: ") or "/export.csv" not in e] == []
 
 

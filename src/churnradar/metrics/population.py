@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 
 from churnradar.periods import add_months, month_end, month_end_exclusive
-from churnradar.schema.enums import END_EVENTS
+from churnradar.schema.enums import END_EVENTS, SUSPEND_EVENTS
 
 if TYPE_CHECKING:
     from churnradar.store.backends import Backend
@@ -58,6 +58,27 @@ def line_ends(
     return ends.group_by("subscriber_id").agg(
         end_time=ends.event_time.min(), end_type=ends.event_type.argmin(ends.event_time), **extra
     )
+
+
+#: Events that set a line's service state (a package change does not)
+STATE_EVENTS: tuple[str, ...] = ("activate", "reactivate", *SUSPEND_EVENTS)
+#: States of a line on its way out or gone: ended, or pre-deregistered (预销户, 销户 follows)
+LEAVING_STATES: tuple[str, ...] = (*END_EVENTS, "pre_deregister")
+
+
+def line_states(status_event: ir.Table, before: datetime) -> ir.Table:
+    """Each line's state just before ``before`` that is not plain in service: ``subscriber_id`` and
+    ``state``, the code of its first deregistration or port-out (:func:`line_ends`) when it has
+    ended, else of its latest suspension (单停, 双停, 预销户) when no activation or reactivation
+    followed it. Lines in service have no row."""
+    ends = line_ends(status_event, before).select("subscriber_id", state=ibis._.end_type)
+    ev = status_event.filter(
+        status_event.event_type.isin(STATE_EVENTS) & (status_event.event_time < ibis.timestamp(before))
+    )
+    latest = ev.group_by("subscriber_id").agg(state=ev.event_type.argmax(ev.event_time))
+    suspended = latest.filter(latest.state.isin(SUSPEND_EVENTS)).anti_join(ends, "subscriber_id")
+    schema = {"subscriber_id": "string", "state": "string"}  # one nullability for the union
+    return ends.cast(schema).union(suspended.cast(schema))
 
 
 def lifespans(subscription: ir.Table, status_event: ir.Table) -> ir.Table:

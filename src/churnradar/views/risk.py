@@ -1,9 +1,11 @@
 """The risk list: the newest scores in scope, riskiest first, filtered and paged.
 
-Each line carries its ``status`` at the last month of data: ``active`` (在网), ``deregister`` (销户)
-or ``port_out`` (携出), from the first deregistration or port-out the store records
-(:func:`churnradar.metrics.population.line_ends`, the metrics layer's definition). By default the
-list holds active lines only: a score batch older than the data may name lines that have left since.
+Each line carries its ``status`` at the end of the last month of data: ``active`` (in service), the
+code of its first deregistration or port-out (``deregister`` 销户, ``port_out`` 携出), else of its
+latest suspension (``suspend_oneway`` 单停, ``suspend_twoway`` 双停, ``pre_deregister`` 预销户)
+(:func:`churnradar.metrics.population.line_states`, the metrics layer's definition). By default the
+list leaves out the lines that have left or are leaving (``LEAVING_STATES``: ended or
+pre-deregistered): a score batch older than the data may name lines that have left since.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from churnradar.views.store import ReadStore
 #: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
 RISK_LEVELS = ("low", "medium", "high", "very_high")
 MAX_PAGE_SIZE = 200
-#: The ``status`` filter: lines in network at the last month of data (the default), lines that
-#: have left by then, or both.
+#: The ``status`` filter: lines neither ended nor pre-deregistered at the end of the last month of
+#: data (the default; suspended lines included), the others (``LEAVING_STATES``), or both.
 STATUS_FILTERS = ("active", "ended", "all")
 
 
@@ -91,8 +93,15 @@ def risk_list(
     where += lines
     wparams += lparams
     if status != "all":
-        where.append("le.end_type IS NULL" if status == "active" else "le.end_type IS NOT NULL")
-    ends = f"LEFT JOIN ({ended_lines_sql(store)}) le ON le.subscriber_id = subs.subscriber_id"
+        from churnradar.metrics.population import LEAVING_STATES
+
+        leaving = ", ".join(f"'{s}'" for s in LEAVING_STATES)
+        where.append(
+            f"coalesce(le.state, 'active') NOT IN ({leaving})"
+            if status == "active"
+            else f"le.state IN ({leaving})"
+        )
+    ends = f"LEFT JOIN ({line_states_sql(store)}) le ON le.subscriber_id = subs.subscriber_id"
     if info["state"] == "no_model":
         base = ""
         if store.has("feature_snapshot"):
@@ -104,7 +113,7 @@ def risk_list(
             where.append("FALSE")  # nothing has a segment, value or risk before a model
         sql = f"""WITH {cte}
             SELECT subs.subscriber_id, subs.county_id, subs.county_name, subs.county_name_en, subs.grid_id,
-                   subs.grid_name, subs.package_id, coalesce(le.end_type, 'active') AS status, NULL AS p,
+                   subs.grid_name, subs.package_id, coalesce(le.state, 'active') AS status, NULL AS p,
                    NULL AS health
             FROM subs {base} {ends} WHERE {" AND ".join(where)}"""
         order = _order(filters.sort, [], "subscriber_id")
@@ -128,7 +137,7 @@ def risk_list(
         sel_cols = ", ".join(f'sc."{c}"' for c in extra)
         sql = f"""WITH {cte}
             SELECT subs.subscriber_id, subs.county_id, subs.county_name, subs.county_name_en, subs.grid_id,
-                   subs.grid_name, subs.package_id, coalesce(le.end_type, 'active') AS status, sc.{pcol} AS p,
+                   subs.grid_name, subs.package_id, coalesce(le.state, 'active') AS status, sc.{pcol} AS p,
                    {sel_cols}
             FROM subs JOIN {sel} sc ON sc.subscriber_id = subs.subscriber_id {ends}
             WHERE {" AND ".join(where)}"""
@@ -185,22 +194,20 @@ def _order(sort: str | None, cols: list[str], default: str) -> str:
     return f'"{col}" {"DESC" if sort.startswith("-") else "ASC"} NULLS LAST, subscriber_id'
 
 
-def ended_lines_sql(store: ReadStore) -> str:
-    """A query of the lines that left by the end of the last month of data (``subscriber_id``,
-    ``end_type``): :func:`churnradar.metrics.population.line_ends` compiled once per store."""
+def line_states_sql(store: ReadStore) -> str:
+    """A query of the lines not plain in service at the end of the last month of data
+    (``subscriber_id``, ``state``): :func:`churnradar.metrics.population.line_states` compiled once
+    per store."""
 
     def build() -> str:
-        import ibis
-
-        from churnradar.metrics.population import line_ends
+        from churnradar.metrics.population import line_states
         from churnradar.periods import month_end_exclusive
 
         bk = store.backend()
         try:
-            ends = line_ends(bk.table("status_event"))
-            before = ends.filter(ends.end_time < ibis.literal(month_end_exclusive(store.data_months()[1])))
-            return str(bk.con.compile(before.select("subscriber_id", "end_type")))
+            states = line_states(bk.table("status_event"), month_end_exclusive(store.data_months()[1]))
+            return str(bk.con.compile(states))
         finally:
             bk.close()
 
-    return store.memo("ended_lines_sql", build)
+    return store.memo("line_states_sql", build)
