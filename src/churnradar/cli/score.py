@@ -7,14 +7,17 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from churnradar.cli._app import AsOfOption, JsonOption, StoreOption, app, console, emit_json
+from churnradar.cli._app import JsonOption, StoreOption, app, console, emit_json
 from churnradar.cli._progress import progress_bar
 
 
 @app.command()
 def score(
     store: StoreOption,
-    as_of: AsOfOption,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Month to score, YYYY-MM; default: the last month of data."),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -48,8 +51,15 @@ def score(
     another feature-set version is refused.
 
     Example: `churnradar score --store operator.duckdb --as-of 2024-06 --backend spark`
+    (without `--as-of`: the latest complete month, the last month of data)
     """
     from churnradar.models import score_store
+
+    if as_of is None:
+        from churnradar.as_of import latest_month
+        from churnradar.periods import format_month
+
+        as_of = format_month(latest_month(store))
 
     with progress_bar(disable=json_out) as progress:
         result = score_store(

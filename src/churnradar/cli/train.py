@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from churnradar.cli._app import AsOfOption, JsonOption, StoreOption, app, console, emit_json
+from churnradar.cli._app import JsonOption, StoreOption, app, console, emit_json
 from churnradar.cli._progress import progress_bar
 
 
@@ -45,7 +45,14 @@ def capacity_line(p: dict) -> str:
 @app.command()
 def train(
     store: StoreOption,
-    as_of: AsOfOption,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Training month, YYYY-MM; default: the last month of data less the churn definition's "
+            "confirmation months (its outcomes are final by then).",
+        ),
+    ] = None,
     feature_set: Annotated[str, typer.Option("--feature-set", help="Feature set: core or numeric.")] = "core",
     definition: Annotated[
         str | None,
@@ -113,6 +120,7 @@ def train(
     The booster's capacity (leaves, rows per leaf, learning rate, trees) is chosen on the training window's last outcome month, with early stopping, within `--budget` seconds; `--params` fixes it.
 
     Example: `churnradar train --store operator.duckdb --as-of 2024-06 --memory 16GB`
+    (without `--as-of`: the newest month whose outcomes are final)
     """
     from churnradar.cli.fit_table import _params
     from churnradar.errors import ConfigError
@@ -122,6 +130,11 @@ def train(
 
     if budget is not None and not budget > 0:
         raise ConfigError(f"--budget {budget} must be a positive number of seconds")
+    if as_of is None:
+        from churnradar.as_of import default_training_month
+        from churnradar.periods import format_month
+
+        as_of = format_month(default_training_month(store, definition))
     fixed = check_hazard_params(_params(params) or {})
     for key, value in (("n_estimators", trees), ("num_leaves", leaves)):
         if value is not None:

@@ -32,7 +32,10 @@ def overview(
     revenue, risk) and the monthly trend, for the caller's regions or the ``county`` or ``grid``
     chosen; ``month``, ``data_month`` and ``score_month`` say which months they are."""
     f = _filters(request, p, "overview", month=month, county=county, grid=grid)
-    return _jsonable(request.app.state.data.overview(p.scope, f))
+    out = _jsonable(request.app.state.data.overview(p.scope, f))
+    for key in ("data_month", "score_month"):  # YYYY-MM (None before any scoring)
+        out[key] = out[key][:7] if out.get(key) else None
+    return out
 
 
 @router.get("/churn/regions")
