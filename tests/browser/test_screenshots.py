@@ -1,7 +1,7 @@
 """Screenshots of every dashboard page in zh-CN and en at 1440 px and 390 px, for anyone to look at
 (``scripts/screenshots.sh`` runs just this): ``out/screenshots/pages/<lang>-<width>/<page>.png``.
-Besides, the page of the risk list's first (scored) subscriber and the overview with a KPI card's
-口径 open. Each page loads without a console error and fits 1440 px; the overview, risk list and
+Besides, the page of the risk list's first (scored) subscriber, the overview with a KPI card's
+口径 open, the target lists, the subscriber search, the sign-in page and the administration pages. Each page loads without a console error and fits 1440 px; the overview, risk list and
 subscriber pages also fit 390 px."""
 
 from __future__ import annotations
@@ -29,10 +29,25 @@ PHONE_PAGES = {"overview", "risk", "subscriber", "subscriber_scored"}
 def test_screenshot_of_every_page(page, login, live_server, console_errors, lang, width):
     server = live_server
     page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
-    login("browser_analyst", lang)
     out = SCREENSHOTS / "pages" / f"{lang}-{width}"
     out.mkdir(parents=True, exist_ok=True)
-    pages = dashboard_pages(server["world"])
+    if lang == "zh":  # the sign-in page, before signing in (it follows the browser's language)
+        page.goto(server["url"] + "/login")
+        page.screenshot(path=str(out / "login.png"), full_page=True)
+    login("browser_analyst", lang)
+    pages = [*dashboard_pages(server["world"]), ("targets", "/targets"), ("search", "/search")]
+    _shoot(page, server, out, width, pages)
+    page.context.clear_cookies()
+    login("browser_admin", lang)
+    _shoot(page, server, out, width, [(f"admin_{n}", f"/admin/{n}") for n in ADMIN_PAGES])
+    assert console_errors == []
+
+
+#: the administration pages (an administrator's)
+ADMIN_PAGES = ("users", "tokens", "roles", "regions", "audit")
+
+
+def _shoot(page, server, out, width, pages) -> None:
     for name, path in pages:
         resp = page.goto(server["url"] + path)
         assert resp is not None and resp.status == 200, (name, resp and resp.status)
@@ -51,4 +66,3 @@ def test_screenshot_of_every_page(page, login, live_server, console_errors, lang
             page.locator("#kpi-churn_rate_last_month button.info").click()
             expect(page.locator("#kpi-churn_rate_last_month .def")).to_be_visible()
             page.screenshot(path=str(out / "overview_definition.png"))
-    assert console_errors == []

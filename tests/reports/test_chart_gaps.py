@@ -228,3 +228,35 @@ def test_every_workbook_chart_block_leaves_unfinished_months_blank(built_reports
                     checked += 1
                 r += 1
     assert checked >= 3 * len(sheets) > 0, (checked, sheets)
+
+
+def test_chromium_draws_unfinished_and_suppressed_months_as_gaps(built_reports, html_reports, page):
+    """In the report as Chromium draws it, the live ECharts series of the customer-group chart hold
+    no value (null, a gap: lines are not joined across it) at the unfinished months and at the
+    suppressed cells, never 0."""
+    rep = built_reports["churn"]
+    sec = rep.section("group")
+    unfinished = provisional_months(sec)
+    page.goto(html_reports["churn"].as_uri())
+    page.wait_for_function("window.__churnradarCharts !== undefined")
+    drawn = page.evaluate(
+        """(title) => {
+            const head = Array.from(document.querySelectorAll('.chart-title')).find(e => e.textContent === title);
+            const opt = echarts.getInstanceByDom(head.nextElementSibling).getOption();
+            return {months: opt.xAxis[0].data,
+                    series: opt.series.map(s => ({name: s.name, data: s.data, connect: !!s.connectNulls}))};
+        }""",
+        sec.chart.title,
+    )
+    months = drawn["months"]
+    assert unfinished and set(unfinished) <= set(months)
+    tab = sec.table
+    hidden = {(r["label"], r["month"]) for _, r in tab[tab["suppressed"] & tab["rate"].isna()].iterrows()}
+    gaps = 0
+    for s in drawn["series"]:
+        assert not s["connect"], s["name"]
+        for m, v in zip(months, s["data"], strict=True):
+            if m in unfinished or (s["name"], m) in hidden:
+                assert v is None, (s["name"], m, v)
+                gaps += 1
+    assert gaps >= len(unfinished) * len(drawn["series"]) > 0

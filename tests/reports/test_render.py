@@ -81,3 +81,41 @@ def test_english_report_uses_the_english_catalogue(ctx, html_reports, tmp_path):
     assert '<html lang="en">' in text and "Department KPI sheet" in text and "Key-account dept." in text
     zh = html_reports["kpi"].read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in zh and "部门考核指标" in zh and "Department KPI" not in zh
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+
+
+def _without_glosses(text: str) -> str:
+    """``text`` less the Chinese terms given in parentheses after their English (``Customer retention
+    (客保率)``): the one place Chinese may appear in English output, for readers who know the term."""
+    return re.sub(r"\([^()]*\)", lambda m: "" if not re.search(r"[a-z]{2,}", m.group(0)) else m.group(0), text)
+
+
+def test_english_kpi_report_and_workbook_hold_no_chinese(ctx, tmp_path):
+    """The English department KPI report, as HTML and as a workbook, has no Chinese heading, label,
+    unit or note (issue 18, item 9): Chinese appears only as a term's gloss in parentheses after its
+    English."""
+    from dataclasses import replace
+
+    from openpyxl import load_workbook
+
+    from churnradar.reports import build_report
+    from churnradar.reports.html import render_html
+    from churnradar.reports.xlsx import render_xlsx
+
+    rep = build_report(replace(ctx, lang="en"), "kpi")
+    text = _without_vendor_script(Path(render_html(rep, tmp_path / "kpi.html")).read_text(encoding="utf-8"))
+    assert '<html lang="en">' in text
+    found = sorted(set(CJK.findall(_without_glosses(text))))
+    assert not found, found[:20]
+    wb = load_workbook(render_xlsx([rep], tmp_path / "kpi.xlsx"))
+    cells = [
+        (ws.title, c.coordinate, c.value)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and CJK.search(_without_glosses(c.value))
+    ]
+    titles = [ws.title for ws in wb.worksheets if CJK.search(_without_glosses(ws.title))]
+    assert not titles and not cells, (titles, cells[:20])

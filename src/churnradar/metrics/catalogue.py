@@ -64,7 +64,7 @@ _IN_NET_ZH = "开户日期不晚于该月最后一天、且该月结束前未记
 _IN_NET_EN = "lines activated on or before the month's last day with no deregistration or port-out recorded before the month ended"
 _EXIT_ZH = "按BSS记录月份计（销户/携出事件所在月）；只计上月末在网的号码；网内号码重选、资费重选的旧号不计（客户仍在网）"
 _EXIT_EN = (
-    "dated by the recorded month (BSS 销户 / port-out event); only lines in network at the end of the "
+    "dated by the recorded month (the BSS deregistration (销户) or port-out event); only lines in network at the end of the "
     "previous month; the old numbers of in-network number or tariff re-selections are excluded (the customer stayed)"
 )
 _LEFT_ZH = (
@@ -73,7 +73,7 @@ _LEFT_ZH = (
 )
 _LEFT_EN = (
     "dated by the month the customer left (last month with billable activity, never later than the "
-    f"recorded event); on the arrears path 销户 is recorded about {DEREGISTRATION_LAG_MONTHS} months later, "
+    f"recorded event); on the arrears path the deregistration (销户) is recorded about {DEREGISTRATION_LAG_MONTHS} months later, "
     f"so the last {DEREGISTRATION_LAG_MONTHS} months of data are provisional; only lines in network at "
     "the end of the previous month; re-selections excluded"
 )
@@ -151,7 +151,7 @@ _ENTRIES: list[Metric] = [
         "deregistrations / lines_start",
         "销户数 / 上月末在网数（经分口径：分子为销户数，携出另计）；" + _EXIT_ZH,
         "deregistrations / lines in network at the end of the previous month (the BI convention: the "
-        "numerator is 销户, port-outs are counted apart); " + _EXIT_EN,
+        "numerator is deregistrations (销户), port-outs are counted apart); " + _EXIT_EN,
         ratio=("deregistrations", "lines_start"),
     ),
     _m(
