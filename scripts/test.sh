@@ -45,4 +45,6 @@ python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"
 if [ "${CHURNRADAR_TEST_HOSTILE:-0}" = 1 ]; then
   echo "== pytest -m hostile"
   python -m pytest -m hostile -q -n 2
+  echo "== pytest -m ci"
+  python -m pytest -m ci -q -n 0
 fi

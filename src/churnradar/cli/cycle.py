@@ -54,6 +54,21 @@ def cycle(
             "of the machine's memory).",
         ),
     ] = "default",
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="Engine of labels, features, training's panel, scoring and metrics: duckdb (default) "
+            "or spark (reads the store's tables as Parquet; results are written to the store).",
+        ),
+    ] = "duckdb",
+    min_arm_rows: Annotated[
+        int,
+        typer.Option(
+            "--min-arm-rows",
+            help="Logged treated members (with consent) an offer needs before the target list learns its uplift.",
+        ),
+    ] = 300,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would run and why; run nothing.")
     ] = False,
@@ -78,6 +93,8 @@ def cycle(
         budget=budget,
         reports=reports,
         memory=memory,
+        backend=backend,
+        min_arm_rows=min_arm_rows,
     )
 
     def said(run) -> None:  # type: ignore[no-untyped-def]

@@ -37,6 +37,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from churnradar.as_of import confirmation_lag, store_definition, training_month
 from churnradar.cycle.records import StageRecord, read_records, write_record
 from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.periods import add_months, format_month, months_between, parse_month
@@ -68,6 +69,11 @@ class CycleOptions:
     reports: Path | None = None
     memory: str | None = "default"
     feature_set: str = "core"
+    #: engine of labels, features, training's panel, scoring and the metrics: ``duckdb`` or ``spark``
+    #: (Spark reads the store's tables as Parquet; results are written to the store either way)
+    backend: str = "duckdb"
+    #: logged treated members (with consent) an offer needs before the target list learns its uplift
+    min_arm_rows: int = 300
 
 
 @dataclass
@@ -173,26 +179,6 @@ def _files_fingerprint(source: Path) -> list[tuple[str, int, int]]:
     ]
 
 
-def _definition(store: Path, asked: str | None) -> str:
-    if asked is not None:
-        return asked
-    from churnradar.labels import default_definition
-    from churnradar.store.backends import open_backend
-
-    bk = open_backend(store)
-    try:
-        return default_definition(bk)[0]
-    finally:
-        bk.close()
-
-
-def _confirmation_months(definition: str) -> int:
-    from churnradar.evaluate.backtest import confirmation_months
-    from churnradar.labels import get_definition
-
-    return confirmation_months(get_definition(definition))
-
-
 def _newest_model(store: Path, month: date, definition: str) -> Any:
     from churnradar.models.registry import list_models
 
@@ -259,6 +245,12 @@ def run_cycle(
         )
     if opts.retrain_months < 1:
         raise ConfigError(f"--retrain-months {opts.retrain_months} is out of range; expected 1 or more")
+    from churnradar.store.backends import BACKENDS
+
+    if opts.backend not in BACKENDS:
+        raise ConfigError(f"--backend {opts.backend!r} is not known; expected one of {', '.join(BACKENDS)}")
+    if opts.min_arm_rows < 1:
+        raise ConfigError(f"--min-arm-rows {opts.min_arm_rows} is out of range; expected 1 or more")
     if opts.budget is not None and opts.budget <= 0:
         raise ConfigError(f"--budget {opts.budget} is out of range; expected a positive amount")
     report = progress or (lambda *_a: None)
@@ -327,21 +319,21 @@ def run_cycle(
             return
 
         data = _data_version(store) if store.exists() else "new"
-        definition = _definition(store, opts.definition)
-        lag = _confirmation_months(definition)
+        definition = store_definition(store, opts.definition)
+        lag = confirmation_lag(definition)
         if name == "labels":
             as_of = add_months(month, -(LABEL_HORIZON_MONTHS + lag))
             go, why = decide(name, f"data {data}", (data, definition))
             if go and not dry_run:
                 from churnradar.labels import label_store
 
-                lr = label_store(store, as_of, definition)
+                lr = label_store(store, as_of, definition, backend=opts.backend)
                 run = StageRun(
                     name,
                     "ran",
                     why,
                     rows=lr.labels.num_rows,
-                    detail={"as_of": format_month(as_of), "definition": definition},
+                    detail={"as_of": format_month(as_of), "definition": definition, "backend": opts.backend},
                 )
                 finish(run, started)
                 emit(run)
@@ -354,20 +346,24 @@ def run_cycle(
             if go and not dry_run:
                 from churnradar.features import write_snapshot
 
-                snap = write_snapshot(store, month, opts.feature_set)
+                snap = write_snapshot(store, month, opts.feature_set, backend=opts.backend)
                 run = StageRun(
                     name,
                     "ran",
                     why,
                     rows=snap.rows,
-                    detail={"features": len(snap.features), "skipped": len(snap.skipped)},
+                    detail={
+                        "features": len(snap.features),
+                        "skipped": len(snap.skipped),
+                        "backend": opts.backend,
+                    },
                 )
                 finish(run, started)
                 emit(run)
                 return
         elif name == "train":
             # outcomes up to the training month must be in the data: it lies `lag` months back
-            train_month = add_months(month, -lag)
+            train_month = training_month(month, definition)
             newest = _newest_model(store, train_month, definition)
             alert = _last_alert(store, month)
             age = None if newest is None else months_between(newest.as_of, train_month)
@@ -417,6 +413,7 @@ def run_cycle(
                 definition=definition,
                 memory=opts.memory,
                 gap_months=gap,
+                backend=opts.backend,
             )
             decided = challenge(store, tr.model_id, definition, train_month)
             fps[name] = _fp(name, tr.model_id, _scoring_model(store, month, definition))
@@ -441,8 +438,17 @@ def run_cycle(
             if go and not dry_run:
                 from churnradar.models.pipeline import score_store
 
-                sr = score_store(store, month, model_id=model_id, definition=definition, memory=opts.memory)
-                run = StageRun(name, "ran", why, rows=sr.rows, detail={"model_id": sr.model_id})
+                sr = score_store(
+                    store,
+                    month,
+                    model_id=model_id,
+                    definition=definition,
+                    memory=opts.memory,
+                    backend=opts.backend,
+                )
+                run = StageRun(
+                    name, "ran", why, rows=sr.rows, detail={"model_id": sr.model_id, "backend": opts.backend}
+                )
                 finish(run, started)
                 emit(run)
                 return
@@ -463,11 +469,11 @@ def run_cycle(
                 fps[name] = ""
                 emit(StageRun(name, "skipped", "no --budget: no target list this month"))
                 return
-            go, why = decide(name, f"budget {opts.budget:,.0f}", (data, opts.budget))
+            go, why = decide(name, f"budget {opts.budget:,.0f}", (data, opts.budget, opts.min_arm_rows))
             if go and not dry_run:
                 from churnradar.retention.targeting import plan_targets
 
-                tg = plan_targets(store, opts.budget, as_of=month)
+                tg = plan_targets(store, opts.budget, as_of=month, min_arm_rows=opts.min_arm_rows)
                 run = StageRun(
                     name,
                     "ran",
@@ -522,7 +528,7 @@ def _metrics_stage(store: Path, month: date, opts: CycleOptions, why: str) -> St
     from churnradar.metrics import store_metrics
     from churnradar.store.derived import replace_rows
 
-    res = store_metrics(store, month)
+    res = store_metrics(store, month, backend=opts.backend)
     ids = list(res.values)
     rows = pa.table(
         {
@@ -533,7 +539,7 @@ def _metrics_stage(store: Path, month: date, opts: CycleOptions, why: str) -> St
         }
     )
     n = replace_rows(store, "metric_value", rows, {"month": month})
-    detail: dict[str, Any] = {"metrics": n}
+    detail: dict[str, Any] = {"metrics": n, "backend": opts.backend}
     if opts.reports is not None:
         from churnradar.reports import write_reports
 
