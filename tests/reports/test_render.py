@@ -89,7 +89,9 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 def _without_glosses(text: str) -> str:
     """``text`` less the Chinese terms given in parentheses after their English (``Customer retention
     (客保率)``): the one place Chinese may appear in English output, for readers who know the term."""
-    return re.sub(r"\([^()]*\)", lambda m: "" if not re.search(r"[a-z]{2,}", m.group(0)) else m.group(0), text)
+    return re.sub(
+        r"\([^()]*\)", lambda m: "" if not re.search(r"[a-z]{2,}", m.group(0)) else m.group(0), text
+    )
 
 
 def test_english_kpi_report_and_workbook_hold_no_chinese(ctx, tmp_path):
