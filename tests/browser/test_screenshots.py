@@ -15,17 +15,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 PHONE_PAGES = {"overview", "risk", "subscriber", "subscriber_scored"}
 
 
-@pytest.mark.parametrize(
-    ("lang", "width"),
-    [
-        ("zh", 1440),
-        ("en", 390),
-        # the other two are what scripts/screenshots.sh writes; every page's content in both
-        # languages and widths is checked by the language and phone-width tests
-        pytest.param("en", 1440, marks=pytest.mark.slow),
-        pytest.param("zh", 390, marks=pytest.mark.slow),
-    ],
-)
+# pictures for people: ``slow`` (out of the default suite), run by scripts/screenshots.sh; every
+# page's words in both languages, console errors and the phone width of the three field pages are
+# checked by the language and phone-width tests
+@pytest.mark.slow
+@pytest.mark.parametrize(("lang", "width"), [("zh", 1440), ("en", 1440), ("zh", 390), ("en", 390)])
 def test_screenshot_of_every_page(page, login, live_server, console_errors, lang, width):
     server = live_server
     page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})

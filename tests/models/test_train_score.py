@@ -103,6 +103,9 @@ def test_train_refuses_an_as_of_without_history(small_operator, tmp_path, capsys
     assert "at least two outcome months" in " ".join(capsys.readouterr().err.split())
 
 
+# Spark's features and scoring of one month (≈ 50 s here): CI runs it with the cycle's Spark parity
+@pytest.mark.slow
+@pytest.mark.ci
 @pytest.mark.spark
 def test_spark_scores_equal_duckdb_scores(trained_store):
     import numpy as np
