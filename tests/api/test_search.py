@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 
 import pytest
 from tests.api._light_login import login
@@ -158,41 +156,27 @@ def test_the_access_log_holds_no_number(api, phones, operator_key, caplog):
     """Served by uvicorn with its access log on: the lines name ``POST /search`` and the subscriber's
     page, never the number."""
     import httpx
-    import uvicorn
-    from tests.browser.conftest import _free_port
+    from tests._serving import serving
 
     w = api.world
     sid, number = next(iter(phones[w.county_a].items()))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            api.app, host="127.0.0.1", port=port, log_config=None, log_level="info", access_log=True
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
     caplog.set_level(logging.INFO)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as c:
-            c.get("/login")
-            r = c.post(
-                "/login",
-                data={
-                    "username": "rm_a",
-                    "password": PASSWORD,
-                    "csrf_token": c.cookies[auth.LOGIN_CSRF_COOKIE],
-                },
-            )
-            csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', r.text).group(1)
-            r = c.post("/search", data={"q": number, "csrf_token": csrf})
-            assert r.status_code == 200 and r.url.path == f"/subscribers/{sid}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with (
+        serving(api.app, log_config=None, log_level="info", access_log=True) as base,
+        httpx.Client(base_url=base, follow_redirects=True) as c,
+    ):
+        c.get("/login")
+        r = c.post(
+            "/login",
+            data={
+                "username": "rm_a",
+                "password": PASSWORD,
+                "csrf_token": c.cookies[auth.LOGIN_CSRF_COOKIE],
+            },
+        )
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', r.text).group(1)
+        r = c.post("/search", data={"q": number, "csrf_token": csrf})
+        assert r.status_code == 200 and r.url.path == f"/subscribers/{sid}"
     access = [rec.getMessage() for rec in caplog.records if rec.name == "uvicorn.access"]
     assert any('"POST /search HTTP/1.1" 303' in line for line in access), access
     assert any(f"GET /subscribers/{sid} " in line for line in access), access

@@ -4,13 +4,11 @@ Playwright (never `playwright install`). Screenshots go to ``out/screenshots/`` 
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from tests._serving import serving
 from tests.api import conftest as api_fixtures
 
 api_world = api_fixtures.api_world  # the scored store with per-county campaigns (session fixture)
@@ -42,16 +40,9 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(api_world, tmp_path_factory):
     """The app on a SQLite operational store, served by uvicorn in a thread on a free loopback port."""
-    import uvicorn
 
     from churnradar.api import auth, create_app
 
@@ -63,18 +54,8 @@ def live_server(api_world, tmp_path_factory):
     auth.add_user(app.state.engine, "browser_rm", PASSWORD, "regional_manager", [api_world.county_a])
     auth.add_user(app.state.engine, "browser_analyst", PASSWORD, "analyst")
     auth.add_user(app.state.engine, "browser_admin", PASSWORD, "admin")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "world": api_world, "password": PASSWORD}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield {"url": base, "world": api_world, "password": PASSWORD}
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ import csv
 import io
 import json
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from tests._serving import serving
 from tests.api._ended import END_KINDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -166,16 +164,9 @@ def test_the_month_choice_gives_the_overview_that_months_metrics(
 
 
 # -- a store in which some scored lines have left: the status control and the export -------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def leavers_server(api_world, tmp_path_factory):
     """The app on a copy of the store where some scored lines of county A left in the last month."""
-    import uvicorn
     from tests.api._ended import store_with_leavers
     from tests.api.conftest import PASSWORD
 
@@ -185,18 +176,8 @@ def leavers_server(api_world, tmp_path_factory):
     path, leavers = store_with_leavers(api_world.store, folder, api_world.county_a)
     app = create_app(path, f"sqlite:///{folder / 'ops.sqlite'}")
     auth.add_user(app.state.engine, "leavers_analyst", PASSWORD, "analyst", actor="test")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "password": PASSWORD, "leavers": leavers, "world": api_world}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield {"url": base, "password": PASSWORD, "leavers": leavers, "world": api_world}
     app.state.data.close()
 
 

@@ -6,12 +6,9 @@ ranks their own county only. The pages with targets read in one language only.""
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-
 import pytest
 from playwright.sync_api import expect
+from tests._serving import serving
 from tests.browser.test_language import (
     _HAN,
     _READ_TEXT,
@@ -30,28 +27,6 @@ from churnradar.views.kpis import CARDS, change
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ANALYST, MANAGER = "kpi_analyst", "kpi_rm"
-
-
-@contextlib.contextmanager
-def _serving(app):
-    """``app`` served by uvicorn in a thread on a free loopback port; yields its URL."""
-    import uvicorn
-    from tests.browser.conftest import _free_port
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +52,7 @@ def kpi_server(api_world, tmp_path_factory):
     app.state.targets = read_targets(targets, counties={c for _, c in app.state.data.region_rows()})
     auth.add_user(app.state.engine, ANALYST, api_fixtures.PASSWORD, "analyst")
     auth.add_user(app.state.engine, MANAGER, api_fixtures.PASSWORD, "regional_manager", [api_world.county_a])
-    with _serving(app) as url:
+    with serving(app) as url:
         yield {
             "url": url,
             "world": api_world,
@@ -105,7 +80,7 @@ def year_server(tmp_path_factory):
     shutil.copy(op.store, store)
     app = create_app(store, f"sqlite:///{root / 'ops.sqlite'}")
     auth.add_user(app.state.engine, ANALYST, api_fixtures.PASSWORD, "analyst")
-    with _serving(app) as url:
+    with serving(app) as url:
         yield {"url": url, "store": store, "password": api_fixtures.PASSWORD}
 
 

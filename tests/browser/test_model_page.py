@@ -10,13 +10,11 @@ monitoring rows the cycle writes (the monitor's own writer), so every chart has 
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import _free_port
+from tests._serving import serving
 from tests.browser.test_language import _HAN, _READ_TEXT, ZH_ALLOWED, _latin_words
 
 #: one worker serves the module's copy of the store (its first page computes the outcomes)
@@ -37,7 +35,6 @@ _OPTIONS = """() => Object.fromEntries([...document.querySelectorAll('[data-char
 def monitored_server(api_world, tmp_path_factory):
     """The app on a copy of the browser store with an earlier, settled score batch and monitoring."""
     import duckdb
-    import uvicorn
 
     from churnradar.api import auth, create_app
     from churnradar.cycle.monitor import MonitorResult, write_monitor
@@ -69,18 +66,8 @@ def monitored_server(api_world, tmp_path_factory):
         write_monitor(store, res)
     app = create_app(store, f"sqlite:///{root / 'ops.sqlite'}")
     auth.add_user(app.state.engine, "model_analyst", PASSWORD, "analyst")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "earlier": earlier.strftime("%Y-%m"), "features": features}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield {"url": base, "earlier": earlier.strftime("%Y-%m"), "features": features}
 
 
 def _open_model_page(page, server, lang: str):

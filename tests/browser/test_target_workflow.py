@@ -8,12 +8,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-import threading
-import time
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import _free_port
+from tests._serving import serving
 from tests.browser.test_language import _HAN, _READ_TEXT, EN_ALLOWED, ZH_ALLOWED, _latin_words
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -26,7 +24,6 @@ AGENTS = ("A01", "B02")
 @pytest.fixture(scope="module")
 def server(api_world, tmp_path_factory):
     """The app on its own SQLite operational store (whose URL the CLI is given), in a thread."""
-    import uvicorn
     from tests.api.conftest import PASSWORD
 
     from churnradar.api import auth, create_app
@@ -35,18 +32,8 @@ def server(api_world, tmp_path_factory):
     app = create_app(api_world.store, url)
     auth.add_user(app.state.engine, "target_analyst", PASSWORD, "analyst")
     auth.add_user(app.state.engine, "target_agent", PASSWORD, "agent", [api_world.grid_a])
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "store": api_world.store, "db": url, "password": PASSWORD}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield {"url": base, "store": api_world.store, "db": url, "password": PASSWORD}
 
 
 def _sign_in(page, server, user: str, lang: str = "zh"):
