@@ -23,7 +23,14 @@ from sqlalchemy.engine import Engine
 
 from churnradar import opstore as ops
 from churnradar.periods import add_months, format_month, month_end, parse_month
-from churnradar.retention.contacts import ContactRules, check_channel, consent_matrix, ops_now, screen
+from churnradar.retention.contacts import (
+    ContactRules,
+    check_channel,
+    consent_matrix,
+    ops_now,
+    require_campaign,
+    screen,
+)
 from churnradar.retention.errors import CampaignError
 from churnradar.schema import enums as E
 
@@ -302,15 +309,7 @@ def assign_agents(
     )
     now = ops_now()
     with engine.begin() as conn:
-        if (
-            conn.execute(
-                sa.select(ops.campaign_header.c.campaign_id).where(
-                    ops.campaign_header.c.campaign_id == campaign_id
-                )
-            ).first()
-            is None
-        ):
-            raise CampaignError(f"campaign {campaign_id!r} does not exist in the operational store")
+        require_campaign(conn, campaign_id)
         ids = [r[0] for r in conn.execute(q)]
         if contact_ids is not None:
             keep = set(contact_ids)

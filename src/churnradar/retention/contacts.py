@@ -177,15 +177,7 @@ def current_list(
 
     a, o, g = ops.contact_assignment, ops.campaign_offer, contact_agent
     with engine.connect() as conn:
-        if (
-            conn.execute(
-                sa.select(ops.campaign_header.c.campaign_id).where(
-                    ops.campaign_header.c.campaign_id == campaign_id
-                )
-            ).first()
-            is None
-        ):
-            raise CampaignError(f"campaign {campaign_id!r} does not exist in the operational store")
+        require_campaign(conn, campaign_id)
         rows = pd.DataFrame(
             conn.execute(
                 sa.select(
@@ -300,3 +292,13 @@ def _file_stem(*parts: str) -> str:
 
 def ops_now() -> datetime:
     return datetime.now(UTC)
+
+
+def require_campaign(conn: Any, campaign_id: str) -> None:
+    """CampaignError unless the operational store holds ``campaign_id``."""
+    header = ops.campaign_header
+    if (
+        conn.execute(sa.select(header.c.campaign_id).where(header.c.campaign_id == campaign_id)).first()
+        is None
+    ):
+        raise CampaignError(f"campaign {campaign_id!r} does not exist in the operational store")
