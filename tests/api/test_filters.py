@@ -9,6 +9,8 @@ import csv
 import html
 import io
 import re
+import shutil
+from datetime import timedelta
 
 import duckdb
 import openpyxl
@@ -88,7 +90,8 @@ def test_each_page_shows_only_the_filters_it_honours(analyst):
     assert shown["/packages"] == {"month", "county", "grid", "brand"}
     assert shown["/risk"] >= {"county", "grid", "customer_group", "brand", "package", "channel", "segment",
                               "value", "risk", "status", "size"}  # fmt: skip
-    assert "month" not in shown["/risk"]  # the risk list is the newest score batch: no month to choose
+    # the month of the risk list is a score batch's: with one batch, the drop-down lists that month
+    assert "month" in shown["/risk"]
 
 
 def test_choices_are_names_in_the_pages_language(analyst, api):
@@ -338,3 +341,74 @@ def test_packages_of_a_brand_and_their_total(api, months):
     assert sum(r["subscribers"] for r in then) == ov["kpis"]["subscribers"]
     page = api.login("analyst").get("/packages").text
     assert re.search(r'<tr class="total">.*?</tr>', page, re.S)
+
+
+@pytest.fixture(scope="module")
+def two_batches(api_world, tmp_path_factory):
+    """(client of an analyst, newest month, earlier month, the earlier batch's ids) on a copy of the
+    store with an earlier score batch: the newest batch's first 500 lines, dated a month before,
+    their probabilities halved."""
+    from fastapi.testclient import TestClient
+    from tests.api.conftest import PASSWORD
+
+    from churnradar.api import auth, create_app
+
+    folder = tmp_path_factory.mktemp("two_batches")
+    path = folder / "store.duckdb"
+    shutil.copy(api_world.store, path)
+    con = duckdb.connect(str(path))
+    try:
+        newest = con.execute("SELECT max(as_of) FROM score").fetchone()[0]
+        cols = [r[0] for r in con.execute("DESCRIBE score").fetchall()]
+        sel = ", ".join(
+            "as_of - INTERVAL 1 MONTH" if c == "as_of" else (f"{c} / 2" if c.startswith("p_churn_") else c)
+            for c in cols
+        )
+        con.execute(
+            f"INSERT INTO score SELECT {sel} FROM score WHERE as_of = ? ORDER BY subscriber_id LIMIT 500",
+            [newest],
+        )
+        earlier_ids = {
+            r[0]
+            for r in con.execute(
+                "SELECT subscriber_id FROM score WHERE as_of = ? - INTERVAL 1 MONTH", [newest]
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    app = create_app(path, f"sqlite:///{folder / 'ops.sqlite'}")
+    auth.add_user(app.state.engine, "batches_analyst", PASSWORD, "analyst", actor="test")
+    token = auth.create_token(app.state.engine, "batches_analyst", "tests", actor="test")
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {token}"
+    prev = (newest.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    yield client, newest.strftime("%Y-%m"), prev, earlier_ids
+    app.state.data.close()
+
+
+def test_the_risk_list_of_an_earlier_score_batch(two_batches):
+    """The month drop-down lists the score batches, newest first and chosen by default; choosing the
+    earlier month lists that batch (its lines, its probabilities) in the list, the page and the
+    export, and a month without a batch is refused naming the scored months."""
+    c, newest, earlier, ids = two_batches
+    default = c.get("/api/risk", params={"status": "all", "page_size": 200}).json()
+    chosen = c.get("/api/risk", params={"status": "all", "page_size": 200, "month": earlier}).json()
+    assert default["model"]["as_of"][:7] == newest and chosen["model"]["as_of"][:7] == earlier
+    assert chosen["total"] == len(ids) < default["total"]
+    assert {i["subscriber_id"] for i in chosen["items"]} <= ids
+    newest_p = {i["subscriber_id"]: i["p_churn_3m"] for i in default["items"]}
+    halved = [
+        (i["p_churn_3m"], newest_p[i["subscriber_id"]])
+        for i in chosen["items"]
+        if i["subscriber_id"] in newest_p
+    ]
+    assert halved and all(abs(a - b / 2) < 1e-9 for a, b in halved)  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(c.get("/api/risk/export.csv", params={"month": earlier}).text)))
+    assert len(rows) == c.get("/api/risk", params={"month": earlier}).json()["total"]
+    page = c.get("/risk", params={"month": earlier}).text
+    months = dict(_selects(page)["month"])
+    assert list(months) == [newest, earlier]
+    assert re.search(rf'<option value="{earlier}" selected', page)
+    assert f'id="score-month">{earlier}' in page
+    r = c.get("/api/risk", params={"month": "2019-01"})
+    assert r.status_code == 400 and newest in r.json()["detail"] and earlier in r.json()["detail"]

@@ -38,8 +38,9 @@ PAGE_FILTERS: dict[str, tuple[str, ...]] = {
     "reasons": ("county", "grid", "customer_group", "brand", "package", "channel"),
     # the packages' figures of the metrics layer (by package, for some grids); a brand keeps its packages
     "packages": ("month", "county", "grid", "brand"),
-    # the newest scores, line by line
+    # the scores of a month (a score batch; default the newest), line by line
     "risk": (
+        "month",
         "county",
         "grid",
         "customer_group",
@@ -105,6 +106,10 @@ def parse(
     got: dict[str, Any] = {}
     if "month" in wanted:
         got["month"] = _month(wanted["month"], store)
+        if page == "risk":  # the month of a score batch
+            from churnradar.views.risk import batch_info
+
+            batch_info(store, got["month"])
     rows = store.region_rows()
     if "county" in wanted:
         county = wanted["county"]
@@ -268,7 +273,14 @@ def choices(
     en = lang == "en"
     out: dict[str, list[dict[str, Any]]] = {}
     for name in PAGE_FILTERS[page]:
-        if name == "month":
+        if name == "month" and page == "risk":  # the months with a score batch, newest first
+            from churnradar.views.scores import score_months
+
+            out[name] = [
+                {"code": m.strftime("%Y-%m"), "label": m.strftime("%Y-%m"), "provisional": False}
+                for m in reversed(score_months(store))
+            ]
+        elif name == "month":
             out[name] = [
                 {"code": c["month"].strftime("%Y-%m"), "label": c["month"].strftime("%Y-%m"), "provisional": c["provisional"]}
                 for c in month_choices(store)

@@ -11,6 +11,7 @@ pre-deregistered): a score batch older than the data may name lines that have le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from churnradar.errors import ConfigError
@@ -18,7 +19,7 @@ from churnradar.views._json import jsonable
 from churnradar.views.filters import Filters, line_conditions, narrowed
 from churnradar.views.regions import subs_cte
 from churnradar.views.scope import NotInScope, RegionScope
-from churnradar.views.scores import decode_score, main_p, score_info, score_select
+from churnradar.views.scores import decode_score, main_p, score_info, score_months, score_select
 from churnradar.views.store import ReadStore
 
 #: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
@@ -57,6 +58,7 @@ class RiskFilters:
     brand: str | None = None  # the brand at activation
     channel: str | None = None  # the acquisition channel
     sort: str | None = None  # one of SORT_KEYS, "-" first for descending; None: riskiest first
+    month: date | None = None  # the score batch (its as-of month); None: the newest
 
 
 def risk_list(
@@ -74,7 +76,7 @@ def risk_list(
     status = filters.status or "active"
     if status not in STATUS_FILTERS:
         raise ConfigError(f"status {status!r} unknown; expected one of {', '.join(STATUS_FILTERS)}")
-    info = score_info(store)
+    info = batch_info(store, filters.month)
     scope = _narrowed(store, scope, filters)
     cte, params = subs_cte(scope)
     where, wparams = ["TRUE"], []
@@ -119,7 +121,7 @@ def risk_list(
         order = _order(filters.sort, [], "subscriber_id")
         sort_cols: list[str] = []
     else:
-        sel, cols = score_select(store)
+        sel, cols = score_select(store, filters.month)
         pcol = main_p(cols)
         extra = [c for c in cols if c not in ("subscriber_id", "grid_id", "county_id", "package_id")]
         for name, col in (("segment", "segment"), ("value", "value_tier"), ("risk", "risk_level")):
@@ -158,6 +160,31 @@ def risk_list(
         "data_month": store.data_months()[1],
         "items": [decode_score(i) for i in items],
     }
+
+
+def batch_info(store: ReadStore, month: date | None) -> dict[str, Any]:
+    """:func:`score_info` of the score batch of ``month`` (None: the newest); a month without a
+    batch raises ConfigError naming the scored months."""
+    info = score_info(store)
+    if month is None or info["state"] == "no_model" or month == info["as_of"]:
+        return info
+    from churnradar.periods import format_month
+
+    scored = score_months(store)
+    if month not in scored:
+        raise ConfigError(
+            f"month {format_month(month)} has no score batch; scored months: "
+            f"{', '.join(format_month(m) for m in reversed(scored)) or '(none)'}"
+        )
+    model_id = (
+        store.value(
+            "SELECT model_id FROM score WHERE as_of = ? GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1",
+            [month],
+        )
+        if "model_id" in store.columns("score")
+        else None
+    )
+    return {**info, "as_of": month, "model_id": model_id}
 
 
 def _narrowed(store: ReadStore, scope: RegionScope, filters: RiskFilters) -> RegionScope:

@@ -79,6 +79,7 @@ def risk_page(
         risk=f.risk,
         status=f.status,
         sort=sort,
+        month=f.month,
     )
     result = data.risk_list(p.scope, rf, page=page, page_size=size)
     query = {**f.query(), **({"sort": sort} if sort else {})}

@@ -34,6 +34,7 @@ def filters_dep(
     brand: Code = None,
     channel: Code = None,
     sort: Annotated[str | None, Query(max_length=16, pattern=r"^-?[a-z_]+$")] = None,
+    month: Annotated[str | None, Query(max_length=10, pattern=r"^\d{4}-?\d{2}(-01)?$")] = None,
 ) -> RiskFilters:
     return RiskFilters(
         region=region,
@@ -49,7 +50,14 @@ def filters_dep(
         brand=brand,
         channel=channel,
         sort=sort,
+        month=_month(month),
     )
+
+
+def _month(text: str | None):  # type: ignore[no-untyped-def]
+    from churnradar.periods import parse_month
+
+    return None if text is None else parse_month(text)
 
 
 Filters = Annotated[RiskFilters, Depends(filters_dep)]
@@ -68,11 +76,12 @@ def risk_list(
     Filters: ``region`` (county or grid id), ``county`` and ``grid`` (404 outside the caller's
     regions, or a grid outside the county), ``customer_group``, ``brand`` (at activation),
     ``package``, ``channel`` (acquisition channel), ``segment``, ``risk`` (the model's risk level),
-    ``value`` (value tier), ``min_p``, ``status``: ``active`` (the default: lines in network at the
-    last month of data), ``ended`` (lines that have left by then) or ``all``. ``sort``: ``p``,
+    ``value`` (value tier), ``min_p``, ``status``: ``active`` (the default: lines neither ended nor
+    pre-deregistered at the end of the last month of data), ``ended`` (the others) or ``all``. ``sort``: ``p``,
     ``subscriber``, ``county``, ``grid``, ``package``, ``health`` or ``value``, ``-`` first for
-    descending (default: the riskiest first). Each line carries its ``status``: ``active`` (在网),
-    ``deregister`` (销户) or ``port_out`` (携出).
+    descending (default: the riskiest first). ``month``: the score batch of that month (default
+    the newest; a month without one is refused naming the scored months). Each line carries its
+    ``status`` at the end of the last month of data.
     """
     return request.app.state.data.risk_list(p.scope, filters, page=page, page_size=page_size)
 
