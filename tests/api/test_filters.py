@@ -409,6 +409,6 @@ def test_the_risk_list_of_an_earlier_score_batch(two_batches):
     months = dict(_selects(page)["month"])
     assert list(months) == [newest, earlier]
     assert re.search(rf'<option value="{earlier}" selected', page)
-    assert f'id="score-month">{earlier}' in page
+    assert f'id="score-month">{earlier}' in page and f'id="bar-score-month">{earlier}' in page
     r = c.get("/api/risk", params={"month": "2019-01"})
     assert r.status_code == 400 and newest in r.json()["detail"] and earlier in r.json()["detail"]

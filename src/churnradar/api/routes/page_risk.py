@@ -121,6 +121,8 @@ def risk_page(
         request, "risk", f, target="#risk-results", form_id="risk-filters", apply_id="risk-apply"
     )
     bar.update(sizes=PAGE_SIZES, size=size)
+    if f.month:  # the score batch chosen, not the newest
+        bar["score_month"] = f.month.strftime("%Y-%m")
     return render(request, "risk.html", bar=bar, **ctx)
 
 
