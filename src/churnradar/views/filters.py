@@ -107,7 +107,7 @@ def parse(
     if "month" in wanted:
         got["month"] = _month(wanted["month"], store)
         if page == "risk":  # the month of a score batch
-            from churnradar.views.risk import batch_info
+            from churnradar.views.scores import batch_info
 
             batch_info(store, got["month"])
     rows = store.region_rows()

@@ -19,7 +19,7 @@ from churnradar.views._json import jsonable
 from churnradar.views.filters import Filters, line_conditions, narrowed
 from churnradar.views.regions import subs_cte
 from churnradar.views.scope import NotInScope, RegionScope
-from churnradar.views.scores import decode_score, main_p, score_info, score_months, score_select
+from churnradar.views.scores import batch_info, decode_score, main_p, score_select
 from churnradar.views.store import ReadStore
 
 #: Risk levels of the churn model (``score.risk_level``: multiples of the base rate).
@@ -160,31 +160,6 @@ def risk_list(
         "data_month": store.data_months()[1],
         "items": [decode_score(i) for i in items],
     }
-
-
-def batch_info(store: ReadStore, month: date | None) -> dict[str, Any]:
-    """:func:`score_info` of the score batch of ``month`` (None: the newest); a month without a
-    batch raises ConfigError naming the scored months."""
-    info = score_info(store)
-    if month is None or info["state"] == "no_model" or month == info["as_of"]:
-        return info
-    from churnradar.periods import format_month
-
-    scored = score_months(store)
-    if month not in scored:
-        raise ConfigError(
-            f"month {format_month(month)} has no score batch; scored months: "
-            f"{', '.join(format_month(m) for m in reversed(scored)) or '(none)'}"
-        )
-    model_id = (
-        store.value(
-            "SELECT model_id FROM score WHERE as_of = ? GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1",
-            [month],
-        )
-        if "model_id" in store.columns("score")
-        else None
-    )
-    return {**info, "as_of": month, "model_id": model_id}
 
 
 def _narrowed(store: ReadStore, scope: RegionScope, filters: RiskFilters) -> RegionScope:

@@ -14,7 +14,7 @@ import re
 from datetime import date
 from typing import Any
 
-from churnradar.errors import StoreError
+from churnradar.errors import ConfigError, StoreError
 from churnradar.views._json import jsonable, maybe_json, quoted
 from churnradar.views.scope import NotInScope, RegionScope
 from churnradar.views.store import ReadStore
@@ -46,19 +46,39 @@ def _score_info(store: ReadStore) -> dict[str, Any]:
     cols = store.columns("score")
     as_of = store.value("SELECT max(as_of) FROM score") if "as_of" in cols else None
     horizons = [c for c in cols if c.startswith("p_churn_")]
-    model_id = None
-    if as_of is not None and "model_id" in cols:
-        model_id = store.value(
-            "SELECT model_id FROM score WHERE as_of = ? GROUP BY model_id ORDER BY count(*) DESC, model_id "
-            "LIMIT 1",
-            [as_of],
-        )
     return {
         "state": "scored" if as_of or horizons else "no_model",
         "as_of": as_of,
         "horizons": horizons,
-        "model_id": model_id,
+        "model_id": _batch_model(store, as_of),
     }
+
+
+def _batch_model(store: ReadStore, as_of: date | None) -> str | None:
+    """The model that wrote (most of) the score batch of ``as_of``; None without one."""
+    if as_of is None or "model_id" not in store.columns("score"):
+        return None
+    return store.value(
+        "SELECT model_id FROM score WHERE as_of = ? GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1",
+        [as_of],
+    )
+
+
+def batch_info(store: ReadStore, month: date | None) -> dict[str, Any]:
+    """:func:`score_info` of the score batch of ``month`` (None: the newest); a month without a
+    batch raises ConfigError naming the scored months."""
+    info = score_info(store)
+    if month is None or info["state"] == "no_model" or month == info["as_of"]:
+        return info
+    from churnradar.periods import format_month
+
+    scored = score_months(store)
+    if month not in scored:
+        raise ConfigError(
+            f"month {format_month(month)} has no score batch; scored months: "
+            f"{', '.join(format_month(m) for m in reversed(scored)) or '(none)'}"
+        )
+    return {**info, "as_of": month, "model_id": _batch_model(store, month)}
 
 
 def score_months(store: ReadStore) -> list[date]:

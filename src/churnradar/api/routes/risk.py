@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from churnradar.api.auth import Principal
 from churnradar.api.data import MAX_PAGE_SIZE, RiskFilters
 from churnradar.api.deps import PrincipalDep, client_of, permission
+from churnradar.api.routes.analytics import Month
 from churnradar.opstore import audit
 
 router = APIRouter(prefix="/api/risk", tags=["risk"])
@@ -34,7 +35,7 @@ def filters_dep(
     brand: Code = None,
     channel: Code = None,
     sort: Annotated[str | None, Query(max_length=16, pattern=r"^-?[a-z_]+$")] = None,
-    month: Annotated[str | None, Query(max_length=10, pattern=r"^\d{4}-?\d{2}(-01)?$")] = None,
+    month: Month = None,
 ) -> RiskFilters:
     return RiskFilters(
         region=region,
