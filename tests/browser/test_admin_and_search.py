@@ -83,6 +83,7 @@ def test_admin_creates_a_manager_who_sees_only_their_regions_and_finds_a_subscri
 
     # the manager logs in: only county A, no administration
     page.locator("header form[action='/logout'] button").click()
+    expect(page).to_have_url(re.compile(r"/login"))  # the sign-out lands before the next sign-in
     login(name)
     expect(page.locator("#nav-admin")).to_have_count(0)
     grids = {r["county_id"] for r in page.request.get(url + "/api/regions").json()}
