@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from _proc import churnradar, mem_available_gib, rss, tree
+from _proc import churnradar, cpu, mem_available_gib, rss, tree
 
 HERE = Path(__file__).resolve().parent
 KEY = "bench-key-not-secret"
@@ -202,7 +202,7 @@ def run(
         kernel_peak = int(m.group(1)) * 1024
     user = re.search(r"User time \(seconds\): ([\d.]+)", text)
     system = re.search(r"System time \(seconds\): ([\d.]+)", text)
-    cpu = (
+    cpu_s = (
         float(user.group(1)) + float(system.group(1))
         if user and system
         else max([0.0, *(x[3] for x in samples)])
@@ -216,7 +216,7 @@ def run(
         error=(killed[0] if killed else errs[-1][:300] if errs else None) if code else None,
         peak_rss=max([kernel_peak, *(s[1] for s in samples)]),
         peak_tmp=max([0, *(s[2] for s in samples)]),
-        cpu_s=cpu,
+        cpu_s=cpu_s,
         samples=samples,
         lines=lines,
         load=(round(load0, 2), round(os.getloadavg()[0], 2)),
