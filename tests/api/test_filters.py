@@ -410,5 +410,10 @@ def test_the_risk_list_of_an_earlier_score_batch(two_batches):
     assert list(months) == [newest, earlier]
     assert re.search(rf'<option value="{earlier}" selected', page)
     assert f'id="score-month">{earlier}' in page and f'id="bar-score-month">{earlier}' in page
+    # the list swapped alone (htmx) carries the bar's score month out of band
+    for month in (earlier, newest):
+        part = c.get("/risk", params={"month": month}, headers={"HX-Request": "true"}).text
+        assert "<html" not in part
+        assert f'<b id="bar-score-month" hx-swap-oob="true">{month}</b>' in part
     r = c.get("/api/risk", params={"month": "2019-01"})
     assert r.status_code == 400 and newest in r.json()["detail"] and earlier in r.json()["detail"]

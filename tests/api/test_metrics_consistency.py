@@ -21,10 +21,10 @@ POSTGRES_KEEP = ("-manager]", "test_manager_cannot", "test_risk_levels_are_the_s
 
 
 @pytest.fixture(scope="module")
-def months(api) -> list[str]:
+def months(api_world) -> list[str]:
     import duckdb
 
-    con = duckdb.connect(str(api.world.store), read_only=True)
+    con = duckdb.connect(str(api_world.store), read_only=True)
     last = con.execute("SELECT max(month) FROM usage_monthly").fetchone()[0]
     con.close()
     return [format_month(add_months(parse_month(last), -i)) for i in range(N_MONTHS - 1, -1, -1)]
@@ -68,39 +68,53 @@ def _cli(capsys, store, month, region) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def _labels_by_kind(store, months, grids) -> dict[tuple[str, str], dict[str, int]]:
-    """(definition, month) -> {event kind: count} of the labels of as-of month − 1 whose first
-    churn falls in the month (``churn_within_1m``), for the lines of ``grids`` (None: all)."""
+@pytest.fixture(scope="module")
+def labels(api_world, months) -> dict[tuple[str, str], pa.Table]:
+    """(definition, month) -> the labels of as-of month − 1 whose first churn falls in the month
+    (``churn_within_1m``): subscriber and event kind, every line (each scope filters its own)."""
     from churnradar.labels import build_labels, churn_events
     from churnradar.labels.definitions import get_definition
     from churnradar.store.backends import open_backend
 
-    bk = open_backend(store)
+    bk = open_backend(api_world.store)
     out = {}
     try:
-        s = bk.table("subscription")
-        ids = None
-        if grids is not None:
-            ids = pa.array(
-                bk.to_pyarrow(s.filter(s.grid_id.isin(sorted(grids))).select("subscriber_id")).column(0)
-            )
         for name in ("offnet_recorded", "offnet"):
             d = get_definition(name)
             ev = churn_events(bk, d)
             for m in months:
                 lab = bk.to_pyarrow(build_labels(bk, add_months(parse_month(m), -1), d, ev))
-                if ids is not None:
-                    lab = lab.filter(pc.is_in(lab["subscriber_id"], value_set=ids))
-                hit = lab.filter(lab["churn_within_1m"])
-                kinds = hit["event_kind"].to_pylist()
-                out[(name, m)] = {k: kinds.count(k) for k in set(kinds)}
+                out[(name, m)] = lab.filter(lab["churn_within_1m"]).select(["subscriber_id", "event_kind"])
     finally:
         bk.close()
     return out
 
 
+def _labels_by_kind(labels, store, grids) -> dict[tuple[str, str], dict[str, int]]:
+    """(definition, month) -> {event kind: count} of ``labels`` for the lines of ``grids`` (None: all)."""
+    import duckdb
+
+    ids = None
+    if grids is not None:
+        con = duckdb.connect(str(store), read_only=True)
+        try:
+            rows = con.execute(
+                "SELECT subscriber_id FROM subscription WHERE list_contains(?, grid_id)", [sorted(grids)]
+            ).fetchall()
+        finally:
+            con.close()
+        ids = pa.array([r[0] for r in rows])
+    out = {}
+    for key, hit in labels.items():
+        if ids is not None:
+            hit = hit.filter(pc.is_in(hit["subscriber_id"], value_set=ids))
+        kinds = hit["event_kind"].to_pylist()
+        out[key] = {k: kinds.count(k) for k in set(kinds)}
+    return out
+
+
 @pytest.mark.parametrize("scope", ["operator", "county", "grid", "manager"])
-def test_cli_api_report_dashboard_and_labels_tell_one_truth(api, months, capsys, scope):
+def test_cli_api_report_dashboard_and_labels_tell_one_truth(api, months, labels, capsys, scope):
     from churnradar.reports import ReportContext
     from churnradar.reports.kpi import department_kpis, recorded_offnet
 
@@ -165,14 +179,14 @@ def test_cli_api_report_dashboard_and_labels_tell_one_truth(api, months, capsys,
         assert meta["definition_zh"] == full[meta["metric"]]["definition_zh"]
 
     # the labels: 离网数 of each kind and dating = the label counts of as-of month − 1
-    labels = _labels_by_kind(w.store, months, grids)
+    by_kind = _labels_by_kind(labels, w.store, grids)
     for m in months:
         v = by_month[m]
-        rec_kinds = labels[("offnet_recorded", m)]
+        rec_kinds = by_kind[("offnet_recorded", m)]
         assert rec_kinds.get("offnet", 0) == v["deregistrations"]
         assert rec_kinds.get("port_out", 0) == v["port_outs"]
         assert sum(rec_kinds.values()) == v["offnet_churn"]
-        assert sum(labels[("offnet", m)].values()) == v["offnet_churn_left"]
+        assert sum(by_kind[("offnet", m)].values()) == v["offnet_churn_left"]
 
 
 def test_manager_cannot_read_another_regions_metrics(api):

@@ -116,7 +116,7 @@ def risk_page(
         "sizes": PAGE_SIZES,
     }
     if wants_fragment(request):
-        return render(request, "_risk_table.html", **ctx)
+        return render(request, "_risk_table.html", oob=True, **ctx)
     bar = filter_bar(
         request, "risk", f, target="#risk-results", form_id="risk-filters", apply_id="risk-apply"
     )
