@@ -1,6 +1,7 @@
 """Backends suite: the same expressions on DuckDB and on Spark (local[2]) over the same data.
 
-``backend_name`` is parametrised over ``duckdb`` and ``spark`` (marked ``spark``); ``open_on``
+``backend_name`` is parametrised over ``duckdb`` and ``spark`` (marked ``spark``; a module of
+whole-table parity checks overrides it with ``PARITY_PARAMS``, whose Spark run is CI's); ``open_on``
 opens a store on the current backend. DuckDB reads the store file itself; Spark reads its Parquet
 export (``store.backends.open_backend``). One Spark session serves the whole test session.
 """
@@ -15,6 +16,12 @@ import pytest
 from churnradar.features.synthetic import SyntheticOperator, write_store
 
 BACKEND_PARAMS = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+#: for the whole-table parity checks (every core feature, every label): their Spark runs take a
+#: minute between them, so they run in CI (``-m ci``) beside the cycle's parity, not by default
+PARITY_PARAMS = [
+    "duckdb",
+    pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow, pytest.mark.ci]),
+]
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +37,16 @@ def spark_session():
     return start("local[2]")
 
 
-@pytest.fixture(params=BACKEND_PARAMS)
-def backend_name(request) -> str:
+def start_backend(request) -> str:
+    """The backend of ``request.param``, starting the Spark session for ``spark``."""
     if request.param == "spark":
         request.getfixturevalue("spark_session")
     return request.param
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend_name(request) -> str:
+    return start_backend(request)
 
 
 @pytest.fixture
