@@ -77,3 +77,27 @@ def test_page_size_and_back_link_keep_the_filters(page, analyst_page, live_serve
     expect(page.locator("header.top nav")).to_be_visible()
     expect(page.locator("#risk-table a.sub-link").first).to_have_text(sid)
     assert console_errors == []
+
+
+def test_a_page_number_jumps_there_keeping_filters_sort_and_size(
+    page, analyst_page, live_server, console_errors
+):
+    page.goto(live_server["url"] + "/risk?risk=medium&size=50&sort=subscriber")
+    total = int(page.locator("#risk-total").get_attribute("data-total"))
+    pages = -(-total // 50)
+    assert pages >= 3
+    expect(page.locator("#risk-page-of")).to_have_text(f"第 1 / {pages} 页")
+    first_of_last = page.request.get(
+        live_server["url"] + "/api/risk",
+        params={"risk": "medium", "sort": "subscriber", "page": pages, "page_size": 50},
+    ).json()["items"][0]["subscriber_id"]
+    box = page.locator("#risk-page-jump input[name=page]")
+    box.fill(str(pages))
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(rf"page={pages}(&|$)"))
+    for kept in ("risk=medium", "size=50", "sort=subscriber"):
+        expect(page).to_have_url(re.compile(kept))
+    expect(page.locator("#risk-page-of")).to_have_text(f"第 {pages} / {pages} 页")
+    expect(page.locator("#risk-table a.sub-link").first).to_have_text(first_of_last)
+    expect(page.locator("header.top nav")).to_be_visible()
+    assert console_errors == []

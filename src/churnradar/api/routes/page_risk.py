@@ -112,6 +112,8 @@ def risk_page(
         "query": urlencode(query),
         "next_q": urlencode({**paging, "page": page + 1}),
         "prev_q": urlencode({**paging, "page": page - 1}),
+        "paging": paging,
+        "pages": max(1, -(-result["total"] // size)),
         "size": size,
         "sizes": PAGE_SIZES,
     }
