@@ -48,7 +48,7 @@ def _score(store: Path, model_id: str, months: tuple[str, ...]) -> None:
 def operator(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """The operator with the strong model (as of 2024-03) and the weak one (as of 2024-04, one
     month held out), the reference month's and the last two months' snapshots and scores."""
-    from tests.conftest import build_operator, cached_build
+    from tests.conftest import WHOLE_PACKAGE, build_operator, cached_build
 
     def build(folder: Path) -> None:
         from churnradar.models.pipeline import train_store
@@ -64,7 +64,9 @@ def operator(tmp_path_factory) -> tuple[Path, dict[str, str]]:
         monitor(store, parse_month(LAUNCH_MONTH))  # writes the reference and training snapshots
         (folder / "models.json").write_text(json.dumps({"strong": strong, "weak": weak}))
 
-    cached = cached_build("drift-launch-" + "-".join(str(v) for v in SIM.values()), build)
+    # trains, scores and monitors: rebuilt when any part of the package changes
+    key = "drift-launch-" + "-".join(str(v) for v in SIM.values())
+    cached = cached_build(key, build, WHOLE_PACKAGE, also=(Path(__file__),))
     store = tmp_path_factory.mktemp("drift") / "store.duckdb"
     shutil.copy(cached / "store.duckdb", store)
     return store, json.loads((cached / "models.json").read_text())

@@ -568,24 +568,28 @@ def _baseline(
     from churnradar.features import compute_features, get_feature_set
     from churnradar.store.backends import open_backend
 
-    learnt: list[pa.Table] = []
+    # one training month at a time (its features, its scores), keeping only the running largest
+    # PSI: the months together would hold the operator's features as often as there are months
+    out: dict[str, float] = {}
+    ref_at = _Places.of(ref, geo)
+    named = {n: ref.column(n) for n in _feature_columns(ref)}
+    score_ref = None
+    if ref_scores is not None:
+        score_ref = ({"score": ref_scores.column("p_churn_1m")}, _Places.of(ref_scores, geo))
+        _largest(out, *score_ref, None, "p_churn_1m")
+    _largest(out, named, ref_at, None)
     bk = open_backend(store, "duckdb")
     try:
         fs = get_feature_set(record.feature_set)
         for m in (model.meta or {}).get("feature_months", []):
-            learnt.append(compute_features(bk, parse_month(m), fs).to_pyarrow())
+            t = compute_features(bk, parse_month(m), fs).to_pyarrow()
+            at = _Places.of(t, geo)
+            if score_ref is not None:
+                _largest(out, *score_ref, (model.score(t, reasons=None), at), "p_churn_1m")
+            _largest(out, named, ref_at, (t, at))
+            del t, at
     finally:
         bk.close()
-    out: dict[str, float] = {}
-    ref_at = _Places.of(ref, geo)
-    pairs = [(t, _Places.of(t, geo)) for t in learnt]
-    named = {n: ref.column(n) for n in _feature_columns(ref)}
-    if ref_scores is not None:
-        scored = [(model.score(t, reasons=None), p) for t, p in pairs]
-        _largest(
-            out, {"score": ref_scores.column("p_churn_1m")}, _Places.of(ref_scores, geo), scored, "p_churn_1m"
-        )
-    _largest(out, named, ref_at, pairs)
     keys = list(out) or [""]  # an empty marker row: computed, nothing to keep
     rows = pa.table(
         {
@@ -602,20 +606,20 @@ def _largest(
     out: dict[str, float],
     columns: dict[str, Any],
     ref: _Places,
-    months: list[tuple[pa.Table, _Places]],
+    month: tuple[pa.Table, _Places] | None,
     column: str | None = None,
 ) -> None:
-    """Into ``out``: per column and county, the largest PSI of ``months`` against the reference."""
+    """Into ``out``: per column and county, the larger of the PSI kept there (0 at first) and the
+    PSI of ``month`` (None: only make the keys) against the reference."""
     for name, r_col in columns.items():
         r_all = _as_array(r_col)
-        values = [
-            (_as_array(t.column(column or name)), p) for t, p in months if (column or name) in t.column_names
-        ]
+        v = None
+        if month is not None and (column or name) in month[0].column_names:
+            v, p = _as_array(month[0].column(column or name)), month[1]
         for segment in (None, *sorted(ref.segments())):
-            r = r_all[ref.mask(segment)]
-            found = [psi(r, v[p.mask(segment)]) for v, p in values]
             key = name if segment is None else f"{name}@{segment}"
-            out[key] = max((b for b in found if b is not None), default=0.0)
+            b = psi(r_all[ref.mask(segment)], v[p.mask(segment)]) if v is not None else None
+            out[key] = max(out.get(key, 0.0), 0.0 if b is None else b)
 
 
 def _auc_se(auc: float, churners: int, others: int) -> float:
