@@ -216,6 +216,8 @@ def pytest_collection_modifyitems(config, items):
     suffix is set after it when xdist's did not take.
     """
     spark_modules = {_module_id(item) for item in items if is_spark_test(item)}
+    # the modules grouped with Spark, deselected Spark tests (``-m``) included: test_spark_group reads it
+    config.spark_modules = frozenset(spark_modules)
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue  # grouped by its author
