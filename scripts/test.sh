@@ -46,5 +46,5 @@ if [ "${CHURNRADAR_TEST_HOSTILE:-0}" = 1 ]; then
   echo "== pytest -m hostile"
   python -m pytest -m hostile -q -n 2
   echo "== pytest -m ci"
-  python -m pytest -m ci -q -n 0
+  python -m pytest -m ci -q -n 2
 fi

@@ -1,7 +1,7 @@
 """Backends suite: the same expressions on DuckDB and on Spark (local[2]) over the same data.
 
-``backend_name`` is parametrised over ``duckdb`` and ``spark`` (marked ``spark``; a module of
-whole-table parity checks overrides it with ``PARITY_PARAMS``, whose Spark run is CI's); ``open_on``
+``backend_name`` is parametrised over ``duckdb`` and ``spark`` (marked ``spark``, and ``ci``: the
+Spark runs are CI's ``-m ci`` stage; ``python -m pytest -m ci`` runs them by hand); ``open_on``
 opens a store on the current backend. DuckDB reads the store file itself; Spark reads its Parquet
 export (``store.backends.open_backend``). One Spark session serves the whole test session.
 """
@@ -15,10 +15,9 @@ import pytest
 
 from churnradar.features.synthetic import SyntheticOperator, write_store
 
-BACKEND_PARAMS = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
-#: for the whole-table parity checks (every core feature, every label): their Spark runs take a
-#: minute between them, so they run in CI (``-m ci``) beside the cycle's parity, not by default
-PARITY_PARAMS = [
+#: Spark's runs start a JVM and take two minutes between them on two cores: they run in CI's
+#: ``-m ci`` stage (with the cycle's and the scoring's Spark parity), not in the default suite
+BACKEND_PARAMS = [
     "duckdb",
     pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow, pytest.mark.ci]),
 ]

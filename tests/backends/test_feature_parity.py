@@ -11,18 +11,11 @@ import math
 
 import pyarrow as pa
 import pytest
-from tests.backends.conftest import PARITY_PARAMS, start_backend
 
 from churnradar.features import compute_features, get_feature_set
 from churnradar.store.backends import open_backend
 
 AS_OF = "2024-09"
-
-
-@pytest.fixture(params=PARITY_PARAMS)
-def backend_name(request) -> str:
-    """DuckDB by default; the Spark run is CI's (``-m ci``)."""
-    return start_backend(request)
 
 
 def table_differences(ref: pa.Table, got: pa.Table, rel: float = 1e-9) -> list[str]:

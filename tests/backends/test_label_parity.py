@@ -5,19 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pyarrow as pa
-import pytest
-from tests.backends.conftest import PARITY_PARAMS, start_backend
 
 from churnradar.labels import build_labels, churn_events, get_definition
 from churnradar.store.backends import open_backend
 
 AS_OF = date(2024, 7, 1)
-
-
-@pytest.fixture(params=PARITY_PARAMS)
-def backend_name(request) -> str:
-    """DuckDB by default; the Spark run is CI's (``-m ci``)."""
-    return start_backend(request)
 
 
 EVENT_KEYS = ["subscriber_id", "kind", "event_month"]

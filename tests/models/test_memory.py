@@ -16,6 +16,12 @@ from churnradar.models.memory import MemoryBudget, MemoryBudgetError, apply_duck
 from churnradar.models.training import BASE_BYTES
 
 
+#: trainings of the memory bound (issue: the monthly cycle at scale), a minute between them: CI's
+#: ``-m ci`` stage runs them; the budget checks without a training stay in the default suite
+def CI_ONLY(test):
+    return pytest.mark.ci(pytest.mark.slow(test))
+
+
 @pytest.fixture
 def store(small_operator, tmp_path):
     path = tmp_path / "store.duckdb"
@@ -51,6 +57,7 @@ def test_duckdb_gets_its_share_as_memory_limit(store):
     assert limit.replace(" ", "") == "300.0MiB"
 
 
+@CI_ONLY
 def test_a_small_budget_samples_non_events_and_still_gives_a_usable_model(trained_store, tmp_path):
     store = tmp_path / "budget.duckdb"
     shutil.copy(trained_store.store, store)
@@ -76,6 +83,7 @@ def test_a_small_budget_samples_non_events_and_still_gives_a_usable_model(traine
     assert (np.diff(probs, axis=1) >= 0).all()
 
 
+@CI_ONLY
 def test_max_rows_caps_the_sample_and_the_same_cap_gives_the_same_model(store):
     result = train_store(store, AS_OF, params=SMALL, max_rows=15_000)
     s = result.summary()
@@ -115,6 +123,7 @@ def test_score_refuses_a_month_that_would_not_fit(trained_store, tmp_path):
     assert main(["score", "--store", str(store), "--as-of", AS_OF, "--memory", "4GB", "--top", "1"]) == 0
 
 
+@CI_ONLY
 def test_rows_read_month_by_month_give_the_model_of_the_whole_panel(small_operator):
     """The month-by-month encoding is the panel's: fitting the Arrow panel gives the same booster."""
     from datetime import date
