@@ -26,6 +26,10 @@ from churnradar.models.registry import champions, current_champion, load_model, 
 from churnradar.periods import parse_month
 from churnradar.simulate import SimConfig
 
+#: the monitoring and champion/challenger checks the monthly-cycle issue asks CI to run (a 14-month
+#: operator, two trainings, a score per month): CI's ``-m ci`` stage, with the two longest of them
+pytestmark = [pytest.mark.ci, pytest.mark.slow]
+
 SIM = {"subscribers": 3_000, "months": 14, "seed": 11, "start": "2023-09"}
 LAUNCH = SimConfig(competitor_launches=((0, 1, 13, 13), (1, 1, 13, 13)))
 REFERENCE = "2024-03"
@@ -92,7 +96,6 @@ def test_the_launch_raises_the_alert_in_its_month_and_a_quiet_month_does_not(ope
     assert all(c.unit == "line" for k, c in quiet.checks.items() if k.startswith("mou_"))
 
 
-@pytest.mark.slow
 def test_no_alert_in_six_quiet_months_then_the_alert_in_the_launch_month(operator) -> None:
     store, ids = operator
     _score(store, ids["strong"], QUIET[:-1])
@@ -166,7 +169,6 @@ def test_a_champion_whose_features_changed_gives_way_without_a_comparison(operat
     assert current_champion(store, "offnet").model_id == ids["strong"]
 
 
-@pytest.mark.slow
 def test_the_cycle_trains_a_challenger_judges_it_and_scores_with_the_winner(operator, tmp_path) -> None:
     from churnradar.cycle import run_cycle
 

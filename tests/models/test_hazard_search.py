@@ -21,8 +21,14 @@ def panel():
     return _synthetic_panel(n=3000, months=(1, 2, 3, 4, 5))
 
 
-def test_search_validates_on_the_last_training_outcome_month_and_records_what_it_tried(panel):
-    m = ChurnHazardModel(num_threads=1, search_budget=60).fit(panel)
+@pytest.fixture(scope="module")
+def searched(panel) -> ChurnHazardModel:
+    """The model whose capacity a search within 60 s chose (fitted once; the tests only read it)."""
+    return ChurnHazardModel(num_threads=1, search_budget=60).fit(panel)
+
+
+def test_search_validates_on_the_last_training_outcome_month_and_records_what_it_tried(searched):
+    m = searched
     s = m.search_summary()
     assert not s["fixed"] and s["budget_s"] == 60 and not s["budget_reached"]
     # calibration is the last outcome month (June); validation the month before it (May)
@@ -38,9 +44,8 @@ def test_search_validates_on_the_last_training_outcome_month_and_records_what_it
     assert again.capacity_ == m.capacity_ and again.search_summary()["trials"] == s["trials"]
 
 
-def test_the_validation_month_is_later_than_every_inner_training_row(panel):
-    m = ChurnHazardModel(num_threads=1, search_budget=60).fit(panel)
-    s = m.search_summary()
+def test_the_validation_month_is_later_than_every_inner_training_row(panel, searched):
+    s = searched.search_summary()
     outcome_month = (
         panel.column("as_of").to_numpy().astype("datetime64[M]").astype(int) + panel.column("step").to_numpy()
     )
@@ -121,8 +126,8 @@ def test_train_cli_params_fix_the_model(small_operator, tmp_path, capsys):
     assert "--budget -1.0 must be a positive number of seconds" in " ".join(capsys.readouterr().err.split())
 
 
-def test_search_is_deterministic_within_its_budget(panel):
-    a = ChurnHazardModel(num_threads=1, search_budget=60).fit(panel)
+def test_search_is_deterministic_within_its_budget(panel, searched):
+    a = searched
     b = ChurnHazardModel(num_threads=1, search_budget=60).fit(panel)
     assert a.capacity_ == b.capacity_
     x = np.asarray(a.predict_proba(panel.slice(0, 200)).to_numpy())
