@@ -36,16 +36,11 @@ def spark_session():
     return start("local[2]")
 
 
-def start_backend(request) -> str:
-    """The backend of ``request.param``, starting the Spark session for ``spark``."""
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend_name(request) -> str:
     if request.param == "spark":
         request.getfixturevalue("spark_session")
     return request.param
-
-
-@pytest.fixture(params=BACKEND_PARAMS)
-def backend_name(request) -> str:
-    return start_backend(request)
 
 
 @pytest.fixture

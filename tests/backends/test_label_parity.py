@@ -10,8 +10,6 @@ from churnradar.labels import build_labels, churn_events, get_definition
 from churnradar.store.backends import open_backend
 
 AS_OF = date(2024, 7, 1)
-
-
 EVENT_KEYS = ["subscriber_id", "kind", "event_month"]
 
 

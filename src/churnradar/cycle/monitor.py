@@ -431,8 +431,16 @@ class _Places:
     def segments(self) -> set[str]:
         return {c for c in self.county if c is not None}
 
+    _masks: dict[str | None, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+
     def mask(self, segment: str | None) -> np.ndarray:
-        return np.ones(len(self.county), dtype=bool) if segment is None else self.county == segment
+        """The rows of county ``segment`` (None: every row), kept once made: the comparisons run
+        per feature and per training month on the same places."""
+        if segment not in self._masks:
+            self._masks[segment] = (
+                np.ones(len(self.county), dtype=bool) if segment is None else self.county == segment
+            )
+        return self._masks[segment]
 
     def grids(self, mask: np.ndarray) -> int:
         g = self.grid[mask]
@@ -611,12 +619,13 @@ def _largest(
 ) -> None:
     """Into ``out``: per column and county, the larger of the PSI kept there (0 at first) and the
     PSI of ``month`` (None: only make the keys) against the reference."""
+    segments = (None, *sorted(ref.segments()))
     for name, r_col in columns.items():
         r_all = _as_array(r_col)
         v = None
         if month is not None and (column or name) in month[0].column_names:
             v, p = _as_array(month[0].column(column or name)), month[1]
-        for segment in (None, *sorted(ref.segments())):
+        for segment in segments:
             key = name if segment is None else f"{name}@{segment}"
             b = psi(r_all[ref.mask(segment)], v[p.mask(segment)]) if v is not None else None
             out[key] = max(out.get(key, 0.0), 0.0 if b is None else b)

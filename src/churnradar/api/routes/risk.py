@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from churnradar.api.data import MAX_PAGE_SIZE, RiskFilters
 from churnradar.api.deps import PrincipalDep, client_of, permission
 from churnradar.api.routes.analytics import Month
 from churnradar.opstore import audit
+from churnradar.periods import parse_month
 
 router = APIRouter(prefix="/api/risk", tags=["risk"])
 
@@ -55,9 +57,7 @@ def filters_dep(
     )
 
 
-def _month(text: str | None):  # type: ignore[no-untyped-def]
-    from churnradar.periods import parse_month
-
+def _month(text: str | None) -> date | None:
     return None if text is None else parse_month(text)
 
 
