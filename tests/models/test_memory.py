@@ -12,7 +12,7 @@ from churnradar.cli import main
 from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.models import list_models, score_store, train_store
 from churnradar.models.calibration import HazardCalibrator
-from churnradar.models.memory import MemoryBudget, MemoryBudgetError, apply_duckdb_limit, parse_memory
+from churnradar.models.memory import DUCKDB_MIN, MemoryBudget, MemoryBudgetError, apply_duckdb_limit, parse_memory
 from churnradar.models.training import BASE_BYTES
 
 
@@ -62,7 +62,7 @@ def test_a_small_budget_samples_non_events_and_still_gives_a_usable_model(traine
     store = tmp_path / "budget.duckdb"
     shutil.copy(trained_store.store, store)
     # room for roughly half of the ~28,000 training rows besides the fixed parts of the estimate
-    budget = MemoryBudget(total=BASE_BYTES + 256 * 2**20 + 12 * 2**20, duckdb=256 * 2**20)
+    budget = MemoryBudget(total=BASE_BYTES + DUCKDB_MIN + 12 * 2**20, duckdb=DUCKDB_MIN)
     result = train_store(store, AS_OF, params=SMALL, memory=budget)
     (rec,) = [r for r in list_models(store) if r.model_id == result.model_id]
     p = rec.params
@@ -105,6 +105,13 @@ def test_a_budget_too_small_for_one_month_fails_up_front_with_one_line(store, ca
     assert err.startswith("error:") and "cannot hold one month's features" in err
     assert "--memory" in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+def test_duckdb_running_out_of_its_share_is_one_budget_error(store):
+    """DuckDB's own out-of-memory error (module ``_duckdb`` since 1.5) becomes the budget's error."""
+    with pytest.raises(MemoryBudgetError, match=r"^train: DuckDB ran out of memory within .*raise --memory$"):
+        train_store(store, AS_OF, params=SMALL, memory=MemoryBudget(total=4 * 2**30, duckdb=32 * 2**20))
+    assert list_models(store) == []
 
 
 def test_train_cli_prints_the_budget_and_the_sample(store, capsys):

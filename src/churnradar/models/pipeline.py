@@ -272,6 +272,8 @@ def _budget_guard(stage: str, budget: MemoryBudget | None) -> Any:
     """Turns DuckDB's and Python's out-of-memory errors into one :class:`MemoryBudgetError` line."""
     import contextlib
 
+    import duckdb
+
     from churnradar.models.memory import format_bytes
 
     @contextlib.contextmanager
@@ -286,7 +288,7 @@ def _budget_guard(stage: str, budget: MemoryBudget | None) -> Any:
         except MemoryError:
             raise MemoryBudgetError(f"{stage} ran out of memory within {limit}; raise --memory") from None
         except Exception as exc:
-            if type(exc).__module__.startswith("duckdb") and duckdb_out_of_memory(exc):
+            if isinstance(exc, duckdb.Error) and duckdb_out_of_memory(exc):
                 first = str(exc).splitlines()[0]
                 raise MemoryBudgetError(
                     f"{stage}: DuckDB ran out of memory within {limit} ({first}); raise --memory"
