@@ -12,7 +12,13 @@ from churnradar.cli import main
 from churnradar.errors import ChurnRadarError, ConfigError
 from churnradar.models import list_models, score_store, train_store
 from churnradar.models.calibration import HazardCalibrator
-from churnradar.models.memory import DUCKDB_MIN, MemoryBudget, MemoryBudgetError, apply_duckdb_limit, parse_memory
+from churnradar.models.memory import (
+    DUCKDB_MIN,
+    MemoryBudget,
+    MemoryBudgetError,
+    apply_duckdb_limit,
+    parse_memory,
+)
 from churnradar.models.training import BASE_BYTES
 
 
