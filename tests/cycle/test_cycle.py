@@ -164,3 +164,50 @@ def test_a_budget_runs_the_target_stage_alone_and_records_the_targeted_lines(
     assert "target" in ran and {"labels", "features", "train", "score"}.isdisjoint(ran)
     assert ran["target"]["rows"] == 123
     assert read_records(copy, parse_month("2024-12"))["target"].rows == 123
+
+
+def test_every_stage_opens_the_store_within_the_budgets_duckdb_share(cycled, tmp_path, monkeypatch) -> None:
+    """Stages with no budget of their own (here the target stage, stood in for as above) open the
+    store with DuckDB's ``memory_limit`` set to the cycle's share, not DuckDB's 80% of the machine."""
+    import duckdb
+
+    import churnradar.retention.targeting as targeting
+    from churnradar.models.memory import MemoryBudget
+    from churnradar.store import Store
+
+    store, _ = cycled
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(store, copy)
+    seen: list[str] = []
+
+    def plan(path, *a, **k):
+        with Store.open(path, read_only=True) as st:
+            seen.append(st.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return type("Plan", (), {"summary": {"n_targeted": 1, "spend": 1.0}})()
+
+    monkeypatch.setattr(targeting, "plan_targets", plan)
+    run_cycle(copy, "2024-12", CycleOptions(budget=5_000, memory="3GB"))
+    with duckdb.connect() as con:  # DuckDB's own spelling of the share
+        con.execute(f"SET memory_limit = '{MemoryBudget.resolve('3GB').duckdb // 2**20}MiB'")
+        assert seen == [con.execute("SELECT current_setting('memory_limit')").fetchone()[0]]
+    with Store.open(copy, read_only=True) as st:  # outside the cycle: DuckDB's own default
+        assert st.connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] != seen[0]
+
+
+def test_psi_of_a_month_added_in_batches_is_the_psi_of_the_whole_month() -> None:
+    """Monitoring's baseline streams each training month in batches into the reference's bins."""
+    from churnradar.cycle.monitor import _Binned, _psi_bins
+
+    rng = np.random.default_rng(5)
+    numbers = rng.gamma(2.0, 30.0, 5_000)
+    numbers[rng.random(numbers.size) < 0.1] = np.nan
+    moved = numbers * 1.3
+    text = np.array(rng.choice(["4G", "5G", "2G", None], 5_000), dtype=object)
+    other = np.array(rng.choice(["5G", "6G", None], 4_000), dtype=object)
+    for ref, cur in ((numbers, moved), (text, other), (numbers, np.full(3, np.nan))):
+        binned = _Binned(ref)
+        for part in np.array_split(cur, 7):
+            binned.add(part)
+        assert binned.result() == _psi_bins(ref, cur)
+        assert binned.fresh().result() is None  # the same bins, nothing counted yet
+    assert _Binned(np.full(10, np.nan)).result() is None

@@ -135,3 +135,30 @@ def test_digest_columns_are_written_with_the_compression_the_store_names(tmp_pat
     assert compression("customer") == {"FSST"}
     assert "FSST" not in compression("plain_customer")
     store.close()
+
+
+def test_a_memory_limit_applies_to_every_way_of_opening_the_store(tmp_path):
+    from churnradar.store import Store
+    from churnradar.store.backends import open_backend
+    from churnradar.store.connection import connect, memory_limit
+
+    path = tmp_path / "s.duckdb"
+    Store.open(path).close()
+
+    def limits() -> list[str]:
+        q = "SELECT current_setting('memory_limit')"
+        with Store.open(path, read_only=True) as st:
+            a = st.connection.execute(q).fetchone()[0]
+        con = connect(path, read_only=True)
+        b = con.execute(q).fetchone()[0]
+        con.close()
+        bk = open_backend(path)
+        c = bk.con.raw_sql(q).fetchone()[0]
+        bk.close()
+        return [a, b, c]
+
+    with memory_limit(300 * 2**20):
+        assert limits() == ["300.0 MiB"] * 3
+        with memory_limit(None):  # no budget: the enclosing one stands
+            assert limits() == ["300.0 MiB"] * 3
+    assert "300.0 MiB" not in limits()

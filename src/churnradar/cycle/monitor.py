@@ -65,6 +65,8 @@ MIN_OUTCOME_CHURNERS = 30
 MONITOR_TABLE = "model_monitor"
 #: Per model: the largest PSI of its training months against its reference month, per check.
 BASELINE_TABLE = "model_monitor_baseline"
+#: Rows per batch when the baseline streams a training month's features (and scores) from DuckDB.
+BASELINE_BATCH_ROWS = 200_000
 _FLOOR = 1e-4
 
 
@@ -78,31 +80,82 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float | None:
 
 def _psi_bins(reference: Any, current: Any, bins: int = 10) -> tuple[float, int] | None:
     """PSI and the number of bins holding any value of either sample."""
-    ref = _as_array(reference)
-    cur = _as_array(current)
-    if len(ref) == 0 or len(cur) == 0:
-        return None
-    if ref.dtype.kind in "fiub":
-        r = ref.astype(np.float64)
-        c = cur.astype(np.float64)
-        present = r[~np.isnan(r)]
-        if present.size == 0:
+    binned = _Binned(_as_array(reference), bins)
+    binned.add(_as_array(current))
+    return binned.result()
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Values as text for category bins, missing values as a category of their own."""
+    return np.where(values == None, "\0", values).astype(str)  # noqa: E711 (element-wise)
+
+
+class _Binned:
+    """The PSI bins of a reference sample (cut at its deciles for numbers, its categories for text,
+    missing values a bin of their own) and the counts of a current sample added in parts: a month
+    streamed in batches gives the PSI of the whole month without holding it."""
+
+    def __init__(self, reference: np.ndarray, bins: int = 10):
+        self.n_ref, self.n_cur = len(reference), 0
+        self.numeric = reference.dtype.kind in "fiub"
+        self.empty = self.n_ref == 0
+        if self.numeric:
+            r = reference.astype(np.float64)
+            present = r[~np.isnan(r)]
+            self.empty = self.empty or present.size == 0
+            self.edges = (
+                np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+                if present.size
+                else present
+            )
+            self.ref_counts = self._counts(r)
+            self.cur_counts = np.zeros_like(self.ref_counts)
+        else:
+            keys, counts = np.unique(_text(reference), return_counts=True)
+            self.ref_text = dict(zip(keys.tolist(), counts.tolist(), strict=True))
+            self.cur_text: dict[str, int] = {}
+
+    def _counts(self, values: np.ndarray) -> np.ndarray:
+        """Counts per bin: missing values first, then the bins between the edges."""
+        b = np.where(np.isnan(values), -1, np.searchsorted(self.edges, values, side="left"))
+        return np.bincount(b + 1, minlength=len(self.edges) + 2)
+
+    def fresh(self) -> _Binned:
+        """The same reference bins with no current values yet."""
+        other = object.__new__(_Binned)
+        other.__dict__.update(self.__dict__)
+        other.n_cur = 0
+        if self.numeric:
+            other.cur_counts = np.zeros_like(self.ref_counts)
+        else:
+            other.cur_text = {}
+        return other
+
+    def add(self, values: np.ndarray) -> None:
+        self.n_cur += len(values)
+        if not len(values):
+            return
+        if self.numeric:
+            self.cur_counts += self._counts(values.astype(np.float64))
+        else:
+            keys, counts = np.unique(_text(values), return_counts=True)
+            for k, n in zip(keys.tolist(), counts.tolist(), strict=True):
+                self.cur_text[k] = self.cur_text.get(k, 0) + n
+
+    def result(self) -> tuple[float, int] | None:
+        """PSI and the number of bins holding any value of either sample (None when either sample
+        has no values, or the reference's numbers are all missing)."""
+        if self.empty or self.n_cur == 0:
             return None
-        edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
-        rb = np.where(np.isnan(r), -1, np.searchsorted(edges, r, side="left"))
-        cb = np.where(np.isnan(c), -1, np.searchsorted(edges, c, side="left"))
-        keys = np.arange(-1, len(edges) + 1)
-        rs = np.array([(rb == k).mean() for k in keys])
-        cs = np.array([(cb == k).mean() for k in keys])
-    else:
-        r = np.where(ref == None, "\0", ref).astype(str)  # noqa: E711 (element-wise)
-        c = np.where(cur == None, "\0", cur).astype(str)  # noqa: E711
-        keys = np.union1d(np.unique(r), np.unique(c))
-        rs = np.array([(r == k).mean() for k in keys])
-        cs = np.array([(c == k).mean() for k in keys])
-    used = int(np.count_nonzero((rs > 0) | (cs > 0)))
-    rs, cs = np.maximum(rs, _FLOOR), np.maximum(cs, _FLOOR)
-    return float(np.sum((cs - rs) * np.log(cs / rs))), used
+        if self.numeric:
+            rs, cs = self.ref_counts / self.n_ref, self.cur_counts / self.n_cur
+        else:
+            keys = sorted(self.ref_text.keys() | self.cur_text.keys())
+            rs = np.array([self.ref_text.get(k, 0) for k in keys]) / self.n_ref
+            cs = np.array([self.cur_text.get(k, 0) for k in keys]) / self.n_cur
+        used = int(np.count_nonzero((rs > 0) | (cs > 0)))
+        rs, cs = np.maximum(rs, _FLOOR), np.maximum(cs, _FLOOR)
+        return float(np.sum((cs - rs) * np.log(cs / rs))), used
 
 
 @dataclass(frozen=True)
@@ -576,26 +629,30 @@ def _baseline(
     from churnradar.features import compute_features, get_feature_set
     from churnradar.store.backends import open_backend
 
-    # one training month at a time (its features, its scores), keeping only the running largest
-    # PSI: the months together would hold the operator's features as often as there are months
-    out: dict[str, float] = {}
-    ref_at = _Places.of(ref, geo)
-    named = {n: ref.column(n) for n in _feature_columns(ref)}
-    score_ref = None
+    # the reference's bins per check, then one training month at a time streamed in batches (its
+    # features, its scores) into counts per bin, keeping only the running largest PSI: the months
+    # together would hold the operator's features as often as there are months, one month once
+    ref_bins = _reference_bins({n: ref.column(n) for n in _feature_columns(ref)}, _Places.of(ref, geo))
+    score_bins = {}
     if ref_scores is not None:
-        score_ref = ({"score": ref_scores.column("p_churn_1m")}, _Places.of(ref_scores, geo))
-        _largest(out, *score_ref, None, "p_churn_1m")
-    _largest(out, named, ref_at, None)
+        score_bins = _reference_bins({"score": ref_scores.column("p_churn_1m")}, _Places.of(ref_scores, geo))
+    out: dict[str, float] = dict.fromkeys([*score_bins, *ref_bins], 0.0)
     bk = open_backend(store, "duckdb")
     try:
         fs = get_feature_set(record.feature_set)
         for m in (model.meta or {}).get("feature_months", []):
-            t = compute_features(bk, parse_month(m), fs).to_pyarrow()
-            at = _Places.of(t, geo)
-            if score_ref is not None:
-                _largest(out, *score_ref, (model.score(t, reasons=None), at), "p_churn_1m")
-            _largest(out, named, ref_at, (t, at))
-            del t, at
+            month_bins = {k: v.fresh() for k, v in ref_bins.items()}
+            month_scores = {k: v.fresh() for k, v in score_bins.items()}
+            expr = compute_features(bk, parse_month(m), fs)
+            for batch in bk.con.to_pyarrow_batches(expr, chunk_size=BASELINE_BATCH_ROWS):
+                t = pa.Table.from_batches([batch])
+                at = _Places.of(t, geo)
+                _count(month_bins, t, at)
+                if month_scores:
+                    _count(month_scores, model.score(t, reasons=None), at, {"score": "p_churn_1m"})
+            for key, binned in (*month_bins.items(), *month_scores.items()):
+                got = binned.result()
+                out[key] = max(out[key], 0.0 if got is None else got[0])
     finally:
         bk.close()
     keys = list(out) or [""]  # an empty marker row: computed, nothing to keep
@@ -610,25 +667,31 @@ def _baseline(
     return out
 
 
-def _largest(
-    out: dict[str, float],
-    columns: dict[str, Any],
-    ref: _Places,
-    month: tuple[pa.Table, _Places] | None,
-    column: str | None = None,
-) -> None:
-    """Into ``out``: per column and county, the larger of the PSI kept there (0 at first) and the
-    PSI of ``month`` (None: only make the keys) against the reference."""
-    segments = (None, *sorted(ref.segments()))
-    for name, r_col in columns.items():
-        r_all = _as_array(r_col)
-        v = None
-        if month is not None and (column or name) in month[0].column_names:
-            v, p = _as_array(month[0].column(column or name)), month[1]
+def _reference_bins(columns: dict[str, Any], places: _Places) -> dict[str, _Binned]:
+    """The reference's PSI bins per check key: each column over all lines and within each county."""
+    segments = (None, *sorted(places.segments()))
+    out: dict[str, _Binned] = {}
+    for name, col in columns.items():
+        values = _as_array(col)
         for segment in segments:
-            key = name if segment is None else f"{name}@{segment}"
-            b = psi(r_all[ref.mask(segment)], v[p.mask(segment)]) if v is not None else None
-            out[key] = max(out.get(key, 0.0), 0.0 if b is None else b)
+            out[name if segment is None else f"{name}@{segment}"] = _Binned(values[places.mask(segment)])
+    return out
+
+
+def _count(
+    bins: dict[str, _Binned], table: pa.Table, places: _Places, rename: dict[str, str] | None = None
+) -> None:
+    """Add the rows of ``table`` (lines at ``places``) to the counts of each check key of ``bins``;
+    ``rename``: the table's column of a check name. A column the table lacks adds nothing."""
+    values: dict[str, np.ndarray | None] = {}
+    for key, binned in bins.items():
+        name, _, segment = key.partition("@")
+        if name not in values:
+            column = (rename or {}).get(name, name)
+            values[name] = _as_array(table.column(column)) if column in table.column_names else None
+        v = values[name]
+        if v is not None:
+            binned.add(v[places.mask(segment or None)])
 
 
 def _auc_se(auc: float, churners: int, others: int) -> float:

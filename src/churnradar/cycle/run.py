@@ -507,17 +507,23 @@ def run_cycle(
         else:  # unchanged: skipped, with the earlier record standing
             emit(StageRun(name, "skipped", why))
 
-    for i, name in enumerate(STAGES):
-        report("cycle", i, len(STAGES))
-        blocked = [u for u in _ancestors(name) if u in failed]
-        if blocked:
-            emit(StageRun(name, "skipped", f"{blocked[0]} failed this run"))
-            continue
-        try:
-            step(name, time.perf_counter())
-        except ChurnRadarError as exc:
-            failed[name] = str(exc)
-            emit(StageRun(name, "failed", str(exc)))
+    from churnradar.models.memory import MemoryBudget
+    from churnradar.store.connection import memory_limit
+
+    budget = MemoryBudget.resolve(opts.memory)
+    # every stage's DuckDB within the budget's share (ingest, train and score set their own)
+    with memory_limit(budget.duckdb if budget is not None else None):
+        for i, name in enumerate(STAGES):
+            report("cycle", i, len(STAGES))
+            blocked = [u for u in _ancestors(name) if u in failed]
+            if blocked:
+                emit(StageRun(name, "skipped", f"{blocked[0]} failed this run"))
+                continue
+            try:
+                step(name, time.perf_counter())
+            except ChurnRadarError as exc:
+                failed[name] = str(exc)
+                emit(StageRun(name, "failed", str(exc)))
     report("cycle", len(STAGES), len(STAGES))
     return CycleResult(month, store, dry_run, runs)
 

@@ -129,6 +129,8 @@ def open_backend(source: Path | str, backend: str = "duckdb") -> Backend:
     """Open ``source`` (a DuckDB store file or a folder of ``<table>.parquet``) on ``backend``."""
     import ibis
 
+    from churnradar.store.connection import apply_limits
+
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     source = Path(source)
@@ -142,6 +144,7 @@ def open_backend(source: Path | str, backend: str = "duckdb") -> Backend:
         else:
             con = ibis.duckdb.connect(str(source), read_only=True)
         con.raw_sql("SET TimeZone = 'UTC'")
+        apply_limits(con.con)
         return Backend("duckdb", con, source)
     # spark
     folder = source

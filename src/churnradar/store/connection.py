@@ -7,12 +7,39 @@ are applied in one place.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from churnradar.errors import StoreError
+
+#: DuckDB's ``memory_limit`` (bytes) for every store connection opened within :func:`memory_limit`.
+_LIMIT: list[int] = []
+
+
+@contextlib.contextmanager
+def memory_limit(nbytes: int | None) -> Iterator[None]:
+    """Within the block, every store connection gets DuckDB's ``memory_limit`` of ``nbytes``
+    (None: DuckDB's own default). The monthly cycle runs each stage within its budget's DuckDB share,
+    so a stage that has no budget of its own (labels, features, metrics, monitoring) still spills
+    to disk beyond it rather than growing to DuckDB's default of 80% of the machine."""
+    if nbytes is None:
+        yield
+        return
+    _LIMIT.append(int(nbytes))
+    try:
+        yield
+    finally:
+        _LIMIT.pop()
+
+
+def apply_limits(con: Any) -> None:
+    """Set the current :func:`memory_limit` on a DuckDB connection (a no-op outside one)."""
+    if _LIMIT:
+        con.execute(f"SET memory_limit = '{_LIMIT[-1] // 2**20}MiB'")
 
 
 def connect(
@@ -30,9 +57,11 @@ def connect(
     if read_only and not p.exists():
         raise StoreError(f"{p}: no such store (run `churnradar ingest` first, or check --store)")
     try:
-        return duckdb.connect(str(p), read_only=read_only, config=config or {})
+        con = duckdb.connect(str(p), read_only=read_only, config=config or {})
     except duckdb.IOException as e:
         raise StoreError(f"{p}: cannot open the store: {e}") from e
+    apply_limits(con)
+    return con
 
 
 def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -24,6 +24,7 @@ import duckdb
 
 from churnradar.errors import StoreError
 from churnradar.schema import TABLES
+from churnradar.store.connection import apply_limits
 
 if TYPE_CHECKING:
     import ibis.backends.duckdb
@@ -105,6 +106,7 @@ class Store:
             if "not a valid DuckDB database" in msg or "invalid" in msg.lower():
                 raise StoreError(f"{path} is not a churnradar store (not a DuckDB database file)") from None
             raise StoreError(f"cannot open store {path}: {msg}") from None
+        apply_limits(con)
         store = cls(path, con)
         try:
             store._check_or_create(existed, read_only)
