@@ -62,7 +62,7 @@ def test_running_out_of_the_budget_is_a_clear_error_and_publishes_nothing(
     store = tmp_path / "e.duckdb"
     with pytest.raises(
         IngestError,
-        match=r"needs more memory than --memory 953.7 MiB \(DuckDB 715.3 MiB\) allows; nothing was published",
+        match=r"needs more memory than --memory 953.7 MiB \(DuckDB 572.2 MiB\) allows; nothing was published",
     ):
         ingest([data], store, key=KEY, memory="1GB")
     with duckdb.connect(str(store), read_only=True) as con:
