@@ -36,6 +36,7 @@ standard error) also raises the alert.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -122,8 +123,7 @@ class _Binned:
 
     def fresh(self) -> _Binned:
         """The same reference bins with no current values yet."""
-        other = object.__new__(_Binned)
-        other.__dict__.update(self.__dict__)
+        other = copy.copy(self)
         other.n_cur = 0
         if self.numeric:
             other.cur_counts = np.zeros_like(self.ref_counts)

@@ -182,7 +182,9 @@ def apply_duckdb_limit(bk: Any, budget: MemoryBudget | None) -> None:
     # DuckDB's own progress bar writes to stdout, into `--json` output; the CLI shows its own
     bk.con.raw_sql("SET enable_progress_bar = false")
     if budget is not None:
-        bk.con.raw_sql(f"SET memory_limit = '{budget.duckdb // 2**20}MiB'")
+        from churnradar.store.connection import set_memory_limit
+
+        set_memory_limit(bk.con.con, budget.duckdb)
 
 
 def duckdb_out_of_memory(exc: BaseException) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from churnradar.errors import ConfigError, StoreError
+from churnradar.store.connection import apply_limits
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -128,8 +129,6 @@ def _parquet_tables(folder: Path) -> dict[str, Path]:
 def open_backend(source: Path | str, backend: str = "duckdb") -> Backend:
     """Open ``source`` (a DuckDB store file or a folder of ``<table>.parquet``) on ``backend``."""
     import ibis
-
-    from churnradar.store.connection import apply_limits
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")

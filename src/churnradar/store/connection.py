@@ -36,10 +36,15 @@ def memory_limit(nbytes: int | None) -> Iterator[None]:
         _LIMIT.pop()
 
 
+def set_memory_limit(con: Any, nbytes: int) -> None:
+    """Set DuckDB's ``memory_limit`` of a connection to ``nbytes`` (whole MiB)."""
+    con.execute(f"SET memory_limit = '{int(nbytes) // 2**20}MiB'")
+
+
 def apply_limits(con: Any) -> None:
     """Set the current :func:`memory_limit` on a DuckDB connection (a no-op outside one)."""
     if _LIMIT:
-        con.execute(f"SET memory_limit = '{_LIMIT[-1] // 2**20}MiB'")
+        set_memory_limit(con, _LIMIT[-1])
 
 
 def connect(
