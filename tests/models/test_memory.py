@@ -19,7 +19,7 @@ from churnradar.models.memory import (
     apply_duckdb_limit,
     parse_memory,
 )
-from churnradar.models.training import BASE_BYTES
+from churnradar.models.training import BASE_BYTES, PLAN_SHARE
 
 
 #: trainings of the memory bound (issue: the monthly cycle at scale), a minute between them: CI's
@@ -68,7 +68,7 @@ def test_a_small_budget_samples_non_events_and_still_gives_a_usable_model(traine
     store = tmp_path / "budget.duckdb"
     shutil.copy(trained_store.store, store)
     # room for roughly half of the ~28,000 training rows besides the fixed parts of the estimate
-    budget = MemoryBudget(total=BASE_BYTES + DUCKDB_MIN + 12 * 2**20, duckdb=DUCKDB_MIN)
+    budget = MemoryBudget(total=int((BASE_BYTES + DUCKDB_MIN + 12 * 2**20) / PLAN_SHARE), duckdb=DUCKDB_MIN)
     result = train_store(store, AS_OF, params=SMALL, memory=budget)
     (rec,) = [r for r in list_models(store) if r.model_id == result.model_id]
     p = rec.params

@@ -50,6 +50,7 @@ from churnradar.ingest.pseudonymise import (
 from churnradar.ingest.publish import publish
 from churnradar.ingest.validate import (
     ColumnSource,
+    bad_rows_select,
     lit,
     map_columns,
     pii_map_select,
@@ -57,6 +58,7 @@ from churnradar.ingest.validate import (
     read_as_number,
     reasons_select,
     stage_select,
+    typed_select,
 )
 from churnradar.schema import TABLES, Table
 from churnradar.store import Store
@@ -193,6 +195,9 @@ class _File:
     attempts: int = 0  # read_csv passes made (each has its own rejects tables)
     mapping: TableMapping | None = None  # the mapping file's section this export feeds
     per_line: int = 1  # canonical rows made from each line (a wide export: one per month)
+    in_place: bool = False  # a Parquet file read in place: its stage is a view, see _stage_parquet
+    marked: bool = False  # rows of an in-place file were marked bad after its checks (_ing_bad_<id>)
+    stat: tuple[int, int] | None = None  # size and mtime of an in-place file when it was checked
 
     @property
     def stage(self) -> str:
@@ -378,6 +383,9 @@ class _Batch:
     #: a CSV file is first read with its numeric columns parsed by DuckDB's CSV reader (see
     #: :meth:`_stage_csv_numeric`); tests turn this off to hold both readings to the same results
     numeric_csv = True
+    #: a Parquet file is read in place (see :meth:`_stage_parquet`); tests and the ingest benchmark
+    #: turn this off to copy it into a staging table instead, and hold both to the same results
+    parquet_in_place = True
 
     def __init__(
         self,
@@ -614,8 +622,8 @@ class _Batch:
                 f"file_row_number=true) WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
             )
         self._tick(f, 2)
-        f.good_raw = self._one(f"SELECT count(_bad) FROM {stage}")  # absent rows (NULL) are not rows
-        n_bad = self._one(f"SELECT count(*) FROM {stage} WHERE _bad")
+        # absent rows (NULL) are not rows
+        f.good_raw, n_bad = self._x(f"SELECT count(_bad), count(*) FILTER (_bad) FROM {stage}").fetchone()
         if n_bad:
             self._ensure_ordered(f)
             sql = reasons_select(f.sources, bad_rel, f.file_id)
@@ -759,7 +767,57 @@ class _Batch:
         return True
 
     def _stage_parquet(self, f: _File, ordered: bool = False) -> None:
-        self._create_stage(f, stage_select(f.table, f.sources, f"read_parquet({lit(str(f.path))})"), ordered)
+        """Check a Parquet file in one pass and make its stage a view over the file, not a copy.
+
+        The pass keeps only the row numbers of the rows that fail a check (``_ing_bad_<id>``); the
+        view converts the file's values again on each read, and a query that needs a few columns (a
+        key's hash, the identifiers to pseudonymise, a foreign key) reads only those from the file.
+        Copying the file into a temporary table instead took about three times the file's size in
+        memory or spill (Parquet is compressed, a staging table is not). The view is in file order:
+        its ``rowid`` is the file's row number. The file's size and modification time are kept, and
+        the batch is not published when they change before the commit (:meth:`_check_unchanged`)."""
+        if not self.parquet_in_place:
+            select = stage_select(f.table, f.sources, f"read_parquet({lit(str(f.path))})")
+            self._create_stage(f, select, ordered)
+            return
+        src = f"read_parquet({lit(str(f.path))}, file_row_number=true)"
+        st = f.path.stat()
+        f.stat = (st.st_size, st.st_mtime_ns)
+        self._temp(f"_ing_bad_{f.file_id}", "AS " + bad_rows_select(f.sources, src, "file_row_number"))
+        f.in_place = f.ordered = True
+        f.marked = bool(self._one(f"SELECT count(*) FROM {q(f'_ing_bad_{f.file_id}')}"))
+        self._define_view(f)
+
+    def _define_view(self, f: _File) -> None:
+        """(Re)define the stage view of a file read in place: the typed columns, ``_bad`` from the
+        rows marked bad, and the raw identifiers replaced first (``f.key_pii``) joined to their
+        digests."""
+        src = f"read_parquet({lit(str(f.path))}, file_row_number=true)"
+        bad = f"rowid IN (SELECT row FROM {q(f'_ing_bad_{f.file_id}')})" if f.marked else "FALSE"
+        sql = f"SELECT *, {bad} AS _bad FROM ({typed_select(f.table, f.sources, src, 'file_row_number')})"
+        if f.key_pii:
+            cols = ", ".join(f"coalesce(m{j}.h, s.{q(c)}) AS {q(c)}" for j, c in enumerate(f.key_pii))
+            joins = "".join(f" LEFT JOIN _ing_pii m{j} ON s.{q(c)} = m{j}.v" for j, c in enumerate(f.key_pii))
+            sql = f"SELECT s.* REPLACE ({cols}) FROM ({sql}) s{joins}"
+        self._x(f"CREATE OR REPLACE TEMP VIEW {q(f.stage)} AS {sql}")
+        if f.stage not in self.views:
+            self.views.append(f.stage)
+
+    def _check_unchanged(self) -> None:
+        """Refuse the batch when a file read in place changed while it was being loaded: its checks
+        and the rows to publish would come from different contents."""
+        for f in self.files:
+            if f.in_place and f.stat is not None:
+                try:
+                    st = f.path.stat()
+                    now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    now = None
+                if now != f.stat:
+                    raise IngestError(
+                        f"{f.display}: the file changed (or went away) while it was being loaded; "
+                        "nothing was published. Load it again once it is complete"
+                    )
 
     def _create_stage(self, f: _File, select: str, ordered: bool) -> None:
         """Materialise a file's staging table. Unordered by default: without the order of the file to
@@ -784,7 +842,7 @@ class _Batch:
         if f.kind == "csv":
             assert f.csv is not None
             self._stage_csv(f, f.csv, ordered=True)
-        else:
+        else:  # a copy of a Parquet file (a file read in place is in file order)
             self._stage_parquet(f, ordered=True)
         for name in f.key_pii:
             self._replace_key_pii(f, name)
@@ -796,6 +854,11 @@ class _Batch:
         in-place update of a large table in memory, while a join and a write spill to disk within
         the memory limit. A staging table in file order keeps its order (its row ids are line
         ordinals)."""
+        if f.in_place:
+            if name not in f.key_pii:
+                f.key_pii.append(name)
+            self._define_view(f)
+            return
         stage, new = q(f.stage), q(f.stage + "_h")
         col = q(name)
         order = " ORDER BY s.rowid" if f.ordered else ""
@@ -839,7 +902,8 @@ class _Batch:
         for f, name, hashed in cols:
             if _replaced_first(f.table, name, hashed):
                 self._replace_key_pii(f, name)
-                f.key_pii.append(name)
+                if name not in f.key_pii:
+                    f.key_pii.append(name)
             else:
                 f.deferred_pii.append(name)
 
@@ -872,7 +936,7 @@ class _Batch:
         parts = []
         for f in self.files:
             if f.table is t:
-                drop = " EXCLUDE (_orig)" if f.kind == "csv" else ""
+                drop = " EXCLUDE (_orig)" if f.kind == "csv" else " EXCLUDE (rowid)" if f.in_place else ""
                 parts.append(f"SELECT {f.file_id} AS _file, rowid AS _row, *{drop} FROM {q(f.stage)}")
         self._x(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS {' UNION ALL '.join(parts)}")
         if name not in self.views:
@@ -1025,7 +1089,16 @@ class _Batch:
 
     def _mark_bad(self, t: Table) -> None:
         for f in self.files:
-            if f.table is t:
+            if f.table is t and f.in_place:
+                marks = q(f"_ing_bad_{f.file_id}")
+                self._x(
+                    f"""INSERT INTO {marks} SELECT DISTINCT row FROM _ing_errs
+                        WHERE file_id = {f.file_id} AND row IS NOT NULL AND row NOT IN (SELECT row FROM {marks})"""
+                )
+                if not f.marked:
+                    f.marked = True
+                    self._define_view(f)
+            elif f.table is t:
                 self._x(
                     f"""UPDATE {q(f.stage)} SET _bad = TRUE WHERE NOT _bad AND rowid IN
                         (SELECT row FROM _ing_errs WHERE file_id = {f.file_id} AND row IS NOT NULL)"""
@@ -1178,6 +1251,7 @@ class _Batch:
             tables={k: asdict(v) for k, v in tables.items()},
             files=[asdict(r) for r in reports],
             rejects_sql=rejects_sql,
+            before_commit=self._check_unchanged,
             meta={"key_fingerprint": key_fingerprint(key)} if key is not None else None,
         )
         for name, n in replaced.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,13 +36,15 @@ def publish(
     files: list[dict[str, Any]],
     rejects_sql: str | None,
     meta: dict[str, str] | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Upsert every ``(table, staging table)`` pair, write rejects and the batch row, in one commit.
 
     ``staging table`` holds ``_bad`` and the canonical columns; only rows with ``NOT _bad`` are
     published. ``rejects_sql`` selects the ``_rejects`` rows of the batch (quarantine mode).
     Returns, per table, how many stored rows the batch replaced (same key); the batch row records
-    them too (``tables.<name>.replaced``).
+    them too (``tables.<name>.replaced``). ``before_commit`` runs last inside the transaction; what
+    it raises rolls the batch back.
     """
     replaced: dict[str, int] = {}
     t0, c0 = time.perf_counter(), time.process_time()
@@ -86,6 +88,8 @@ def publish(
         for k, v in (meta or {}).items():
             con.execute("DELETE FROM main._meta WHERE key = ?", [k])
             con.execute("INSERT INTO main._meta VALUES (?, ?)", [k, v])
+        if before_commit is not None:
+            before_commit()
         t1 = time.perf_counter()
         con.execute("COMMIT")
         log.debug("%.3fs commit; publish %.3fs", time.perf_counter() - t1, time.perf_counter() - t0)

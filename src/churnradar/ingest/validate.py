@@ -509,6 +509,28 @@ def stage_select(
     return f"SELECT {', '.join(cols)} FROM (SELECT *, {bad} AS _bad FROM {lvl2})"
 
 
+def typed_select(table: Table, sources: list[ColumnSource], src_rel: str, row: str) -> str:
+    """SELECT of ``row AS rowid`` and the typed canonical columns of ``src_rel``, without the checks:
+    the view over a file that is read in place (see ``bad_rows_select``). Columns a query does not use
+    are not read or converted."""
+    by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
+    cols = [f"{row} AS rowid"]
+    for c in table.columns:
+        i, cs = by_name[c.name]
+        cols.append(
+            f"__t{i} AS {q(c.name)}"
+            if cs.source is not None
+            else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
+        )
+    return f"SELECT {', '.join(cols)} FROM {_levels(sources, src_rel)}"
+
+
+def bad_rows_select(sources: list[ColumnSource], src_rel: str, row: str) -> str:
+    """SELECT of ``row`` for every row of ``src_rel`` that fails a check: the rows ``stage_select``
+    flags ``_bad``."""
+    return f"SELECT {row} AS row FROM {_levels(sources, src_rel)} WHERE {bad_expr(sources)}"
+
+
 def display_value(cs: ColumnSource, o: str) -> str:
     """SQL of the value shown in reports: the input text, shortened, with identifiers masked: the
     whole value in an identifier column, and in any other column every run of eight or more digits
