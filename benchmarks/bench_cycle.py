@@ -786,9 +786,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             if not args.keep:
                 shutil.rmtree(sep_dir)
-            res["ratio"] = round(res["cycle"]["wall_s"] / res["separate"]["wall_s"], 2)
-            if res["separate"]["cpu_s"]:
-                res["cpu_ratio"] = round(res["cycle"]["cpu_s"] / res["separate"]["cpu_s"], 2)
+            failed = [s["stage"] for s in res["separate"]["stages"] if s.get("exit_code")]
+            if failed:  # the commands after it did not run: the sums are not the same work
+                res["ratio"] = f"none (the separate command {failed[0]} failed)"
+            else:
+                res["ratio"] = round(res["cycle"]["wall_s"] / res["separate"]["wall_s"], 2)
+                if res["separate"]["cpu_s"]:
+                    res["cpu_ratio"] = round(res["cycle"]["cpu_s"] / res["separate"]["cpu_s"], 2)
             print(markdown(res), flush=True)
         results.append(res)
     save()

@@ -97,7 +97,7 @@ def _one_month_figures(
         for model_id, model in models.items():
             fs = model.meta["feature_set"]
             if fs not in features:
-                features[fs] = compute_features(bk, month, get_feature_set(fs)).to_pyarrow()
+                features[fs] = bk.to_pyarrow(compute_features(bk, month, get_feature_set(fs)))
             scored = model.score(features[fs], reasons=None).select(["subscriber_id", "p_churn_1m"])
             joined = scored.join(lab, "subscriber_id", join_type="inner")
             y = np.asarray(joined.column(y_col).to_numpy(zero_copy_only=False), dtype=float)

@@ -480,6 +480,20 @@ def bad_expr(sources: list[ColumnSource]) -> str:
     return f"coalesce({' OR '.join(conds)}, FALSE)" if conds else "FALSE"
 
 
+def _typed_columns(table: Table, sources: list[ColumnSource]) -> list[str]:
+    """The canonical columns of ``table`` from the typed values ``__t{i}`` (NULL where no source)."""
+    by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
+    cols = []
+    for c in table.columns:
+        i, cs = by_name[c.name]
+        cols.append(
+            f"__t{i} AS {q(c.name)}"
+            if cs.source is not None
+            else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
+        )
+    return cols
+
+
 def stage_select(
     table: Table,
     sources: list[ColumnSource],
@@ -491,16 +505,7 @@ def stage_select(
     and, when ``keep_text`` names the source columns, ``_orig``: the input text of bad rows (a list
     in ``keep_text`` order; NULL for good rows) from which the reasons are computed later."""
     lvl2 = _levels(sources, src_rel)
-    by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
-    cols = []
-    for c in table.columns:
-        i, cs = by_name[c.name]
-        cols.append(
-            f"__t{i} AS {q(c.name)}"
-            if cs.source is not None
-            else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
-        )
-    cols.append("_bad")
+    cols = [*_typed_columns(table, sources), "_bad"]
     if keep_text is not None:
         cols.append(f"CASE WHEN _bad THEN [{', '.join(q(n) for n in keep_text)}] END AS _orig")
     bad = bad_expr(sources)
@@ -513,15 +518,7 @@ def typed_select(table: Table, sources: list[ColumnSource], src_rel: str, row: s
     """SELECT of ``row AS rowid`` and the typed canonical columns of ``src_rel``, without the checks:
     the view over a file that is read in place (see ``bad_rows_select``). Columns a query does not use
     are not read or converted."""
-    by_name = {cs.column.name: (i, cs) for i, cs in enumerate(sources)}
-    cols = [f"{row} AS rowid"]
-    for c in table.columns:
-        i, cs = by_name[c.name]
-        cols.append(
-            f"__t{i} AS {q(c.name)}"
-            if cs.source is not None
-            else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
-        )
+    cols = [f"{row} AS rowid", *_typed_columns(table, sources)]
     return f"SELECT {', '.join(cols)} FROM {_levels(sources, src_rel)}"
 
 

@@ -93,7 +93,7 @@ class TrainingData:
         if self.bk.name == "duckdb":
             # sorted by the engine (spills under its memory limit) rather than copied in Arrow;
             # DuckDB compares strings bytewise, as Arrow does
-            table = expr.order_by("subscriber_id").to_pyarrow()
+            table = self.bk.to_pyarrow(expr.order_by("subscriber_id"))
         else:  # engines return rows in any order, and sums over them must not depend on it
             table = expr.to_pyarrow().sort_by("subscriber_id")
         if self.cache:
@@ -544,7 +544,7 @@ def score_store(
             apply_duckdb_limit(bk, budget)
             check_score_memory(bk, month, fs, budget)
             with _budget_guard("score", budget):
-                features = compute_features(bk, month, fs).to_pyarrow()
+                features = bk.to_pyarrow(compute_features(bk, month, fs))
         finally:
             bk.close()
         report("score", 1, 3)
