@@ -62,6 +62,7 @@ from churnradar.ingest.validate import (
 )
 from churnradar.schema import TABLES, Table
 from churnradar.store import Store
+from churnradar.store.connection import duckdb_out_of_memory, set_memory_limit
 
 log = logging.getLogger("churnradar.ingest")
 
@@ -203,6 +204,16 @@ class _File:
     def stage(self) -> str:
         return f"_ing_stg_{self.file_id}"
 
+    @property
+    def marks(self) -> str:
+        """The table of the row numbers refused in a file read in place."""
+        return f"_ing_bad_{self.file_id}"
+
+    @property
+    def rows_in_place(self) -> str:
+        """The rows of a Parquet file with their row numbers (``file_row_number``)."""
+        return f"read_parquet({lit(str(self.path))}, file_row_number=true)"
+
 
 def _has_repeat(hashes: Any) -> bool:
     """Whether a value repeats in a numpy array (sorted; numpy releases the GIL while it sorts)."""
@@ -316,7 +327,7 @@ def ingest(
         try:
             return batch.run(plan, key, key_file)
         except duckdb.Error as exc:
-            from churnradar.models.memory import duckdb_out_of_memory, format_bytes
+            from churnradar.models.memory import format_bytes
 
             if not duckdb_out_of_memory(exc):
                 raise
@@ -449,7 +460,7 @@ class _Batch:
         old_limit = self._one("SELECT current_setting('memory_limit')")
         self.old_order = bool(self._one("SELECT current_setting('preserve_insertion_order')"))
         if self.memory is not None:
-            self._x(f"SET memory_limit = '{int(self.memory.total * INGEST_DUCKDB_SHARE) // 2**20}MiB'")
+            set_memory_limit(self.con, int(self.memory.total * INGEST_DUCKDB_SHARE))
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
             try:
@@ -607,7 +618,6 @@ class _Batch:
             )
         else:
             self._tick(f, 1)
-            path = lit(str(f.path))
             try:
                 self._stage_parquet(f)
             except duckdb.Error as exc:
@@ -618,8 +628,8 @@ class _Batch:
                     f"{msg}"
                 ) from None
             bad_rel = (
-                f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM read_parquet({path}, "
-                f"file_row_number=true) WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
+                f"(SELECT file_row_number AS _row, * EXCLUDE (file_row_number) FROM {f.rows_in_place} "
+                f"WHERE file_row_number IN (SELECT rowid FROM {stage} WHERE _bad))"
             )
         self._tick(f, 2)
         # absent rows (NULL) are not rows
@@ -780,21 +790,20 @@ class _Batch:
             select = stage_select(f.table, f.sources, f"read_parquet({lit(str(f.path))})")
             self._create_stage(f, select, ordered)
             return
-        src = f"read_parquet({lit(str(f.path))}, file_row_number=true)"
         st = f.path.stat()
         f.stat = (st.st_size, st.st_mtime_ns)
-        self._temp(f"_ing_bad_{f.file_id}", "AS " + bad_rows_select(f.sources, src, "file_row_number"))
+        self._temp(f.marks, "AS " + bad_rows_select(f.sources, f.rows_in_place, "file_row_number"))
         f.in_place = f.ordered = True
-        f.marked = bool(self._one(f"SELECT count(*) FROM {q(f'_ing_bad_{f.file_id}')}"))
+        f.marked = bool(self._one(f"SELECT count(*) FROM {q(f.marks)}"))
         self._define_view(f)
 
     def _define_view(self, f: _File) -> None:
         """(Re)define the stage view of a file read in place: the typed columns, ``_bad`` from the
         rows marked bad, and the raw identifiers replaced first (``f.key_pii``) joined to their
         digests."""
-        src = f"read_parquet({lit(str(f.path))}, file_row_number=true)"
-        bad = f"rowid IN (SELECT row FROM {q(f'_ing_bad_{f.file_id}')})" if f.marked else "FALSE"
-        sql = f"SELECT *, {bad} AS _bad FROM ({typed_select(f.table, f.sources, src, 'file_row_number')})"
+        bad = f"rowid IN (SELECT row FROM {q(f.marks)})" if f.marked else "FALSE"
+        typed = typed_select(f.table, f.sources, f.rows_in_place, "file_row_number")
+        sql = f"SELECT *, {bad} AS _bad FROM ({typed})"
         if f.key_pii:
             cols = ", ".join(f"coalesce(m{j}.h, s.{q(c)}) AS {q(c)}" for j, c in enumerate(f.key_pii))
             joins = "".join(f" LEFT JOIN _ing_pii m{j} ON s.{q(c)} = m{j}.v" for j, c in enumerate(f.key_pii))
@@ -853,10 +862,11 @@ class _Batch:
         The table is written again through a join rather than updated in place: DuckDB keeps an
         in-place update of a large table in memory, while a join and a write spill to disk within
         the memory limit. A staging table in file order keeps its order (its row ids are line
-        ordinals)."""
+        ordinals). The column is recorded in ``f.key_pii``; the view of a file read in place is
+        defined again with the column joined to its digests."""
+        if name not in f.key_pii:
+            f.key_pii.append(name)
         if f.in_place:
-            if name not in f.key_pii:
-                f.key_pii.append(name)
             self._define_view(f)
             return
         stage, new = q(f.stage), q(f.stage + "_h")
@@ -902,8 +912,6 @@ class _Batch:
         for f, name, hashed in cols:
             if _replaced_first(f.table, name, hashed):
                 self._replace_key_pii(f, name)
-                if name not in f.key_pii:
-                    f.key_pii.append(name)
             else:
                 f.deferred_pii.append(name)
 
@@ -1090,7 +1098,7 @@ class _Batch:
     def _mark_bad(self, t: Table) -> None:
         for f in self.files:
             if f.table is t and f.in_place:
-                marks = q(f"_ing_bad_{f.file_id}")
+                marks = q(f.marks)
                 self._x(
                     f"""INSERT INTO {marks} SELECT DISTINCT row FROM _ing_errs
                         WHERE file_id = {f.file_id} AND row IS NOT NULL AND row NOT IN (SELECT row FROM {marks})"""

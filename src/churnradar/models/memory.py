@@ -185,9 +185,3 @@ def apply_duckdb_limit(bk: Any, budget: MemoryBudget | None) -> None:
         from churnradar.store.connection import set_memory_limit
 
         set_memory_limit(bk.con.con, budget.duckdb)
-
-
-def duckdb_out_of_memory(exc: BaseException) -> bool:
-    """True for DuckDB's out-of-memory errors (raised when ``memory_limit`` cannot be kept)."""
-    name = type(exc).__name__
-    return name == "OutOfMemoryException" or "out of memory" in str(exc).lower()

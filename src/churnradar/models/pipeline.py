@@ -26,9 +26,10 @@ from churnradar.metrics.population import DEREGISTRATION_LAG_MONTHS
 from churnradar.models.churn import ChurnModel
 from churnradar.models.explain import ReasonExplainer
 from churnradar.models.hazard import ChurnHazardModel
-from churnradar.models.memory import MemoryBudget, MemoryBudgetError, apply_duckdb_limit, duckdb_out_of_memory
+from churnradar.models.memory import MemoryBudget, MemoryBudgetError, apply_duckdb_limit
 from churnradar.models.training import collect_training_rows
 from churnradar.periods import add_months, format_month, months_between, parse_month
+from churnradar.store.connection import duckdb_out_of_memory
 
 SCORE_TABLE = "score"
 #: Share of the scored population (the riskiest) whose reasons are exact TreeSHAP.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from churnradar.errors import ConfigError, StoreError
-from churnradar.store.connection import apply_limits
+from churnradar.store.connection import apply_limits, duckdb_out_of_memory
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -82,7 +82,9 @@ def arrow_within_memory(con: Any, sql: str) -> Any:
 
     try:
         return con.sql(sql).to_arrow_table()
-    except duckdb.OutOfMemoryException as exc:
+    except duckdb.Error as exc:
+        if not duckdb_out_of_memory(exc):
+            raise
         threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
         if threads <= 1:
             raise

@@ -41,6 +41,12 @@ def set_memory_limit(con: Any, nbytes: int) -> None:
     con.execute(f"SET memory_limit = '{int(nbytes) // 2**20}MiB'")
 
 
+def duckdb_out_of_memory(exc: BaseException) -> bool:
+    """True for DuckDB's out-of-memory errors (raised when ``memory_limit`` cannot be kept)."""
+    name = type(exc).__name__
+    return name == "OutOfMemoryException" or "out of memory" in str(exc).lower()
+
+
 def apply_limits(con: Any) -> None:
     """Set the current :func:`memory_limit` on a DuckDB connection (a no-op outside one)."""
     if _LIMIT:
