@@ -24,6 +24,23 @@ def features(
     list_features: Annotated[
         bool, typer.Option("--list", help="List the features of the set (theme, definition, driver).")
     ] = False,
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--memory",
+            help="Memory budget, e.g. 16GB, 50% or none (default: 60% of the machine's memory); sets "
+            "DuckDB's memory_limit, and the month is computed in as many subscriber partitions as keep "
+            "it within that.",
+        ),
+    ] = "default",
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            help="Compute in this many subscriber-hash partitions (1-64; default: from --memory and the "
+            "store's size). Same result, less memory per query, one more scan per partition.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Compute a feature set for one as-of month and write it to the store's `feature_snapshot`.
@@ -31,7 +48,7 @@ def features(
     Only data up to the end of the as-of month is read. The rows of the same as-of month and
     feature set are replaced atomically. `--list` prints every feature with its definition.
 
-    Example: `churnradar features --store operator.duckdb --as-of 2024-09`
+    Example: `churnradar features --store operator.duckdb --as-of 2024-09 --memory 8GB`
     """
     from churnradar.features import THEMES, get_feature_set, write_snapshot
     from churnradar.features.inputs import feature_inputs
@@ -63,8 +80,12 @@ def features(
         return
     if store is None or as_of is None:
         raise ConfigError("features needs --store and --as-of (or --list to list the features)")
-    with progress_bar(disable=json_out) as progress:
-        result = write_snapshot(store, as_of, fs, backend=backend, progress=progress)
+    from churnradar.models.memory import MemoryBudget
+    from churnradar.store.connection import memory_limit
+
+    budget = MemoryBudget.resolve(memory)
+    with progress_bar(disable=json_out) as progress, memory_limit(budget.duckdb_alone if budget else None):
+        result = write_snapshot(store, as_of, fs, backend=backend, partitions=partitions, progress=progress)
     s = result.summary()
     if json_out:
         emit_json(s)
@@ -72,7 +93,7 @@ def features(
     console.print(
         f"[bold]feature_snapshot[/] {s['as_of']} · set {s['feature_set']} {s['version']} · "
         f"{s['rows']:,} rows × {s['columns']} columns ({s['features']} features) · "
-        f"{s['backend']} · {s['seconds']} s"
+        f"{s['backend']}{f' · {result.partitions} partitions' if result.partitions > 1 else ''} · {s['seconds']} s"
     )
     if result.skipped:
         console.print(

@@ -26,6 +26,14 @@ def label(
         ),
     ] = None,
     backend: BackendOption = "duckdb",
+    memory: Annotated[
+        str,
+        typer.Option(
+            "--memory",
+            help="Memory budget, e.g. 16GB, 50% or none (default: 60% of the machine's memory); DuckDB "
+            "gets 60% of it as its memory_limit and spills to disk beyond it.",
+        ),
+    ] = "default",
     json_out: JsonOption = False,
 ) -> None:
     """Label churn for one as-of month, write `churn_label` and print counts by kind, reason and month.
@@ -35,8 +43,12 @@ def label(
     Example: `churnradar label --store operator.duckdb --as-of 2024-09 --json`
     """
     from churnradar.labels import label_store
+    from churnradar.models.memory import MemoryBudget
+    from churnradar.store.connection import memory_limit
 
-    result = label_store(store, as_of, definition=definition, backend=backend)
+    budget = MemoryBudget.resolve(memory)
+    with memory_limit(budget.duckdb_alone if budget else None):
+        result = label_store(store, as_of, definition=definition, backend=backend)
     s = result.summary
     if json_out:
         emit_json(s)

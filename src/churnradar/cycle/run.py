@@ -297,6 +297,11 @@ def run_cycle(
 
     failed: dict[str, str] = {}
 
+    from churnradar.models.memory import MemoryBudget
+    from churnradar.store.connection import memory_limit
+
+    budget = MemoryBudget.resolve(opts.memory)
+
     def step(name: str, started: float) -> None:
         if name == "ingest":
             if opts.source is None:
@@ -327,7 +332,8 @@ def run_cycle(
             if go and not dry_run:
                 from churnradar.labels import label_store
 
-                lr = label_store(store, as_of, definition, backend=opts.backend)
+                with memory_limit(budget.duckdb_alone if budget is not None else None):
+                    lr = label_store(store, as_of, definition, backend=opts.backend)
                 run = StageRun(
                     name,
                     "ran",
@@ -346,7 +352,10 @@ def run_cycle(
             if go and not dry_run:
                 from churnradar.features import write_snapshot
 
-                snap = write_snapshot(store, month, opts.feature_set, backend=opts.backend)
+                # DuckDB does this stage alone: its share of the budget is the larger one, and the
+                # snapshot is computed in as many subscriber partitions as keep it within that
+                with memory_limit(budget.duckdb_alone if budget is not None else None):
+                    snap = write_snapshot(store, month, opts.feature_set, backend=opts.backend)
                 run = StageRun(
                     name,
                     "ran",
@@ -356,6 +365,7 @@ def run_cycle(
                         "features": len(snap.features),
                         "skipped": len(snap.skipped),
                         "backend": opts.backend,
+                        "partitions": snap.partitions,
                     },
                 )
                 finish(run, started)
@@ -507,10 +517,6 @@ def run_cycle(
         else:  # unchanged: skipped, with the earlier record standing
             emit(StageRun(name, "skipped", why))
 
-    from churnradar.models.memory import MemoryBudget
-    from churnradar.store.connection import memory_limit
-
-    budget = MemoryBudget.resolve(opts.memory)
     # every stage's DuckDB within the budget's share (ingest, train and score set their own)
     with memory_limit(budget.duckdb if budget is not None else None):
         for i, name in enumerate(STAGES):

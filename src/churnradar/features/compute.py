@@ -17,6 +17,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from churnradar.errors import ConfigError
+from churnradar.features.partitions import Partition, shared_nodes
 from churnradar.features.registry import Feature, FeatureSet, Node, dependencies, get_feature
 from churnradar.features.sets import get_feature_set
 from churnradar.features.timeframe import AsOf
@@ -36,8 +37,10 @@ class _Resolver:
         as_of: AsOf,
         nodes: dict[str, Node],
         wanted: Sequence[str] = (),
+        *,
+        partition: Partition | None = None,
+        shared: dict[str, ir.Table] | None = None,
     ):
-        self._tables = tables
         self._nodes = nodes
         self._memo: dict[str, Any] = {"as_of": as_of}
         # nodes covered by another node that is needed anyway are read from that one
@@ -47,6 +50,18 @@ class _Resolver:
             for name in needed
             if nodes[name].covered_by in needed and nodes[name].covered_by != name
         }
+        # in a partition, tables hold only its subscribers' rows; nodes across subscribers are
+        # read from ``shared`` (computed once) or computed over every subscriber
+        self._whole: _Resolver | None = None
+        if partition is not None and partition.count > 1:
+            self._tables: Callable[[str], ir.Table] = lambda name: partition.filter(tables(name))
+            self._whole = _Resolver(tables, as_of, nodes, wanted)
+            self._memo.update(shared or {})
+        else:
+            self._tables = tables
+
+    def alias(self, name: str) -> str:
+        return self._alias.get(name, name)
 
     def get(self, name: str, stack: tuple[str, ...] = ()) -> Any:
         if name in self._memo:
@@ -55,6 +70,8 @@ class _Resolver:
             raise ConfigError(f"feature nodes depend on each other in a cycle: {' → '.join((*stack, name))}")
         if name in self._alias:
             value = self.get(self._alias[name], (*stack, name))
+        elif name in self._nodes and self._nodes[name].across_subscribers and self._whole is not None:
+            value = self._whole.get(name, stack)
         elif name in self._nodes:
             n = self._nodes[name]
             value = n.func(**{p: self.get(p, (*stack, name)) for p in n.params})
@@ -108,12 +125,40 @@ def _check_shape(feat: Feature, expr: Any) -> None:
         )
 
 
+def _computed(backend: Any, fs: FeatureSet, skip_missing: bool) -> list[Feature]:
+    from churnradar.features.inputs import plan_features
+
+    feats = fs.resolve()
+    if skip_missing:
+        computed = set(plan_features(backend, fs).computed)
+        feats = [f for f in feats if f.name in computed]
+    return feats
+
+
+def shared_expressions(
+    backend: Any,
+    as_of: str | date | AsOf,
+    feature_set: str | FeatureSet | Sequence[str] = "core",
+    *,
+    skip_missing: bool = True,
+) -> dict[str, ir.Table]:
+    """The nodes across subscribers (:mod:`churnradar.features.partitions`) that a partitioned
+    computation of ``feature_set`` reads, each computed over every subscriber: materialise them
+    once and pass them to :func:`compute_features` as ``shared``."""
+    fs = _feature_set(feature_set)
+    wanted = ["population", *(f.name for f in _computed(backend, fs, skip_missing))]
+    resolver = _Resolver(_table_getter(backend), AsOf.parse(as_of), fs.nodes(), wanted)
+    return {name: resolver.get(name) for name in shared_nodes(wanted, fs.nodes(), resolver.alias)}
+
+
 def compute_features(
     backend: Any,
     as_of: str | date | AsOf,
     feature_set: str | FeatureSet | Sequence[str] = "core",
     *,
     skip_missing: bool = True,
+    partition: Partition | None = None,
+    shared: dict[str, ir.Table] | None = None,
 ) -> ir.Table:
     """The feature table for ``as_of``: one row per subscriber active at T, one column per feature.
 
@@ -126,16 +171,22 @@ def compute_features(
     Features whose inputs the store does not hold (an optional table or column the operator does
     not supply) are left out; :func:`churnradar.features.inputs.plan_features` names them and
     what they lack. ``skip_missing=False`` computes them anyway.
-    """
-    from churnradar.features.inputs import plan_features
 
+    ``partition`` computes the rows of one subscriber partition only (the union over a
+    partitioning is the whole table); ``shared`` holds the nodes across subscribers already
+    computed (:func:`shared_expressions`), which are otherwise computed within the query.
+    """
     fs = _feature_set(feature_set)
     as_of = AsOf.parse(as_of)
-    feats = fs.resolve()
-    if skip_missing:
-        computed = set(plan_features(backend, fs).computed)
-        feats = [f for f in feats if f.name in computed]
-    resolver = _Resolver(_table_getter(backend), as_of, fs.nodes(), ["population", *(f.name for f in feats)])
+    feats = _computed(backend, fs, skip_missing)
+    resolver = _Resolver(
+        _table_getter(backend),
+        as_of,
+        fs.nodes(),
+        ["population", *(f.name for f in feats)],
+        partition=partition,
+        shared=shared,
+    )
     population: ir.Table = resolver.get("population")
     pop_op = population.op()
 
@@ -180,4 +231,4 @@ def feature_columns(feature_set: str | FeatureSet | Sequence[str] = "core") -> l
     return _feature_set(feature_set).resolve()
 
 
-__all__ = ["compute_features", "feature_columns", "feature_expressions"]
+__all__ = ["compute_features", "feature_columns", "feature_expressions", "shared_expressions"]

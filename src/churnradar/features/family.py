@@ -10,26 +10,36 @@ from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf
 
 
-@node(requires=("subscription.family_group_id",))
-def family_stats(
-    population: ir.Table,
-    subscriptions_known: ir.Table,
-    churned: ir.Table,
-    call_pairs: ir.Table,
-    as_of: AsOf,
+@node(requires=("subscription.family_group_id",), across_subscribers=True)
+def family_groups(
+    population: ir.Table, subscriptions_known: ir.Table, churned: ir.Table, as_of: AsOf
 ) -> ir.Table:
-    """Per subscriber in a family group: active members at T, members churned in T-5..T, members called."""
+    """Per family group with members at T (``fg_size``): members in network at T, members churned in T-5..T."""
     p = population.filter(population.family_group_id.notnull())
     size = p.group_by(fg_size=p.family_group_id).agg(members=p.subscriber_id.count())
-
     gone = subscriptions_known.filter(subscriptions_known.family_group_id.notnull()).join(
         churned.filter(churned.churn_time >= ibis.timestamp(as_of.ts_start(5))), "subscriber_id"
     )
     left = gone.group_by(fg_gone=gone.family_group_id).agg(churned=gone.subscriber_id.count())
+    j = size.left_join(left, size.fg_size == left.fg_gone)
+    return j.select("fg_size", "members", "churned")
 
-    e = call_pairs.filter(call_pairs.last_back <= 2)
+
+@node(requires=("subscription.family_group_id",), across_subscribers=True)
+def family_numbers(subscriptions_known: ir.Table) -> ir.Table:
+    """Our numbers (by fingerprint) whose subscriptions known at T are in a family group, with the group."""
     sk = subscriptions_known.filter(subscriptions_known.family_group_id.notnull())
-    peers = sk.select(**fingerprint(sk.msisdn_hash, "pm"), peer_family=sk.family_group_id)
+    return sk.select(**fingerprint(sk.msisdn_hash, "pm"), peer_family=sk.family_group_id)
+
+
+@node(requires=("subscription.family_group_id",))
+def family_stats(
+    population: ir.Table, family_groups: ir.Table, family_numbers: ir.Table, call_pairs: ir.Table
+) -> ir.Table:
+    """Per subscriber in a family group: active members at T, members churned in T-5..T, members called."""
+    p = population.filter(population.family_group_id.notnull())
+    e = call_pairs.filter(call_pairs.last_back <= 2)
+    peers = family_numbers
     me = p.select(me_id=p.subscriber_id, me_family=p.family_group_id)
     fam = e.join(peers, (e.peer_h1 == peers.pm_h1) & (e.peer_h2 == peers.pm_h2)).join(
         me, (e.subscriber_id == me.me_id) & (peers.peer_family == me.me_family)
@@ -38,8 +48,7 @@ def family_stats(
     called = fam.select(deg_id=fam.subscriber_id, h1=fam.peer_h1, h2=fam.peer_h2).distinct()
     degree = called.group_by("deg_id").agg(called=called.h1.count())
 
-    j = p.left_join(size, p.family_group_id == size.fg_size)
-    j = j.left_join(left, j.family_group_id == left.fg_gone)
+    j = p.left_join(family_groups, p.family_group_id == family_groups.fg_size)
     j = j.left_join(degree, j.subscriber_id == degree.deg_id)
     return j.select("subscriber_id", "members", "churned", "called")
 

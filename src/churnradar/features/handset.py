@@ -10,14 +10,25 @@ from churnradar.features.registry import feature, node
 from churnradar.features.timeframe import AsOf
 
 
+def _handsets_in_t(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
+    u = usage_monthly
+    return u.filter(u.month == ibis.date(as_of.month), u.imei_hash.notnull()).select(
+        "subscriber_id", "imei_hash"
+    )
+
+
+@node(requires=("usage_monthly.imei_hash",), across_subscribers=True)
+def imei_lines(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
+    """Per handset (IMEI) seen in T: how many of our subscriptions used it in T."""
+    u = _handsets_in_t(usage_monthly, as_of)
+    return u.group_by(imei=u.imei_hash).agg(lines=u.subscriber_id.nunique())
+
+
 @node(requires=("usage_monthly.imei_hash",))
-def imei_sharing(usage_monthly: ir.Table, as_of: AsOf) -> ir.Table:
+def imei_sharing(usage_monthly: ir.Table, imei_lines: ir.Table, as_of: AsOf) -> ir.Table:
     """Per subscriber with a handset seen in T: how many of our subscriptions used that IMEI in T."""
-    u = usage_monthly.filter(
-        usage_monthly.month == ibis.date(as_of.month), usage_monthly.imei_hash.notnull()
-    ).select("subscriber_id", "imei_hash")
-    per_imei = u.group_by(imei=u.imei_hash).agg(lines=u.subscriber_id.nunique())
-    j = u.join(per_imei, u.imei_hash == per_imei.imei)
+    u = _handsets_in_t(usage_monthly, as_of)
+    j = u.join(imei_lines, u.imei_hash == imei_lines.imei)
     return j.group_by("subscriber_id").agg(others=(j.lines - 1).max())
 
 

@@ -63,6 +63,10 @@ class Node:
     #: :mod:`churnradar.features.inputs`): ``"table"`` for a table whose rows it counts or joins
     #: through, ``"table.column"`` for a column it groups or joins by.
     requires: tuple[str, ...] = ()
+    #: Computed over every subscriber, not within a subscriber partition: a node keyed by something
+    #: other than the subscriber (a number, a family group, a handset, a customer) whose values
+    #: count other subscribers' rows. See :mod:`churnradar.features.partitions`.
+    across_subscribers: bool = False
 
     @property
     def doc(self) -> str:
@@ -157,12 +161,16 @@ def node(
     *,
     covered_by: str | None = None,
     requires: tuple[str, ...] = (),
+    across_subscribers: bool = False,
 ) -> Any:
     """Register ``func`` as a shared intermediate node (resolved by its name).
 
     ``@node(covered_by="usage_months")`` declares that another node's result contains this one's
     columns with the same values, so a computation that needs both computes only that one.
     ``requires`` names inputs beyond the columns its values come from (see :class:`Node`).
+    ``across_subscribers=True`` marks a node keyed by something other than the subscriber whose
+    values count other subscribers' rows (lines per number, members per family group): a
+    computation in subscriber partitions reads it computed over every subscriber.
     """
     _check_requires(requires)
 
@@ -174,6 +182,7 @@ def node(
                 tuple(inspect.signature(f).parameters),
                 covered_by=covered_by,
                 requires=tuple(requires),
+                across_subscribers=across_subscribers,
             )
         )
         return f

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from churnradar.errors import ConfigError, StoreError
-from churnradar.features.compute import _feature_set, compute_features
+from churnradar.features.compute import _feature_set, compute_features, shared_expressions
 from churnradar.features.inputs import FeaturePlan, plan_features
+from churnradar.features.partitions import Partition, check_partitions, partitions_for
 from churnradar.features.registry import FeatureSet
 from churnradar.features.timeframe import AsOf
 
@@ -44,6 +45,8 @@ class SnapshotResult:
     features: list[str] = field(default_factory=list)
     #: features not computed: the store lacks an input (feature → the missing inputs)
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    #: subscriber partitions the computation ran in (:mod:`churnradar.features.partitions`)
+    partitions: int = 1
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,7 @@ class SnapshotResult:
             "columns": self.columns,
             "features": len(self.features),
             "skipped": [{"feature": f, "missing": m} for f, m in self.skipped.items()],
+            "partitions": self.partitions,
             "seconds": round(self.seconds, 2),
         }
 
@@ -76,9 +80,16 @@ def _connect_writable(store: Path) -> Any:
         raise
 
 
-def _publish(con: Any, source_sql: str, fs: FeatureSet, as_of: AsOf, plan: FeaturePlan) -> int:
-    """Replace the snapshot rows of (as_of, feature set) with ``source_sql``'s rows, atomically,
-    and record which features were skipped."""
+def _publish(
+    con: Any,
+    sources: Sequence[str],
+    fs: FeatureSet,
+    as_of: AsOf,
+    plan: FeaturePlan,
+    inserted: Callable[[int], None] = lambda i: None,
+) -> int:
+    """Replace the snapshot rows of (as_of, feature set) with the rows of the ``sources`` queries
+    (one per subscriber partition), atomically, and record which features were skipped."""
     feats = [f for f in fs.resolve() if f.name in set(plan.computed)]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -100,11 +111,13 @@ def _publish(con: Any, source_sql: str, fs: FeatureSet, as_of: AsOf, plan: Featu
             f'DELETE FROM "{SNAPSHOT_TABLE}" WHERE as_of = ? AND feature_set = ?', [as_of.month, fs.name]
         )
         cols = ", ".join(f'"{f.name}"' for f in feats)
-        con.execute(
-            f'INSERT INTO "{SNAPSHOT_TABLE}" (as_of, feature_set, version, subscriber_id, {cols}) '
-            f"SELECT ?::DATE, ?, ?, subscriber_id, {cols} FROM ({source_sql}) AS src",
-            [as_of.month, fs.name, fs.full_version],
-        )
+        for i, source_sql in enumerate(sources):
+            con.execute(
+                f'INSERT INTO "{SNAPSHOT_TABLE}" (as_of, feature_set, version, subscriber_id, {cols}) '
+                f"SELECT ?::DATE, ?, ?, subscriber_id, {cols} FROM ({source_sql}) AS src",
+                [as_of.month, fs.name, fs.full_version],
+            )
+            inserted(i + 1)
         rows = con.execute(
             f'SELECT count(*) FROM "{SNAPSHOT_TABLE}" WHERE as_of = ? AND feature_set = ?',
             [as_of.month, fs.name],
@@ -134,24 +147,30 @@ def write_snapshot(
     feature_set: str | FeatureSet | Sequence[str] = "core",
     *,
     backend: str = "duckdb",
+    partitions: int | None = None,
     progress: Callable[[str, float, float | None], None] | None = None,
 ) -> SnapshotResult:
     """Compute ``feature_set`` for ``as_of`` on ``backend`` and store it in ``feature_snapshot``.
 
-    On DuckDB the whole computation and the insert run inside the store as one query; on Spark the
-    features are computed from the store's Parquet export and the result is inserted into the store.
+    On DuckDB the computation and the insert run inside the store, in ``partitions`` subscriber
+    partitions (None: as many as keep it within the connection's ``memory_limit``, see
+    :mod:`churnradar.features.partitions`; usually one query); on Spark the features are computed
+    from the store's Parquet export and the result is inserted into the store.
     """
     import ibis
 
     from churnradar.store.backends import BACKENDS, Backend, open_backend
+    from churnradar.store.connection import memory_limit_of
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     store, as_of, fs = Path(store), AsOf.parse(as_of), _feature_set(feature_set)
+    partitions = check_partitions(partitions)
     report = progress or (lambda task, done, total=None: None)
     started = time.perf_counter()
     steps = 3
     report("features", 0, steps)
+    used = 1
     if backend == "duckdb":
         con = _connect_writable(store)
         try:
@@ -159,9 +178,22 @@ def write_snapshot(
             ib = ibis.duckdb.from_connection(con)
             be = Backend("duckdb", ib, store)
             plan = plan_features(be, fs)
-            expr = compute_features(be, as_of, fs)
+            used = partitions or partitions_for(_subscriptions(con), memory_limit_of(con))
+            shared = _materialise_shared(con, ib, be, as_of, fs) if used > 1 else {}
+            sources = [
+                str(
+                    ibis.to_sql(
+                        compute_features(be, as_of, fs, partition=Partition(i, used), shared=shared),
+                        dialect="duckdb",
+                    )
+                )
+                for i in range(used)
+            ]
+            steps = used + 2
             report("features", 1, steps)
-            rows = _publish(con, str(ibis.to_sql(expr, dialect="duckdb")), fs, as_of, plan)
+            rows = _publish(con, sources, fs, as_of, plan, lambda i: report("features", 1 + i, steps))
+            for name in shared:
+                con.execute(f'DROP TABLE IF EXISTS "{_SHARED_PREFIX}{name}"')
         finally:
             con.close()
     else:
@@ -173,7 +205,7 @@ def write_snapshot(
         con = _connect_writable(store)
         try:
             con.register("_features_src", table)
-            rows = _publish(con, "SELECT * FROM _features_src", fs, as_of, plan)
+            rows = _publish(con, ["SELECT * FROM _features_src"], fs, as_of, plan)
         finally:
             con.close()
     report("features", steps, steps)
@@ -189,4 +221,31 @@ def write_snapshot(
         seconds=time.perf_counter() - started,
         features=feats,
         skipped=dict(plan.skipped),
+        partitions=used,
     )
+
+
+_SHARED_PREFIX = "_features_shared_"
+
+
+def _subscriptions(con: Any) -> int:
+    """Subscriptions in the store (what a feature computation's memory grows with)."""
+    from churnradar.store.connection import has_table
+
+    return (
+        int(con.execute("SELECT count(*) FROM subscription").fetchone()[0])
+        if has_table(con, "subscription")
+        else 0
+    )
+
+
+def _materialise_shared(con: Any, ib: Any, be: Any, as_of: AsOf, fs: FeatureSet) -> dict[str, Any]:
+    """The nodes across subscribers, each computed once into a temporary table."""
+    import ibis
+
+    out = {}
+    for name, expr in shared_expressions(be, as_of, fs).items():
+        table = f"{_SHARED_PREFIX}{name}"
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {ibis.to_sql(expr, dialect="duckdb")}')
+        out[name] = ib.sql(f'SELECT * FROM "{table}"', dialect="duckdb")
+    return out

@@ -57,7 +57,7 @@ def call_stats(call_edge: ir.Table, call_pairs: ir.Table, as_of: AsOf) -> ir.Tab
     )
 
 
-@node
+@node(across_subscribers=True)
 def number_status(subscriptions_known: ir.Table, churned: ir.Table) -> ir.Table:
     """Per pseudonymised number of ours (by fingerprint): whether every subscription on it ended by T, and how."""
     s = subscriptions_known.left_join(churned, "subscriber_id")
@@ -192,7 +192,7 @@ def line_departures(status_event: ir.Table, as_of: AsOf) -> ir.Table:
     return gone.group_by("subscriber_id").agg(left_time=gone.event_time.min())
 
 
-@node
+@node(across_subscribers=True)
 def number_departures(
     subscriptions_known: ir.Table, churned: ir.Table, line_departures: ir.Table, as_of: AsOf
 ) -> ir.Table:

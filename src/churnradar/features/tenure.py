@@ -12,9 +12,21 @@ from churnradar.features.timeframe import AsOf, month_index
 PROMO_BURN_MONTHS = (3, 9)
 
 
+@node(across_subscribers=True)
+def lines_per_customer(population: ir.Table) -> ir.Table:
+    """Per customer (``cust``): their subscriptions in the population at T."""
+    p = population
+    return p.group_by(cust=p.customer_id).agg(customer_lines=p.subscriber_id.count())
+
+
 @node
 def subscriber_profile(
-    population: ir.Table, package: ir.Table, channel: ir.Table, customer: ir.Table, billing_recent: ir.Table
+    population: ir.Table,
+    package: ir.Table,
+    channel: ir.Table,
+    customer: ir.Table,
+    billing_recent: ir.Table,
+    lines_per_customer: ir.Table,
 ) -> ir.Table:
     """Population with its activation package, current (billed in T) package, channel and customer."""
     p = population
@@ -35,7 +47,7 @@ def subscriber_profile(
     cu = customer.select(
         cu_id=customer.customer_id, customer_group=customer.customer_group, is_local=customer.is_local
     )
-    lines = p.group_by(cust=p.customer_id).agg(customer_lines=p.subscriber_id.count())
+    lines = lines_per_customer
     j = p.left_join(act, p.package_id == act.act_package_id)
     j = j.left_join(cur_ids, j.subscriber_id == cur_ids.cur_sub)
     j = j.left_join(cur, j.cur_package == cur.cur_package_id)

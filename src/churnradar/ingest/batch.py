@@ -332,7 +332,7 @@ def ingest(
             if not duckdb_out_of_memory(exc):
                 raise
             limit = (
-                f"--memory {format_bytes(budget.total)} (DuckDB {format_bytes(int(budget.total * INGEST_DUCKDB_SHARE))})"
+                f"--memory {format_bytes(budget.total)} (DuckDB {format_bytes(budget.duckdb_alone)})"
                 if budget is not None
                 else "DuckDB's default memory limit"
             )
@@ -346,12 +346,6 @@ def ingest(
 
 
 PlanItem = tuple[Path, Table, TableMapping | None]
-
-#: Share of an ingest's memory budget given to DuckDB (the rest: the key digests sorted in Python,
-#: the Arrow batches in flight, DuckDB's allocations outside its buffer pool). Measured at 1M lines x
-#: 24 months under --memory 8GB (7.45 GiB): 0.75 peaked at 7.67 GiB, over the budget; 0.60 at
-#: 6.69 GiB in the same time (157 s): DuckDB sits at its limit, the rest is about 2.2 GiB.
-INGEST_DUCKDB_SHARE = 0.60
 
 
 def _mapped_plan(m: Mapping, files: list[Path]) -> list[PlanItem]:
@@ -460,7 +454,7 @@ class _Batch:
         old_limit = self._one("SELECT current_setting('memory_limit')")
         self.old_order = bool(self._one("SELECT current_setting('preserve_insertion_order')"))
         if self.memory is not None:
-            set_memory_limit(self.con, int(self.memory.total * INGEST_DUCKDB_SHARE))
+            set_memory_limit(self.con, self.memory.duckdb_alone)
         try:
             # spills of raw identifiers go to our private folder, removed afterwards, not beside the store
             try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from churnradar.errors import StoreError
+from churnradar.errors import ChurnRadarError, StoreError
 
 #: DuckDB's ``memory_limit`` (bytes) for every store connection opened within :func:`memory_limit`.
 _LIMIT: list[int] = []
@@ -39,6 +39,17 @@ def memory_limit(nbytes: int | None) -> Iterator[None]:
 def set_memory_limit(con: Any, nbytes: int) -> None:
     """Set DuckDB's ``memory_limit`` of a connection to ``nbytes`` (whole MiB)."""
     con.execute(f"SET memory_limit = '{int(nbytes) // 2**20}MiB'")
+
+
+def memory_limit_of(con: Any) -> int | None:
+    """A connection's DuckDB ``memory_limit`` in bytes (None when unlimited)."""
+    from churnradar.models.memory import parse_memory
+
+    text = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+    try:
+        return parse_memory(text)
+    except ChurnRadarError:
+        return None
 
 
 def duckdb_out_of_memory(exc: BaseException) -> bool:
