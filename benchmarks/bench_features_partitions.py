@@ -69,17 +69,10 @@ def same_snapshot(a: Path, b: Path, as_of: str) -> bool:
     try:
         con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
         con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
-        cols = [
-            r[0]
-            for r in con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'a' "
-                "AND table_name = 'feature_snapshot' AND column_name NOT IN ('as_of', 'feature_set', 'version')"
-            ).fetchall()
-        ]
         types = dict(
             con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'a' "
-                "AND table_name = 'feature_snapshot'"
+                "AND table_name = 'feature_snapshot' AND column_name NOT IN ('as_of', 'feature_set', 'version')"
             ).fetchall()
         )
         month = f"DATE '{as_of}-01'"
@@ -87,7 +80,7 @@ def same_snapshot(a: Path, b: Path, as_of: str) -> bool:
             f"(x.{c} IS DISTINCT FROM y.{c} AND NOT (abs(x.{c} - y.{c}) <= 1e-9 * greatest(abs(x.{c}), abs(y.{c}))))"
             if types[c] == "DOUBLE"
             else f"x.{c} IS DISTINCT FROM y.{c}"
-            for c in cols
+            for c in types
             if c != "subscriber_id"
         )
         q = (

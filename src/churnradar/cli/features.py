@@ -80,11 +80,9 @@ def features(
         return
     if store is None or as_of is None:
         raise ConfigError("features needs --store and --as-of (or --list to list the features)")
-    from churnradar.models.memory import MemoryBudget
-    from churnradar.store.connection import memory_limit
+    from churnradar.models.memory import duckdb_alone
 
-    budget = MemoryBudget.resolve(memory)
-    with progress_bar(disable=json_out) as progress, memory_limit(budget.duckdb_alone if budget else None):
+    with progress_bar(disable=json_out) as progress, duckdb_alone(memory):
         result = write_snapshot(store, as_of, fs, backend=backend, partitions=partitions, progress=progress)
     s = result.summary()
     if json_out:

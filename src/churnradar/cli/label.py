@@ -43,11 +43,9 @@ def label(
     Example: `churnradar label --store operator.duckdb --as-of 2024-09 --json`
     """
     from churnradar.labels import label_store
-    from churnradar.models.memory import MemoryBudget
-    from churnradar.store.connection import memory_limit
+    from churnradar.models.memory import duckdb_alone
 
-    budget = MemoryBudget.resolve(memory)
-    with memory_limit(budget.duckdb_alone if budget else None):
+    with duckdb_alone(memory):
         result = label_store(store, as_of, definition=definition, backend=backend)
     s = result.summary
     if json_out:

@@ -297,7 +297,7 @@ def run_cycle(
 
     failed: dict[str, str] = {}
 
-    from churnradar.models.memory import MemoryBudget
+    from churnradar.models.memory import MemoryBudget, duckdb_alone
     from churnradar.store.connection import memory_limit
 
     budget = MemoryBudget.resolve(opts.memory)
@@ -332,7 +332,7 @@ def run_cycle(
             if go and not dry_run:
                 from churnradar.labels import label_store
 
-                with memory_limit(budget.duckdb_alone if budget is not None else None):
+                with duckdb_alone(budget):
                     lr = label_store(store, as_of, definition, backend=opts.backend)
                 run = StageRun(
                     name,
@@ -354,7 +354,7 @@ def run_cycle(
 
                 # DuckDB does this stage alone: its share of the budget is the larger one, and the
                 # snapshot is computed in as many subscriber partitions as keep it within that
-                with memory_limit(budget.duckdb_alone if budget is not None else None):
+                with duckdb_alone(budget):
                     snap = write_snapshot(store, month, opts.feature_set, backend=opts.backend)
                 run = StageRun(
                     name,

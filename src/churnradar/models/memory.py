@@ -13,8 +13,10 @@ amount needed and what to change) instead of being killed by the kernel half-way
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +185,18 @@ class MemoryBudget:
 
     def to_dict(self) -> dict[str, Any]:
         return {"total_bytes": self.total, "duckdb_bytes": self.duckdb, "source": self.source}
+
+
+@contextlib.contextmanager
+def duckdb_alone(memory: str | int | float | MemoryBudget | None) -> Iterator[MemoryBudget | None]:
+    """Within the block, store connections get :attr:`MemoryBudget.duckdb_alone` of the budget
+    ``memory`` (``--memory`` text or a budget; none: DuckDB's default) as DuckDB's ``memory_limit``:
+    for a stage DuckDB does alone (labels, features)."""
+    from churnradar.store.connection import memory_limit
+
+    budget = MemoryBudget.resolve(memory)
+    with memory_limit(budget.duckdb_alone if budget is not None else None):
+        yield budget
 
 
 def apply_duckdb_limit(bk: Any, budget: MemoryBudget | None) -> None:
