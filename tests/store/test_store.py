@@ -162,3 +162,29 @@ def test_a_memory_limit_applies_to_every_way_of_opening_the_store(tmp_path):
         with memory_limit(None):  # no budget: the enclosing one stands
             assert limits() == ["300.0 MiB"] * 3
     assert "300.0 MiB" not in limits()
+
+
+def test_duckdbs_own_progress_bar_is_off_on_every_way_of_opening_the_store(tmp_path):
+    """DuckDB prints its progress bar to stdout once a query runs over two seconds, which would
+    break a command's --json output on a large store (DuckDB turns it on for a writable connection
+    in a plain process, as a command's: the feature snapshot and the labels are written through one;
+    under pytest it starts off, so the setting is turned on first)."""
+    from churnradar.store.backends import open_backend
+    from churnradar.store.connection import apply_limits, connect
+
+    path = tmp_path / "s.duckdb"
+    q = "SELECT current_setting('enable_progress_bar')"
+    raw = duckdb.connect(str(path))
+    raw.execute("SET enable_progress_bar = true")
+    apply_limits(raw)  # what every way of opening the store applies
+    assert raw.execute(q).fetchone()[0] is False
+    raw.close()
+    with Store.open(path) as st:
+        assert st.connection.execute(q).fetchone()[0] is False
+    for read_only in (False, True):
+        con = connect(path, read_only=read_only)
+        assert con.execute(q).fetchone()[0] is False
+        con.close()
+    bk = open_backend(path)
+    assert bk.con.raw_sql(q).fetchone()[0] is False
+    bk.close()

@@ -203,8 +203,6 @@ def apply_duckdb_limit(bk: Any, budget: MemoryBudget | None) -> None:
     """Set DuckDB's ``memory_limit`` on an open DuckDB backend (none without a budget; no-op on Spark)."""
     if getattr(bk, "name", None) != "duckdb":
         return
-    # DuckDB's own progress bar writes to stdout, into `--json` output; the CLI shows its own
-    bk.con.raw_sql("SET enable_progress_bar = false")
     if budget is not None:
         from churnradar.store.connection import set_memory_limit
 

@@ -135,8 +135,6 @@ class ReportContext:
         if int(min_count) < 1:
             raise ConfigError(f"min_count {min_count} is out of range; expected 1 or more")
         bk = open_backend(store, backend)
-        if bk.name == "duckdb":
-            bk.con.raw_sql("SET enable_progress_bar = false")
         u = bk.table("usage_monthly")
         row = bk.to_pyarrow(u.aggregate(lo=u.month.min(), hi=u.month.max())).to_pylist()[0]
         if row["lo"] is None:

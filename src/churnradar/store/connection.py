@@ -59,7 +59,10 @@ def duckdb_out_of_memory(exc: BaseException) -> bool:
 
 
 def apply_limits(con: Any) -> None:
-    """Set the current :func:`memory_limit` on a DuckDB connection (a no-op outside one)."""
+    """The store's settings on a DuckDB connection: DuckDB's own progress bar off (it prints to
+    stdout, into a command's ``--json`` output, once a query runs over two seconds; the commands
+    show their own), and the current :func:`memory_limit` (none outside one)."""
+    con.execute("SET enable_progress_bar = false")
     if _LIMIT:
         set_memory_limit(con, _LIMIT[-1])
 
